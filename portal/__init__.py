@@ -1,0 +1,1 @@
+"""The Streamlit app shell: entry point, navigation, settings, identity and UI components."""

@@ -1,0 +1,76 @@
+"""One typed settings object, read from the environment and `.streamlit/secrets.toml`.
+
+The defaults are the embedded ones: a data directory beside the checkout, a SQLite file in it and the
+embedded AWS emulator, so that a fresh clone runs with no account and no server. Credentials for the
+other targets are boto3's own standard variables (`AWS_PROFILE`, `AWS_ENDPOINT_URL`, ...), which boto3
+reads itself; the portal never copies them.
+
+This module imports no streamlit: services and the CLI read the same object.
+"""
+
+from __future__ import annotations
+
+import enum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class CloudTarget(str, enum.Enum):
+    EMBEDDED = "embedded"
+    LOCALSTACK = "localstack"
+    AWS = "aws"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PORTAL_", extra="ignore", toml_file=".streamlit/secrets.toml"
+    )
+
+    data_dir: Path = Field(default=Path(".sandbox"), description="Where the portal keeps its state.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the history database; default: SQLite in data_dir."
+    )
+    cloud: CloudTarget = CloudTarget.EMBEDDED
+    region: str = "us-east-1"
+    # Seconds a launch or destroy may take before it is ended as failed (timed out).
+    operation_timeout_s: float = 1800.0
+    # Where the templates live; tests point this at fixture folders.
+    templates_dir: Path = Field(default=Path(__file__).resolve().parent.parent / "infra_templates")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over secrets.toml, so CI and tests can override a deployed file.
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'portal.db'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings

@@ -1,0 +1,196 @@
+"""`sandbox`: the portal's services on the command line.
+
+Bad input exits non-zero with a one-line error that names the field.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from portal.settings import get_settings
+from services import environment_service
+from services.context import PortalContext
+from services.errors import PortalError
+from services.identity import Actor, Role, sign_in
+from services.reconcile_service import reconcile
+
+# The CLI is an operator's tool: it sees every environment unless --owner narrows a launch.
+OPERATOR = Actor(name="operator", role=Role.INSTRUCTOR)
+
+
+class CliUsageError(PortalError):
+    pass
+
+
+def _params(pairs: Sequence[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise CliUsageError(f"param: expected NAME=VALUE, got {pair!r}")
+        if name in values:
+            raise CliUsageError(f"param: {name} given twice")
+        values[name] = value
+    return values
+
+
+def _print(data: Any, as_json: bool, text: str) -> None:
+    print(json.dumps(data, indent=2, default=str) if as_json else text)
+
+
+def _context() -> PortalContext:
+    return PortalContext(get_settings())
+
+
+def cmd_cloud(args: argparse.Namespace) -> int:
+    from services.clouds import embedded
+
+    settings = get_settings()
+    if args.action == "start":
+        state = embedded.ensure_running(settings)
+        _print(state.to_json(), args.json, f"embedded cloud running at {state.endpoint_url}")
+    elif args.action == "stop":
+        stopped = embedded.stop(settings)
+        _print({"stopped": stopped}, args.json,
+               "embedded cloud stopped" if stopped else "embedded cloud was not running")
+    else:
+        status = embedded.status(settings)
+        data = {"running": status.running, "endpoint_url": status.endpoint_url,
+                "region": status.region, "boot_id": status.boot_id, "pid": status.pid,
+                "started_at": status.started_at, "reason": status.reason}
+        text = (f"running at {status.endpoint_url} ({status.region}), pid {status.pid}"
+                if status.running else f"not running: {status.reason}")
+        _print(data, args.json, text)
+    return 0
+
+
+def cmd_templates(args: argparse.Namespace) -> int:
+    ctx = _context()
+    data = [{
+        "id": t.id, "title": t.title, "summary": t.summary,
+        "parameters": [{"name": p.name, "type": p.type, "default": p.default,
+                        "description": p.description,
+                        **({"allowed": list(p.allowed)} if p.allowed else {})}
+                       for p in t.parameters],
+        "outputs": [o.name for o in t.outputs],
+    } for t in ctx.catalog.all_templates()]
+    _print(data, args.json, "\n".join(f"{t['id']}: {t['title']}" for t in data))
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    ctx = _context()
+    rendered = environment_service.render_template(ctx, template_id=args.template,
+                                                   parameters=_params(args.param))
+    out = Path(args.out)
+    written = rendered.write(out, fmt=args.format)
+    _print({"files": [str(p) for p in written]}, args.json,
+           "\n".join(str(p) for p in written))
+    return 0
+
+
+def cmd_launch(args: argparse.Namespace) -> int:
+    ctx = _context()
+    actor = sign_in(args.owner, "student")
+    env = environment_service.launch(ctx, actor=actor, template_id=args.template,
+                                     parameters=_params(args.param))
+    data = {"env_id": env.env_id, "status": env.status, "outputs": env.outputs_by_name,
+            "error": env.status_reason}
+    text = f"{env.env_id}: {env.status}" + "".join(
+        f"\n  {o.label}: {o.value}" for o in env.outputs)
+    if env.status_reason:
+        text += f"\n  reason: {env.status_reason}"
+    _print(data, args.json, text)
+    return 0 if env.status == "ready" else 1
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    ctx = _context()
+    reconcile(ctx, verify_stacks=True)
+    env = environment_service.get_environment(ctx, actor=OPERATOR, env_id=args.env,
+                                              with_resources=True)
+    text = f"{env.env_id} ({env.template_id}, {env.owner}): {env.status}"
+    if env.status_reason:
+        text += f"\n  reason: {env.status_reason}"
+    text += "".join(f"\n  {r['logical_id']} {r['type']} {r['physical_id']} {r['status']}"
+                    for r in env.resources or [])
+    _print(env.to_json(), args.json, text)
+    return 0
+
+
+def cmd_destroy(args: argparse.Namespace) -> int:
+    ctx = _context()
+    reconcile(ctx)
+    env = environment_service.destroy(ctx, actor=OPERATOR, env_id=args.env)
+    run = env.latest_run
+    leftovers = run.leftovers if run else []
+    data = {"env_id": env.env_id, "status": env.status, "leftovers": leftovers,
+            "error": run.error if run else None}
+    text = f"{env.env_id}: {env.status}" + "".join(f"\n  left: {x}" for x in leftovers)
+    _print(data, args.json, text)
+    return 0 if env.status == "destroyed" else 1
+
+
+def cmd_envs(args: argparse.Namespace) -> int:
+    ctx = _context()
+    reconcile(ctx)
+    envs = environment_service.list_environments(ctx, actor=OPERATOR)
+    data = [{"env_id": e.env_id, "status": e.status, "template": e.template_id,
+             "owner": e.owner, "created_at": e.created_at.isoformat()} for e in envs]
+    _print(data, args.json, "\n".join(
+        f"{e['env_id']}  {e['status']:<10} {e['template']:<12} {e['owner']}" for e in data))
+    return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # One line, like every other error of the CLI.
+        print(f"sandbox: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="sandbox", description="Sandbox Portal on the command line.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def add(name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help_text)
+        command.add_argument("--json", action="store_true", help="print JSON")
+        command.set_defaults(handler=handler)
+        return command
+
+    cloud = add("cloud", cmd_cloud, "start, stop or inspect the embedded cloud")
+    cloud.add_argument("action", choices=["start", "stop", "status"])
+    add("templates", cmd_templates, "list the templates")
+    render = add("render", cmd_render, "write a template rendered with parameters")
+    render.add_argument("template")
+    render.add_argument("--format", choices=["terraform", "cloudformation"], required=True)
+    render.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    render.add_argument("--out", required=True)
+    launch = add("launch", cmd_launch, "launch an environment and wait for it")
+    launch.add_argument("template")
+    launch.add_argument("--owner", required=True)
+    launch.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    status = add("status", cmd_status, "one environment with its resources")
+    status.add_argument("env")
+    destroy = add("destroy", cmd_destroy, "destroy an environment and wait")
+    destroy.add_argument("env")
+    add("envs", cmd_envs, "list environments")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except PortalError as exc:
+        print(f"sandbox: error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

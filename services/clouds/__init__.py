@@ -1,0 +1,78 @@
+"""Cloud targets: one module per target, chosen by `PORTAL_CLOUD`.
+
+Each target turns the settings into a `CloudConnection`: a region, an endpoint and one set of
+boto3 clients built once from one Session and shared by every thread (clients are thread-safe,
+Sessions are not, and building clients is the expensive part).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import boto3
+from botocore.config import Config
+
+from portal.settings import CloudTarget, Settings
+
+# Enough pooled connections for a class launching at once; botocore's default of 10 would
+# serialise the 11th concurrent launch behind the others.
+BOTO_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 5},
+    max_pool_connections=64,
+    connect_timeout=10,
+    read_timeout=120,
+)
+
+
+@dataclass
+class CloudConnection:
+    target: CloudTarget
+    region: str
+    endpoint_url: str | None
+    session: boto3.session.Session
+    # Identifies one life of the embedded emulator; None for targets whose state outlives us.
+    cloud_session: str | None = None
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def client(self, service: str) -> Any:
+        client = self._clients.get(service)
+        if client is not None:
+            return client
+        with self._lock:
+            client = self._clients.get(service)
+            if client is None:
+                client = self.session.client(
+                    service, region_name=self.region, endpoint_url=self.endpoint_url,
+                    config=BOTO_CONFIG,
+                )
+                self._clients[service] = client
+            return client
+
+    def warm(self, *services: str) -> None:
+        for service in services:
+            self.client(service)
+
+
+def _connector(target: CloudTarget) -> Callable[[Settings], CloudConnection]:
+    if target is CloudTarget.EMBEDDED:
+        from services.clouds import embedded
+
+        return embedded.connect
+    if target is CloudTarget.LOCALSTACK:
+        from services.clouds import localstack
+
+        return localstack.connect
+    from services.clouds import aws
+
+    return aws.connect
+
+
+def connect(settings: Settings) -> CloudConnection:
+    """Build the connection for the configured target; call once per process and reuse it."""
+    connection = _connector(settings.cloud)(settings)
+    # The services every launch and destroy touch, built now rather than inside a launch.
+    connection.warm("cloudformation", "ec2")
+    return connection

@@ -1,0 +1,80 @@
+"""The long-lived things of one process, built once: settings, catalog, database, cloud clients.
+
+The UI wraps `get_context` in `st.cache_resource`; the CLI and tests call it directly or build
+their own `PortalContext` from explicit settings.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from portal.settings import Settings, get_settings
+from services.catalog_service import Catalog
+from services.history.database import get_engine, session_factory
+
+if TYPE_CHECKING:
+    from services.clouds import CloudConnection
+    from services.engines.cloudformation_engine import CloudFormationEngine
+    from services.sweeper import Sweeper
+
+
+class PortalContext:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.catalog = Catalog(settings.templates_dir)
+        self._cloud_lock = threading.Lock()
+        self._connection: CloudConnection | None = None
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return session_factory(get_engine(self.settings.effective_database_url))
+
+    @property
+    def connection(self) -> CloudConnection:
+        """The cloud connection, made on first use: the catalog and rendering need no cloud."""
+        if self._connection is None:
+            with self._cloud_lock:
+                if self._connection is None:
+                    from services.clouds import connect
+
+                    self._connection = connect(self.settings)
+        return self._connection
+
+    @property
+    def has_connection(self) -> bool:
+        return self._connection is not None
+
+    def reset_connection(self) -> None:
+        """Forget the connection, e.g. after the embedded cloud was restarted on a new port."""
+        with self._cloud_lock:
+            self._connection = None
+            self.__dict__.pop("engine", None)
+            self.__dict__.pop("sweeper", None)
+
+    @cached_property
+    def engine(self) -> CloudFormationEngine:
+        from services.engines.cloudformation_engine import CloudFormationEngine
+
+        return CloudFormationEngine(self.connection)
+
+    @cached_property
+    def sweeper(self) -> Sweeper:
+        from services.sweeper import Sweeper
+
+        return Sweeper(self.connection)
+
+
+_lock = threading.Lock()
+_context: PortalContext | None = None
+
+
+def get_context() -> PortalContext:
+    global _context
+    with _lock:
+        if _context is None:
+            _context = PortalContext(get_settings())
+        return _context

@@ -1,0 +1,1 @@
+"""Ways of launching an environment: one module per engine."""

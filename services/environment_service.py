@@ -1,0 +1,399 @@
+"""The environments facade: launch, destroy, list and inspect, always on behalf of an actor.
+
+A launch or destroy is two steps so that the UI can run the slow one off its thread:
+`start_launch` validates, renders and records (fast), `run_launch` talks to the cloud (slow).
+`launch` does both, for the CLI and tests. Every path ends a run `succeeded` or `failed`; a failed
+launch removes what it made.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Mapping
+
+from sqlalchemy import select
+
+from portal.settings import CloudTarget
+from services.catalog_service import TemplateManifest
+from services.context import PortalContext
+from services.engines.cloudformation_engine import StackEvent
+from services.errors import EnvironmentNotFoundError, InvalidStateError, PermissionDeniedError
+from services.history.models import (
+    Environment,
+    EnvironmentStatus,
+    Run,
+    RunEvent,
+    RunKind,
+    RunStatus,
+    utcnow,
+)
+from services.identity import Actor
+from services.render_service import RenderedTemplate, portal_tags, render, validate_parameters
+from services.sweeper import TaggedResource
+
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+# A run still marked running this long after its deadline has lost its worker.
+DEADLINE_GRACE = timedelta(seconds=120)
+DESTROYABLE = {EnvironmentStatus.READY, EnvironmentStatus.FAILED, EnvironmentStatus.LOST}
+
+
+# -- views handed to the UI and the CLI ---------------------------------------------------------
+@dataclass(frozen=True)
+class OutputView:
+    name: str
+    label: str
+    value: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class RunView:
+    run_id: int
+    kind: str
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    error: str | None
+    leftovers: list[str]
+
+    @property
+    def duration_s(self) -> float | None:
+        return (self.ended_at - self.started_at).total_seconds() if self.ended_at else None
+
+
+@dataclass(frozen=True)
+class EventView:
+    occurred_at: datetime
+    logical_id: str
+    resource_type: str
+    physical_id: str | None
+    status: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class EnvironmentView:
+    env_id: str
+    template_id: str
+    owner: str
+    status: str
+    status_reason: str | None
+    parameters: dict[str, Any]
+    outputs: list[OutputView]
+    cloud: str
+    region: str
+    stack_name: str
+    created_at: datetime
+    updated_at: datetime
+    runs: list[RunView] = field(default_factory=list)
+    resources: list[dict[str, str]] | None = None
+
+    @property
+    def latest_run(self) -> RunView | None:
+        return self.runs[-1] if self.runs else None
+
+    @property
+    def outputs_by_name(self) -> dict[str, str]:
+        return {o.name: o.value for o in self.outputs}
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "env_id": self.env_id, "template": self.template_id, "owner": self.owner,
+            "status": self.status, "status_reason": self.status_reason,
+            "parameters": self.parameters, "outputs": self.outputs_by_name,
+            "cloud": self.cloud, "region": self.region, "stack_name": self.stack_name,
+            "created_at": self.created_at.isoformat(), "updated_at": self.updated_at.isoformat(),
+            "runs": [{"run_id": r.run_id, "kind": r.kind, "status": r.status,
+                      "started_at": r.started_at.isoformat(),
+                      "ended_at": r.ended_at.isoformat() if r.ended_at else None,
+                      "error": r.error, "leftovers": r.leftovers} for r in self.runs],
+        }
+        if self.resources is not None:
+            data["resources"] = self.resources
+        return data
+
+
+def _run_view(run: Run) -> RunView:
+    return RunView(run_id=run.id, kind=run.kind, status=run.status, started_at=run.started_at,
+                   ended_at=run.ended_at, error=run.error, leftovers=list(run.leftovers or []))
+
+
+def _outputs(manifest: TemplateManifest | None, stored: Mapping[str, str]) -> list[OutputView]:
+    views: list[OutputView] = []
+    if manifest is not None:
+        for spec in manifest.outputs:
+            if spec.name in stored:
+                views.append(OutputView(spec.name, spec.label, stored[spec.name], spec.kind))
+    shown = {v.name for v in views}
+    views += [OutputView(k, k, v, "text") for k, v in stored.items() if k not in shown]
+    return views
+
+
+def _view(ctx: PortalContext, env: Environment) -> EnvironmentView:
+    try:
+        manifest: TemplateManifest | None = ctx.catalog.get_template(env.template_id)
+    except Exception:
+        manifest = None
+    return EnvironmentView(
+        env_id=env.id, template_id=env.template_id, owner=env.owner, status=env.status,
+        status_reason=env.status_reason, parameters=dict(env.parameters or {}),
+        outputs=_outputs(manifest, env.outputs or {}), cloud=env.cloud, region=env.region,
+        stack_name=env.stack_name, created_at=env.created_at, updated_at=env.updated_at,
+        runs=[_run_view(r) for r in env.runs],
+    )
+
+
+# -- rendering, shared by the Launch page, the CLI and launches ---------------------------------
+def render_template(ctx: PortalContext, *, template_id: str, parameters: Mapping[str, Any],
+                    env_id: str = "preview", owner: str = "preview") -> RenderedTemplate:
+    manifest = ctx.catalog.get_template(template_id)
+    values = validate_parameters(manifest, parameters)
+    return render(manifest, values, cloudformation_text=ctx.catalog.cloudformation_text(template_id),
+                  region=ctx.settings.region,
+                  tags=portal_tags(env_id=env_id, owner=owner, template_id=template_id))
+
+
+# -- recording ----------------------------------------------------------------------------------
+def _record_events(ctx: PortalContext, run_id: int, events: list[StackEvent]) -> None:
+    with ctx.sessions() as session, session.begin():
+        for event in events:
+            session.add(RunEvent(
+                run_id=run_id, event_key=event.event_key, occurred_at=event.occurred_at,
+                logical_id=event.logical_id, resource_type=event.resource_type,
+                physical_id=event.physical_id, status=event.status, reason=event.reason,
+            ))
+
+
+def _portal_event(logical_id: str, resource_type: str, status: str, reason: str | None = None,
+                  physical_id: str | None = None) -> StackEvent:
+    return StackEvent(event_key=f"portal-{uuid.uuid4().hex}", occurred_at=utcnow(),
+                      logical_id=logical_id, resource_type=resource_type,
+                      physical_id=physical_id, status=status, reason=reason)
+
+
+def _sweep_logger(ctx: PortalContext, run_id: int):  # type: ignore[no-untyped-def]
+    def log(resource: TaggedResource, status: str, reason: str | None) -> None:
+        _record_events(ctx, run_id, [_portal_event("sweep", resource.kind, status, reason,
+                                                   resource.resource_id)])
+    return log
+
+
+def _visible_env(session: Any, actor: Actor, env_id: str) -> Environment:
+    env = session.get(Environment, env_id)
+    if env is None or not actor.can_see(env.owner):
+        raise EnvironmentNotFoundError(env_id)
+    return env
+
+
+# -- launch -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StartedRun:
+    env_id: str
+    run_id: int
+
+
+def start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
+                 parameters: Mapping[str, Any]) -> StartedRun:
+    """Validate, render and record a launch; nothing is created in the cloud yet."""
+    manifest = ctx.catalog.get_template(template_id)
+    values = validate_parameters(manifest, parameters)
+    env_id = secrets.token_hex(5)
+    now = utcnow()
+    cloud_session = None
+    if ctx.settings.cloud is CloudTarget.EMBEDDED:
+        cloud_session = ctx.connection.cloud_session
+    with ctx.sessions() as session, session.begin():
+        env = Environment(
+            id=env_id, template_id=template_id, owner=actor.name,
+            status=EnvironmentStatus.LAUNCHING.value, parameters=values, outputs={},
+            cloud=ctx.settings.cloud.value, cloud_session=cloud_session,
+            region=ctx.settings.region,
+            # Starts with a letter and stays short: RDS derives identifiers from the stack name.
+            stack_name=f"sbx-{env_id}", created_at=now, updated_at=now,
+        )
+        run = Run(environment=env, kind=RunKind.LAUNCH.value, status=RunStatus.RUNNING.value,
+                  started_at=now, worker=WORKER,
+                  deadline_at=now + timedelta(seconds=ctx.settings.operation_timeout_s))
+        session.add_all([env, run])
+        session.flush()
+        return StartedRun(env_id=env_id, run_id=run.id)
+
+
+def _remaining(deadline_at: datetime) -> float:
+    return time.monotonic() + max(0.0, (deadline_at - utcnow()).total_seconds())
+
+
+def run_launch(ctx: PortalContext, *, run_id: int) -> None:
+    """Create the stack of a recorded launch and wait for it; never leaves the run running."""
+    with ctx.sessions() as session:
+        run = session.get(Run, run_id)
+        if run is None or run.status != RunStatus.RUNNING.value:
+            return
+        env = run.environment
+        env_id, stack_name, template_id = env.id, env.stack_name, env.template_id
+        owner, values, deadline_at = env.owner, dict(env.parameters), run.deadline_at
+    try:
+        manifest = ctx.catalog.get_template(template_id)
+        rendered = render(manifest, values,
+                          cloudformation_text=ctx.catalog.cloudformation_text(template_id),
+                          region=ctx.settings.region,
+                          tags=portal_tags(env_id=env_id, owner=owner, template_id=template_id))
+        result = ctx.engine.create(
+            stack_name=stack_name, template_body=rendered.cloudformation_template,
+            parameters=rendered.cloudformation_parameters,
+            tags=portal_tags(env_id=env_id, owner=owner, template_id=template_id),
+            deadline=_remaining(deadline_at),
+            on_events=lambda events: _record_events(ctx, run_id, events),
+        )
+    except Exception as exc:  # noqa: BLE001 - any crash must still end the run and clean up
+        from services.engines.cloudformation_engine import OperationResult
+
+        result = OperationResult(succeeded=False, error=f"portal error: {type(exc).__name__}: {exc}")
+
+    if result.succeeded:
+        by_cfn = {spec.cfn_name: spec.name for spec in manifest.outputs}
+        outputs = {by_cfn.get(key, key): value for key, value in result.outputs.items()}
+        with ctx.sessions() as session, session.begin():
+            run = session.get(Run, run_id)
+            env = run.environment
+            env.status, env.status_reason = EnvironmentStatus.READY.value, None
+            env.outputs, env.stack_id = outputs, result.stack_id
+            run.status, run.ended_at = RunStatus.SUCCEEDED.value, utcnow()
+        return
+
+    # A failed launch removes what it made, with a fresh budget: a launch that timed out has none.
+    leftovers = _remove_everything(ctx, run_id=run_id, env_id=env_id,
+                                   stack=result.stack_id or stack_name)
+    reason = result.error or "launch failed"
+    with ctx.sessions() as session, session.begin():
+        run = session.get(Run, run_id)
+        env = run.environment
+        env.stack_id = result.stack_id
+        env.status = EnvironmentStatus.FAILED.value
+        env.status_reason = reason + (
+            f"; clean-up left {len(leftovers)} resources: destroy it to retry" if leftovers else "")
+        run.status, run.ended_at, run.error = RunStatus.FAILED.value, utcnow(), reason
+        run.leftovers = [str(r) for r in leftovers]
+
+
+def _remove_everything(ctx: PortalContext, *, run_id: int, env_id: str,
+                       stack: str) -> list[TaggedResource]:
+    deadline = time.monotonic() + ctx.settings.operation_timeout_s
+    record = lambda events: _record_events(ctx, run_id, events)  # noqa: E731
+    deletion = ctx.engine.delete(stack=stack, deadline=deadline, on_events=record)
+    if not deletion.succeeded:
+        record([_portal_event(stack, "AWS::CloudFormation::Stack", "DELETE_FAILED",
+                              deletion.error)])
+    return ctx.sweeper.sweep(env_id, deadline=deadline, log=_sweep_logger(ctx, run_id))
+
+
+def launch(ctx: PortalContext, *, actor: Actor, template_id: str,
+           parameters: Mapping[str, Any]) -> EnvironmentView:
+    """Launch and wait until the environment is ready or has failed."""
+    started = start_launch(ctx, actor=actor, template_id=template_id, parameters=parameters)
+    run_launch(ctx, run_id=started.run_id)
+    return get_environment(ctx, actor=actor, env_id=started.env_id)
+
+
+# -- destroy ------------------------------------------------------------------------------------
+def start_destroy(ctx: PortalContext, *, actor: Actor, env_id: str) -> StartedRun:
+    now = utcnow()
+    with ctx.sessions() as session, session.begin():
+        env = _visible_env(session, actor, env_id)
+        if not (actor.is_instructor or env.owner == actor.name):
+            raise PermissionDeniedError(f"environment: {env_id} belongs to {env.owner}")
+        if EnvironmentStatus(env.status) not in DESTROYABLE:
+            raise InvalidStateError(
+                f"environment: {env_id} is {env.status}; only ready, failed or lost "
+                "environments can be destroyed")
+        env.status, env.status_reason = EnvironmentStatus.DESTROYING.value, None
+        run = Run(environment=env, kind=RunKind.DESTROY.value, status=RunStatus.RUNNING.value,
+                  started_at=now, worker=WORKER,
+                  deadline_at=now + timedelta(seconds=ctx.settings.operation_timeout_s))
+        session.add(run)
+        session.flush()
+        return StartedRun(env_id=env_id, run_id=run.id)
+
+
+def run_destroy(ctx: PortalContext, *, run_id: int) -> None:
+    with ctx.sessions() as session:
+        run = session.get(Run, run_id)
+        if run is None or run.status != RunStatus.RUNNING.value:
+            return
+        env_id = run.environment.id
+        stack = run.environment.stack_id or run.environment.stack_name
+        deadline = _remaining(run.deadline_at)
+    record = lambda events: _record_events(ctx, run_id, events)  # noqa: E731
+    error: str | None = None
+    leftovers: list[TaggedResource] = []
+    try:
+        deletion = ctx.engine.delete(stack=stack, deadline=deadline, on_events=record)
+        if not deletion.succeeded:
+            # Not final: the sweep below removes by tag what the stack could not.
+            record([_portal_event(stack, "AWS::CloudFormation::Stack", "DELETE_FAILED",
+                                  deletion.error)])
+        leftovers = ctx.sweeper.sweep(env_id, deadline=deadline, log=_sweep_logger(ctx, run_id))
+        if leftovers:
+            error = f"{len(leftovers)} resources remain after destroy: " + ", ".join(
+                str(r) for r in leftovers)
+    except Exception as exc:  # noqa: BLE001 - any crash must still end the run
+        error = f"portal error: {type(exc).__name__}: {exc}"
+    with ctx.sessions() as session, session.begin():
+        run = session.get(Run, run_id)
+        env = run.environment
+        run.ended_at = utcnow()
+        run.leftovers = [str(r) for r in leftovers]
+        if error is None:
+            env.status, env.status_reason = EnvironmentStatus.DESTROYED.value, None
+            run.status = RunStatus.SUCCEEDED.value
+        else:
+            env.status = EnvironmentStatus.FAILED.value
+            env.status_reason = f"destroy failed: {error}; destroy again to retry"
+            run.status, run.error = RunStatus.FAILED.value, error
+
+
+def destroy(ctx: PortalContext, *, actor: Actor, env_id: str) -> EnvironmentView:
+    started = start_destroy(ctx, actor=actor, env_id=env_id)
+    run_destroy(ctx, run_id=started.run_id)
+    return get_environment(ctx, actor=actor, env_id=env_id)
+
+
+# -- reading ------------------------------------------------------------------------------------
+def list_environments(ctx: PortalContext, *, actor: Actor,
+                      include_destroyed: bool = True) -> list[EnvironmentView]:
+    with ctx.sessions() as session:
+        query = select(Environment).order_by(Environment.created_at.desc())
+        if not actor.is_instructor:
+            query = query.where(Environment.owner == actor.name)
+        if not include_destroyed:
+            query = query.where(Environment.status != EnvironmentStatus.DESTROYED.value)
+        return [_view(ctx, env) for env in session.scalars(query)]
+
+
+def get_environment(ctx: PortalContext, *, actor: Actor, env_id: str,
+                    with_resources: bool = False) -> EnvironmentView:
+    with ctx.sessions() as session:
+        view = _view(ctx, _visible_env(session, actor, env_id))
+    if with_resources:
+        resources: list[dict[str, str]] = []
+        if view.status in (EnvironmentStatus.READY.value, EnvironmentStatus.LAUNCHING.value):
+            resources = ctx.engine.stack_resources(view.stack_name)
+        view = EnvironmentView(**{**view.__dict__, "resources": resources})
+    return view
+
+
+def run_events(ctx: PortalContext, *, actor: Actor, run_id: int) -> list[EventView]:
+    with ctx.sessions() as session:
+        run = session.get(Run, run_id)
+        if run is None or not actor.can_see(run.environment.owner):
+            raise EnvironmentNotFoundError(f"run {run_id}")
+        rows = session.scalars(select(RunEvent).where(RunEvent.run_id == run_id)
+                               .order_by(RunEvent.occurred_at, RunEvent.id))
+        return [EventView(e.occurred_at, e.logical_id, e.resource_type, e.physical_id, e.status,
+                          e.reason) for e in rows]

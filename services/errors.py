@@ -1,0 +1,51 @@
+"""The portal's own errors. The UI and the CLI catch `PortalError` and show its message."""
+
+from __future__ import annotations
+
+
+class PortalError(Exception):
+    """Base of every error the portal reports to a user."""
+
+
+class ValidationError(PortalError):
+    """One or more parameters are invalid; `field_errors` maps each field to its message."""
+
+    def __init__(self, field_errors: dict[str, str]) -> None:
+        self.field_errors = dict(field_errors)
+        summary = "; ".join(f"{name}: {message}" for name, message in self.field_errors.items())
+        super().__init__(f"invalid parameters: {summary}")
+
+
+class UnknownTemplateError(PortalError):
+    def __init__(self, template_id: str, known: list[str]) -> None:
+        self.template_id = template_id
+        super().__init__(f"template: unknown template {template_id!r} (known: {', '.join(known)})")
+
+
+class EnvironmentNotFoundError(PortalError):
+    def __init__(self, env_id: str) -> None:
+        self.env_id = env_id
+        super().__init__(f"environment: no environment {env_id!r} visible to you")
+
+
+class PermissionDeniedError(PortalError):
+    pass
+
+
+class InvalidStateError(PortalError):
+    pass
+
+
+class CloudError(PortalError):
+    """An AWS call failed; carries the stack (when there is one) and AWS's own reason."""
+
+    def __init__(self, *, operation: str, reason: str, stack_name: str | None = None) -> None:
+        self.operation = operation
+        self.reason = reason
+        self.stack_name = stack_name
+        where = f" of stack {stack_name}" if stack_name else ""
+        super().__init__(f"{operation}{where} failed: {reason}")
+
+
+class EmbeddedCloudError(PortalError):
+    """The embedded emulator could not be started or reached."""

@@ -1,0 +1,151 @@
+"""SQLAlchemy models of the run history. The same code runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend.
+
+    SQLite has no time zone type and hands back naive values; without this, a value written as
+    aware would come back naive and comparisons with `utcnow()` would raise.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the history database; use UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class EnvironmentStatus(str, enum.Enum):
+    LAUNCHING = "launching"
+    READY = "ready"
+    FAILED = "failed"
+    DESTROYING = "destroying"
+    DESTROYED = "destroyed"
+    LOST = "lost"
+
+
+# Statuses in which the environment may still own resources in somebody's cloud account.
+HOLDS_RESOURCES = {
+    EnvironmentStatus.LAUNCHING,
+    EnvironmentStatus.READY,
+    EnvironmentStatus.DESTROYING,
+    EnvironmentStatus.FAILED,
+    EnvironmentStatus.LOST,
+}
+
+
+class RunKind(str, enum.Enum):
+    LAUNCH = "launch"
+    DESTROY = "destroy"
+
+
+class RunStatus(str, enum.Enum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Environment(Base):
+    __tablename__ = "environment"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    template_id: Mapped[str] = mapped_column(String(64))
+    owner: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    # Parameter values as the user gave them; the manifests hold no secret parameters.
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    outputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    cloud: Mapped[str] = mapped_column(String(16))
+    # Which life of the embedded emulator holds the resources; see clouds.embedded.
+    cloud_session: Mapped[str | None] = mapped_column(String(64))
+    region: Mapped[str] = mapped_column(String(32))
+    stack_name: Mapped[str] = mapped_column(String(128))
+    stack_id: Mapped[str | None] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    runs: Mapped[list[Run]] = relationship(
+        back_populates="environment", order_by="Run.id", cascade="all, delete-orphan"
+    )
+
+
+class Run(Base):
+    __tablename__ = "run"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    env_id: Mapped[str] = mapped_column(ForeignKey("environment.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    # host:pid of the process doing the work, so a restarted portal can tell an orphaned run.
+    worker: Mapped[str | None] = mapped_column(String(128))
+    leftovers: Mapped[list[str] | None] = mapped_column(JSON)
+
+    environment: Mapped[Environment] = relationship(back_populates="runs")
+    events: Mapped[list[RunEvent]] = relationship(
+        back_populates="run", order_by="RunEvent.occurred_at", cascade="all, delete-orphan"
+    )
+
+
+class RunEvent(Base):
+    __tablename__ = "run_event"
+    __table_args__ = (
+        UniqueConstraint("run_id", "event_key", name="uq_run_event_run_id_event_key"),
+        Index("ix_run_event_run_id_occurred_at", "run_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))
+    # AWS's EventId for stack events, a portal-made key for the portal's own steps.
+    event_key: Mapped[str] = mapped_column(String(128))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    logical_id: Mapped[str] = mapped_column(String(255))
+    resource_type: Mapped[str] = mapped_column(String(255))
+    physical_id: Mapped[str | None] = mapped_column(String(1024))
+    status: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    run: Mapped[Run] = relationship(back_populates="events")

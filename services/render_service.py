@@ -1,0 +1,276 @@
+"""Parameter validation against a manifest, and rendering to Terraform and CloudFormation.
+
+Values reach the code only as Terraform variables (`terraform.tfvars`) and CloudFormation
+Parameters: the template text is never edited with a user's value in it.
+"""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from services.catalog_service import ParameterSpec, TemplateManifest
+from services.errors import ValidationError
+
+# Far above any legitimate value, far below what would bloat a request or the history database.
+MAX_VALUE_LENGTH = 256
+# Characters that mean something to HCL, YAML, JSON or a shell script. A manifest pattern usually
+# rejects them already; this is the net under every string parameter whatever its pattern says.
+UNSAFE_CHARACTERS = set("\"'`\\$%{}<>;|&")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+TRUE_WORDS = {"true", "yes", "on", "1"}
+FALSE_WORDS = {"false", "no", "off", "0"}
+
+
+def _describe(parameter: ParameterSpec) -> str:
+    if parameter.allowed:
+        return "one of " + ", ".join(str(v) for v in parameter.allowed)
+    if parameter.pattern:
+        return f"a value matching {parameter.pattern}"
+    return parameter.type
+
+
+def _check_text(raw: str) -> str | None:
+    if len(raw) > MAX_VALUE_LENGTH:
+        return f"is {len(raw)} characters long; at most {MAX_VALUE_LENGTH} are accepted"
+    if CONTROL_CHARACTERS.search(raw):
+        return "contains a line break or control character"
+    bad = sorted({c for c in raw if c in UNSAFE_CHARACTERS})
+    if bad:
+        return "contains characters that are not allowed here: " + " ".join(bad)
+    return None
+
+
+def _coerce(parameter: ParameterSpec, raw: Any) -> Any:
+    """The typed value, or raises ValueError with the message for this field."""
+    if parameter.type == "boolean":
+        if isinstance(raw, bool):
+            return raw
+        word = str(raw).strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise ValueError("must be true or false")
+    if parameter.type == "integer":
+        if isinstance(raw, bool):
+            raise ValueError("must be a whole number")
+        if isinstance(raw, int):
+            value = raw
+        else:
+            text = str(raw)
+            problem = _check_text(text)
+            if problem:
+                raise ValueError(problem)
+            if not re.fullmatch(r"[+-]?\d{1,12}", text.strip()):
+                raise ValueError("must be a whole number")
+            value = int(text.strip())
+        if parameter.min is not None and value < parameter.min:
+            raise ValueError(f"must be at least {parameter.min}")
+        if parameter.max is not None and value > parameter.max:
+            raise ValueError(f"must be at most {parameter.max}")
+        if parameter.allowed and value not in parameter.allowed:
+            raise ValueError(f"must be {_describe(parameter)}")
+        return value
+
+    if not isinstance(raw, str):
+        raise ValueError("must be text")
+    problem = _check_text(raw)
+    if problem:
+        raise ValueError(problem)
+    if parameter.type == "cidr":
+        try:
+            network = ipaddress.IPv4Network(raw, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"is not an IPv4 CIDR block like 10.0.1.0/24 ({exc})") from None
+        if "/" not in raw:
+            raise ValueError("is not a CIDR block: add the prefix length, like /24")
+        return str(network)
+    if parameter.max_length is not None and len(raw) > parameter.max_length:
+        raise ValueError(f"is longer than {parameter.max_length} characters")
+    if parameter.allowed and raw not in parameter.allowed:
+        raise ValueError(f"must be {_describe(parameter)}")
+    if parameter.pattern and not re.fullmatch(parameter.pattern, raw):
+        raise ValueError(f"must be {_describe(parameter)}")
+    return raw
+
+
+def validate_parameters(manifest: TemplateManifest, given: Mapping[str, Any]) -> dict[str, Any]:
+    """Typed values for every parameter of `manifest`, defaults filled in.
+
+    Raises ValidationError with one message per bad field, all fields checked at once.
+    """
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    known = {p.name for p in manifest.parameters}
+    for name in given:
+        if name not in known:
+            errors[str(name)[:64]] = (
+                f"unknown parameter for template {manifest.id} (known: {', '.join(sorted(known))})"
+            )
+    for parameter in manifest.parameters:
+        raw = given.get(parameter.name, parameter.default)
+        if raw is None:
+            errors[parameter.name] = "is required"
+            continue
+        try:
+            values[parameter.name] = _coerce(parameter, raw)
+        except ValueError as exc:
+            errors[parameter.name] = str(exc)
+    for parameter in manifest.parameters:
+        if parameter.within and parameter.name in values and parameter.within in values:
+            inner = ipaddress.IPv4Network(values[parameter.name])
+            outer = ipaddress.IPv4Network(values[parameter.within])
+            if not inner.subnet_of(outer):
+                errors[parameter.name] = f"{inner} is not inside {parameter.within} {outer}"
+    if errors:
+        raise ValidationError(errors)
+    _check_overlaps(manifest, values)
+    return values
+
+
+def _check_overlaps(manifest: TemplateManifest, values: dict[str, Any]) -> None:
+    """Subnets of one VPC must not overlap each other (AWS refuses the second one)."""
+    by_parent: dict[str, list[str]] = {}
+    for parameter in manifest.parameters:
+        if parameter.within:
+            by_parent.setdefault(parameter.within, []).append(parameter.name)
+    errors: dict[str, str] = {}
+    for siblings in by_parent.values():
+        for i, first in enumerate(siblings):
+            for second in siblings[i + 1:]:
+                a, b = ipaddress.IPv4Network(values[first]), ipaddress.IPv4Network(values[second])
+                if a.overlaps(b):
+                    errors[second] = f"{b} overlaps {first} {a}"
+    if errors:
+        raise ValidationError(errors)
+
+
+def hcl_string_literal(value: str) -> str:
+    """A double-quoted HCL string whose value is exactly `value`.
+
+    `${` and `%{` start interpolation and directives inside HCL strings; doubling the sigil is
+    HCL's own escape for them.
+    """
+    out = ['"']
+    for char in value:
+        if char == "\\":
+            out.append("\\\\")
+        elif char == '"':
+            out.append('\\"')
+        elif char == "\n":
+            out.append("\\n")
+        elif char == "\r":
+            out.append("\\r")
+        elif char == "\t":
+            out.append("\\t")
+        elif ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    text = "".join(out) + '"'
+    return text.replace("${", "$${").replace("%{", "%%{")
+
+
+def hcl_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Mapping):
+        items = "".join(f"  {hcl_string_literal(str(k))} = {hcl_value(v)}\n" for k, v in value.items())
+        return "{\n" + items + "}"
+    return hcl_string_literal(str(value))
+
+
+def cfn_parameter_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class RenderedTemplate:
+    template_id: str
+    # Terraform: the module's files by relative path, `terraform.tfvars` included.
+    terraform_files: dict[str, str]
+    cloudformation_template: str
+    # The AWS CLI's parameters file shape: [{"ParameterKey": ..., "ParameterValue": ...}].
+    cloudformation_parameters: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def tfvars(self) -> str:
+        return self.terraform_files["terraform.tfvars"]
+
+    @property
+    def cloudformation_parameters_json(self) -> str:
+        return json.dumps(self.cloudformation_parameters, indent=2) + "\n"
+
+    def terraform_zip(self) -> bytes:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path, text in sorted(self.terraform_files.items()):
+                archive.writestr(f"{self.template_id}/{path}", text)
+        return buffer.getvalue()
+
+    def cloudformation_zip(self) -> bytes:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(f"{self.template_id}/cloudformation.yaml", self.cloudformation_template)
+            archive.writestr(f"{self.template_id}/parameters.json",
+                             self.cloudformation_parameters_json)
+        return buffer.getvalue()
+
+    def write(self, out_dir: Path, *, fmt: str) -> list[Path]:
+        written: list[Path] = []
+        if fmt == "terraform":
+            files = self.terraform_files
+        else:
+            files = {"cloudformation.yaml": self.cloudformation_template,
+                     "parameters.json": self.cloudformation_parameters_json}
+        for relative, text in files.items():
+            target = out_dir / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+            written.append(target)
+        return written
+
+
+def portal_tags(*, env_id: str, owner: str, template_id: str) -> dict[str, str]:
+    """The tags every resource of an environment carries; destroy finds leftovers by them."""
+    return {"sandbox:env-id": env_id, "sandbox:owner": owner, "sandbox:template": template_id}
+
+
+def tfvars_text(manifest: TemplateManifest, values: Mapping[str, Any], *, region: str,
+                tags: Mapping[str, str]) -> str:
+    lines = [f"# Values for template {manifest.id}; every variable is declared in variables.tf."]
+    for parameter in manifest.parameters:
+        lines.append(f"{parameter.name} = {hcl_value(values[parameter.name])}")
+    lines.append(f"region = {hcl_string_literal(region)}")
+    lines.append(f"tags = {hcl_value(dict(tags))}")
+    return "\n".join(lines) + "\n"
+
+
+def render(manifest: TemplateManifest, values: Mapping[str, Any], *, cloudformation_text: str,
+           region: str, tags: Mapping[str, str]) -> RenderedTemplate:
+    """Render validated `values`; call `validate_parameters` first."""
+    files: dict[str, str] = {}
+    root = manifest.terraform_dir
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not path.name.startswith(".") and ".terraform" not in path.parts:
+            files[path.relative_to(root).as_posix()] = path.read_text()
+    files["terraform.tfvars"] = tfvars_text(manifest, values, region=region, tags=tags)
+    parameters = [
+        {"ParameterKey": p.cfn_name, "ParameterValue": cfn_parameter_value(values[p.name])}
+        for p in manifest.parameters
+    ]
+    return RenderedTemplate(
+        template_id=manifest.id, terraform_files=files, cloudformation_template=cloudformation_text,
+        cloudformation_parameters=parameters,
+    )

@@ -1,0 +1,202 @@
+"""Find, and remove, whatever of an environment is left, by its `sandbox:env-id` tag.
+
+Deleting a stack is not proof that its resources are gone: the embedded cloud never deletes route
+tables, gateways or EIPs and can lose a stack whose delete failed; real AWS leaves what a failed
+rollback or a hand-made resource left. Destroy therefore ends with this sweep, in dependency order,
+repeated until nothing tagged remains or the deadline passes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from services.clouds import CloudConnection
+
+ENV_TAG = "sandbox:env-id"
+
+
+@dataclass(frozen=True)
+class TaggedResource:
+    kind: str  # a CloudFormation-style type name, for people reading the list
+    resource_id: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.resource_id}"
+
+
+SweepLog = Callable[[TaggedResource, str, str | None], None]
+
+
+def _code(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code", "")
+    return ""
+
+
+class Sweeper:
+    def __init__(self, connection: CloudConnection) -> None:
+        self.ec2 = connection.client("ec2")
+        self.rds = connection.client("rds")
+        self.tagging = connection.client("resourcegroupstaggingapi")
+
+    # -- finding --------------------------------------------------------------------------------
+    def _ec2_filter(self, env_id: str) -> list[dict[str, Any]]:
+        return [{"Name": f"tag:{ENV_TAG}", "Values": [env_id]}]
+
+    def find(self, env_id: str) -> list[TaggedResource]:
+        """Every resource still carrying the environment's tag, in the order they must go."""
+        found: list[TaggedResource] = []
+        tag_filter = self._ec2_filter(env_id)
+
+        for page in self.ec2.get_paginator("describe_instances").paginate(Filters=tag_filter + [
+            {"Name": "instance-state-name",
+             "Values": ["pending", "running", "stopping", "stopped", "shutting-down"]}]):
+            for reservation in page["Reservations"]:
+                for instance in reservation["Instances"]:
+                    found.append(TaggedResource("AWS::EC2::Instance", instance["InstanceId"]))
+        for db in self._tagged_db_instances(env_id):
+            found.append(TaggedResource("AWS::RDS::DBInstance", db))
+        for group in self._tagged_db_subnet_groups(env_id):
+            found.append(TaggedResource("AWS::RDS::DBSubnetGroup", group))
+        for nat in self.ec2.describe_nat_gateways(Filter=tag_filter)["NatGateways"]:
+            if nat["State"] not in ("deleted", "deleting"):
+                found.append(TaggedResource("AWS::EC2::NatGateway", nat["NatGatewayId"]))
+        for address in self.ec2.describe_addresses(Filters=tag_filter)["Addresses"]:
+            found.append(TaggedResource("AWS::EC2::EIP", address["AllocationId"]))
+        for gateway in self.ec2.describe_internet_gateways(Filters=tag_filter)["InternetGateways"]:
+            found.append(TaggedResource("AWS::EC2::InternetGateway", gateway["InternetGatewayId"]))
+        for table in self.ec2.describe_route_tables(Filters=tag_filter)["RouteTables"]:
+            if not any(a.get("Main") for a in table.get("Associations", [])):
+                found.append(TaggedResource("AWS::EC2::RouteTable", table["RouteTableId"]))
+        for subnet in self.ec2.describe_subnets(Filters=tag_filter)["Subnets"]:
+            found.append(TaggedResource("AWS::EC2::Subnet", subnet["SubnetId"]))
+        for template in self.ec2.describe_launch_templates(Filters=tag_filter)["LaunchTemplates"]:
+            found.append(TaggedResource("AWS::EC2::LaunchTemplate", template["LaunchTemplateId"]))
+        for group in self.ec2.describe_security_groups(Filters=tag_filter)["SecurityGroups"]:
+            if group.get("GroupName") != "default":
+                found.append(TaggedResource("AWS::EC2::SecurityGroup", group["GroupId"]))
+        for vpc in self.ec2.describe_vpcs(Filters=tag_filter)["Vpcs"]:
+            found.append(TaggedResource("AWS::EC2::VPC", vpc["VpcId"]))
+        known = {r.resource_id for r in found}
+        for arn in self._tagged_arns(env_id):
+            if not any(rid in arn for rid in known):
+                found.append(TaggedResource("tagged", arn))
+        return found
+
+    def _tagged_db_instances(self, env_id: str) -> list[str]:
+        names = []
+        for page in self.rds.get_paginator("describe_db_instances").paginate():
+            for db in page["DBInstances"]:
+                tags = db.get("TagList")
+                if tags is None:
+                    tags = self.rds.list_tags_for_resource(
+                        ResourceName=db["DBInstanceArn"])["TagList"]
+                if any(t["Key"] == ENV_TAG and t["Value"] == env_id for t in tags) and \
+                        db.get("DBInstanceStatus") != "deleting":
+                    names.append(db["DBInstanceIdentifier"])
+        return names
+
+    def _tagged_db_subnet_groups(self, env_id: str) -> list[str]:
+        names = []
+        for page in self.rds.get_paginator("describe_db_subnet_groups").paginate():
+            for group in page["DBSubnetGroups"]:
+                tags = self.rds.list_tags_for_resource(ResourceName=group["DBSubnetGroupArn"])
+                if any(t["Key"] == ENV_TAG and t["Value"] == env_id for t in tags["TagList"]):
+                    names.append(group["DBSubnetGroupName"])
+        return names
+
+    def _tagged_arns(self, env_id: str) -> list[str]:
+        """Anything else the tagging API knows; listed as a leftover even when we cannot delete it."""
+        arns = []
+        try:
+            paginator = self.tagging.get_paginator("get_resources")
+            for page in paginator.paginate(TagFilters=[{"Key": ENV_TAG, "Values": [env_id]}]):
+                arns += [m["ResourceARN"] for m in page.get("ResourceTagMappingList", [])]
+        except (ClientError, BotoCoreError):
+            return []
+        # The types handled above are found more exactly by their own APIs.
+        handled = (":ec2:", ":rds:")
+        return [arn for arn in arns if not any(h in arn for h in handled)]
+
+    # -- removing -------------------------------------------------------------------------------
+    def _delete(self, resource: TaggedResource) -> None:
+        rid = resource.resource_id
+        kind = resource.kind
+        if kind == "AWS::EC2::Instance":
+            self.ec2.terminate_instances(InstanceIds=[rid])
+        elif kind == "AWS::RDS::DBInstance":
+            self.rds.delete_db_instance(DBInstanceIdentifier=rid, SkipFinalSnapshot=True,
+                                        DeleteAutomatedBackups=True)
+        elif kind == "AWS::RDS::DBSubnetGroup":
+            self.rds.delete_db_subnet_group(DBSubnetGroupName=rid)
+        elif kind == "AWS::EC2::NatGateway":
+            self.ec2.delete_nat_gateway(NatGatewayId=rid)
+        elif kind == "AWS::EC2::EIP":
+            address = self.ec2.describe_addresses(AllocationIds=[rid])["Addresses"][0]
+            if address.get("AssociationId"):
+                self.ec2.disassociate_address(AssociationId=address["AssociationId"])
+            self.ec2.release_address(AllocationId=rid)
+        elif kind == "AWS::EC2::InternetGateway":
+            gateway = self.ec2.describe_internet_gateways(InternetGatewayIds=[rid])
+            for attachment in gateway["InternetGateways"][0].get("Attachments", []):
+                self.ec2.detach_internet_gateway(InternetGatewayId=rid, VpcId=attachment["VpcId"])
+            self.ec2.delete_internet_gateway(InternetGatewayId=rid)
+        elif kind == "AWS::EC2::RouteTable":
+            table = self.ec2.describe_route_tables(RouteTableIds=[rid])["RouteTables"][0]
+            for association in table.get("Associations", []):
+                if not association.get("Main") and association.get("RouteTableAssociationId"):
+                    self.ec2.disassociate_route_table(
+                        AssociationId=association["RouteTableAssociationId"])
+            self.ec2.delete_route_table(RouteTableId=rid)
+        elif kind == "AWS::EC2::Subnet":
+            self.ec2.delete_subnet(SubnetId=rid)
+        elif kind == "AWS::EC2::LaunchTemplate":
+            self.ec2.delete_launch_template(LaunchTemplateId=rid)
+        elif kind == "AWS::EC2::SecurityGroup":
+            self._revoke_references(rid)
+            self.ec2.delete_security_group(GroupId=rid)
+        elif kind == "AWS::EC2::VPC":
+            self.ec2.delete_vpc(VpcId=rid)
+        else:
+            raise NotImplementedError(f"the sweep cannot delete {kind}; remove it by hand")
+
+    def _revoke_references(self, group_id: str) -> None:
+        """Rules that name another group keep both groups alive; drop them first."""
+        group = self.ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
+        ingress = [p for p in group.get("IpPermissions", []) if p.get("UserIdGroupPairs")]
+        if ingress:
+            self.ec2.revoke_security_group_ingress(GroupId=group_id, IpPermissions=ingress)
+
+    def sweep(self, env_id: str, *, deadline: float, log: SweepLog | None = None,
+              pause: float = 5.0) -> list[TaggedResource]:
+        """Delete everything tagged for `env_id`; returns what is still there at the end."""
+        unremovable: set[TaggedResource] = set()
+        first_round = True
+        while True:
+            remaining = self.find(env_id)
+            retryable = [r for r in remaining if r not in unremovable]
+            if not retryable:
+                return remaining
+            if not first_round:
+                if time.monotonic() + pause > deadline:
+                    return remaining
+                time.sleep(pause)
+            first_round = False
+            for resource in retryable:
+                try:
+                    self._delete(resource)
+                    if log:
+                        log(resource, "DELETE_COMPLETE", "removed by the portal's sweep")
+                except NotImplementedError as exc:
+                    unremovable.add(resource)
+                    if log:
+                        log(resource, "DELETE_SKIPPED", str(exc))
+                except (ClientError, BotoCoreError, IndexError) as exc:
+                    # DependencyViolation and friends clear up once what they wait on is gone;
+                    # the next round tries again.
+                    if log:
+                        log(resource, "DELETE_FAILED", f"{_code(exc) or type(exc).__name__}: {exc}")

@@ -1,0 +1,60 @@
+"""Shared fixtures: one embedded cloud for the whole run, a fresh SQLite history file per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from portal import settings as settings_module
+from services import context as context_module
+from services.context import PortalContext
+
+PORTAL_VARIABLES = ("PORTAL_DATA_DIR", "PORTAL_DATABASE_URL", "PORTAL_CLOUD", "PORTAL_REGION",
+                    "PORTAL_OPERATION_TIMEOUT_S", "PORTAL_TEMPLATES_DIR", "AWS_PROFILE",
+                    "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION")
+
+
+@pytest.fixture(scope="session")
+def cloud_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The data dir whose embedded cloud every test shares: starting one takes seconds."""
+    data_dir = tmp_path_factory.mktemp("cloud")
+    yield data_dir
+    from portal.settings import Settings
+    from services.clouds import embedded
+
+    embedded.stop(Settings(data_dir=data_dir))
+
+
+@pytest.fixture
+def portal_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+               cloud_data_dir: Path) -> Iterator[dict[str, str]]:
+    """A clean environment for the portal: the shared emulator, this test's own database."""
+    for name in PORTAL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    values = {
+        "PORTAL_DATA_DIR": str(cloud_data_dir),
+        "PORTAL_DATABASE_URL": f"sqlite:///{tmp_path / 'history.db'}",
+        "PORTAL_CLOUD": "embedded",
+        "PORTAL_REGION": "us-east-1",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    settings_module.get_settings.cache_clear()
+    context_module._context = None
+    yield values
+    settings_module.get_settings.cache_clear()
+    context_module._context = None
+
+
+@pytest.fixture
+def ctx(portal_env: dict[str, str]) -> PortalContext:
+    return context_module.get_context()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    url = os.environ.get("PORTAL_TEST_DATABASE_URL")
+    return [f"history tests also on: {url}" if url else
+            "history tests on SQLite only (set PORTAL_TEST_DATABASE_URL for PostgreSQL)"]
