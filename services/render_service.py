@@ -153,14 +153,18 @@ def _check_overlaps(manifest: TemplateManifest, values: dict[str, Any]) -> None:
 
 
 def hcl_string_literal(value: str) -> str:
-    """A double-quoted HCL string whose value is exactly `value`.
+    r"""A double-quoted HCL string whose value is exactly `value`.
 
-    `${` and `%{` start interpolation and directives inside HCL strings; doubling the sigil is
-    HCL's own escape for them.
+    `${` and `%{` start interpolation and directives inside HCL strings. Writing their brace as
+    the escape `\u007b` keeps both characters while no `${` or `%{` is left in the source; the
+    sigil-doubling escape (`$${`) does the same in Terraform but not in every HCL parser.
     """
     out = ['"']
+    previous = ""
     for char in value:
-        if char == "\\":
+        if char == "{" and previous in ("$", "%"):
+            out.append("\\u007b")
+        elif char == "\\":
             out.append("\\\\")
         elif char == '"':
             out.append('\\"')
@@ -174,8 +178,8 @@ def hcl_string_literal(value: str) -> str:
             out.append(f"\\u{ord(char):04x}")
         else:
             out.append(char)
-    text = "".join(out) + '"'
-    return text.replace("${", "$${").replace("%{", "%%{")
+        previous = char
+    return "".join(out) + '"'
 
 
 def hcl_value(value: Any) -> str:

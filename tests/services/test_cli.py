@@ -1,0 +1,93 @@
+"""`sandbox` on the command line, run as a user runs it: a subprocess of the installed script."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import hcl2
+import pytest
+
+SANDBOX = str(Path(sys.executable).parent / "sandbox")
+
+pytestmark = pytest.mark.xdist_group("embedded-cloud")
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([SANDBOX, *args], capture_output=True, text=True, timeout=180,
+                          env=os.environ.copy())
+
+
+def test_templates_json_lists_ids_titles_and_parameters(portal_env: dict[str, str]) -> None:
+    result = run("templates", "--json")
+    assert result.returncode == 0, result.stderr
+    templates = {t["id"]: t for t in json.loads(result.stdout)}
+    assert {"web-server", "three-tier"} <= set(templates)
+    parameter = templates["web-server"]["parameters"][0]
+    assert {"name", "type", "default"} <= set(parameter)
+    assert templates["web-server"]["title"]
+
+
+@pytest.mark.parametrize("fmt", ["terraform", "cloudformation"])
+def test_render_writes_files(portal_env: dict[str, str], tmp_path: Path, fmt: str) -> None:
+    result = run("render", "web-server", "--format", fmt, "--param", "instance_type=t3.small",
+                 "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    if fmt == "terraform":
+        tfvars = hcl2.load(open(tmp_path / "terraform.tfvars"))
+        assert tfvars["instance_type"] == '"t3.small"'
+        assert (tmp_path / "variables.tf").exists()
+    else:
+        params = json.loads((tmp_path / "parameters.json").read_text())
+        assert {"ParameterKey": "InstanceType", "ParameterValue": "t3.small"} in params
+        assert (tmp_path / "cloudformation.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["render", "nope", "--format", "terraform", "--out", "x"], "template"),
+        (["launch", "web-server", "--owner", "a", "--param", "colour=red"], "colour"),
+        (["launch", "web-server", "--owner", "a", "--param", "vpc_cidr=300.0.0.0/16"], "vpc_cidr"),
+        (["launch", "web-server", "--owner", "a", "--param", "instance_type=x1e.32xlarge"],
+         "instance_type"),
+        (["launch", "web-server", "--owner", "a", "--param", "novalue"], "param"),
+        (["launch", "web-server", "--owner", "bad name!"], "name"),
+        (["status", "doesnotexist"], "environment"),
+    ],
+)
+def test_bad_input_exits_non_zero_with_one_line_naming_the_field(
+        portal_env: dict[str, str], args: list[str], field: str) -> None:
+    result = run(*args)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert field in lines[0]
+    envs = json.loads(run("envs", "--json").stdout)
+    assert all(e["status"] != "ready" for e in envs)
+
+
+def test_launch_status_destroy_envs(portal_env: dict[str, str]) -> None:
+    launched = run("launch", "web-server", "--owner", "carol", "--param", "site_title=Carol lab",
+                   "--json")
+    assert launched.returncode == 0, launched.stderr
+    data = json.loads(launched.stdout)
+    assert data["status"] == "ready"
+    assert data["outputs"]["web_url"].startswith("http://")
+    env_id = data["env_id"]
+
+    status = json.loads(run("status", env_id, "--json").stdout)
+    assert status["status"] == "ready"
+    assert any(r["type"] == "AWS::EC2::Instance" for r in status["resources"])
+
+    envs = json.loads(run("envs", "--json").stdout)
+    assert {"env_id": env_id, "status": "ready"}.items() <= next(
+        e for e in envs if e["env_id"] == env_id).items()
+
+    destroyed = run("destroy", env_id, "--json")
+    assert destroyed.returncode == 0, destroyed.stderr
+    result = json.loads(destroyed.stdout)
+    assert result["status"] == "destroyed" and result["leftovers"] == []

@@ -1,0 +1,174 @@
+"""Launch and destroy against the embedded cloud over HTTP: outputs, events, nothing left behind."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from services import environment_service as environments
+from services.context import PortalContext
+from services.errors import EnvironmentNotFoundError, InvalidStateError, ValidationError
+from services.history.models import Environment, Run, RunEvent
+from services.identity import Actor, Role
+from services.reconcile_service import reconcile
+
+ALICE = Actor("alice", Role.STUDENT)
+BOB = Actor("bob", Role.STUDENT)
+TEACHER = Actor("teacher", Role.INSTRUCTOR)
+
+pytestmark = pytest.mark.xdist_group("embedded-cloud")
+
+
+def _tagged(ctx: PortalContext, env_id: str) -> list[str]:
+    return [str(r) for r in ctx.sweeper.find(env_id)]
+
+
+@pytest.mark.parametrize(
+    ("template_id", "output_checks"),
+    [
+        ("web-server", {"web_url": r"^http://\d+\.\d+\.\d+\.\d+$",
+                        "public_ip": r"^\d+\.\d+\.\d+\.\d+$"}),
+        ("three-tier", {"web_url": r"^http://\d+\.\d+\.\d+\.\d+$",
+                        "db_endpoint": r"\.rds\.amazonaws\.com$", "db_port": r"^3306$"}),
+    ],
+)
+def test_launch_outputs_and_destroy_leave_nothing(ctx: PortalContext, template_id: str,
+                                                  output_checks: dict[str, str]) -> None:
+    env = environments.launch(ctx, actor=ALICE, template_id=template_id, parameters={})
+    assert env.status == "ready", env.status_reason
+    for name, pattern in output_checks.items():
+        assert re.search(pattern, env.outputs_by_name[name]), (name, env.outputs_by_name)
+    events = environments.run_events(ctx, actor=ALICE, run_id=env.latest_run.run_id)
+    assert events[-1].status == "CREATE_COMPLETE"
+    assert _tagged(ctx, env.env_id), "the environment's resources carry its tag"
+
+    ec2 = ctx.connection.client("ec2")
+    vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:sandbox:env-id", "Values": [env.env_id]}])
+    assert {t["Key"]: t["Value"] for t in vpcs["Vpcs"][0]["Tags"]}["sandbox:owner"] == "alice"
+
+    destroyed = environments.destroy(ctx, actor=ALICE, env_id=env.env_id)
+    assert destroyed.status == "destroyed", destroyed.status_reason
+    assert destroyed.latest_run.leftovers == []
+    assert _tagged(ctx, env.env_id) == []
+    assert ctx.engine.stack_status(env.stack_name) is None
+
+
+def test_three_tier_database_is_private_and_behind_the_web_security_group(
+        ctx: PortalContext) -> None:
+    env = environments.launch(ctx, actor=ALICE, template_id="three-tier", parameters={})
+    try:
+        rds = ctx.connection.client("rds")
+        ec2 = ctx.connection.client("ec2")
+        db = next(d for d in rds.describe_db_instances()["DBInstances"]
+                  if d["Endpoint"]["Address"] == env.outputs_by_name["db_endpoint"])
+        assert db["PubliclyAccessible"] is False
+        assert {t["Key"]: t["Value"] for t in db["TagList"]}["sandbox:env-id"] == env.env_id
+        group_ids = [g["VpcSecurityGroupId"] for g in db["VpcSecurityGroups"]]
+        assert group_ids, "the database has its security group"
+        rules = ec2.describe_security_groups(GroupIds=group_ids)["SecurityGroups"][0]
+        mysql = [p for p in rules["IpPermissions"] if p.get("FromPort") == 3306]
+        assert mysql and not mysql[0].get("IpRanges")
+        assert mysql[0]["UserIdGroupPairs"]
+        stack = ctx.connection.client("cloudformation").describe_stacks(
+            StackName=env.stack_name)["Stacks"][0]
+        assert not any("Password" in p["ParameterKey"] for p in stack.get("Parameters", []))
+    finally:
+        assert environments.destroy(ctx, actor=ALICE, env_id=env.env_id).status == "destroyed"
+
+
+def test_invalid_parameters_record_nothing(ctx: PortalContext) -> None:
+    with pytest.raises(ValidationError):
+        environments.launch(ctx, actor=ALICE, template_id="web-server",
+                            parameters={"vpc_cidr": "10.0.0.0/8", "public_subnet_cidr": "11.0.0.0/24"})
+    assert environments.list_environments(ctx, actor=TEACHER) == []
+
+
+def test_a_failed_launch_ends_failed_with_the_reason_and_removes_what_it_made(
+        ctx: PortalContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The portal refuses a subnet outside its VPC; going around it shows what AWS's refusal does.
+    from services import environment_service
+
+    original = environment_service.render
+
+    def render_outside_vpc(manifest, values, **kwargs):  # type: ignore[no-untyped-def]
+        return original(manifest, {**values, "public_subnet_cidr": "192.168.7.0/24"}, **kwargs)
+
+    monkeypatch.setattr(environment_service, "render", render_outside_vpc)
+    env = environments.launch(ctx, actor=ALICE, template_id="web-server", parameters={})
+    assert env.status == "failed"
+    assert "192.168.7.0/24" in (env.status_reason or "") or "CIDR" in (env.status_reason or "")
+    assert env.latest_run.status == "failed" and env.latest_run.leftovers == []
+    assert _tagged(ctx, env.env_id) == []
+
+
+def test_a_launch_that_passes_its_deadline_ends_failed_timed_out(
+        ctx: PortalContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.engines import cloudformation_engine
+
+    # A stack that never finishes: the engine sees CREATE_IN_PROGRESS until the deadline.
+    monkeypatch.setattr(cloudformation_engine, "CREATE_DONE", set())
+    monkeypatch.setattr(ctx.settings, "operation_timeout_s", 1.5)
+    env = environments.launch(ctx, actor=ALICE, template_id="web-server", parameters={})
+    assert env.status == "failed"
+    assert env.latest_run.error.startswith("timed out")
+    assert _tagged(ctx, env.env_id) == []
+
+
+def test_students_see_and_destroy_only_their_own(ctx: PortalContext) -> None:
+    env = environments.launch(ctx, actor=ALICE, template_id="web-server", parameters={})
+    assert [e.env_id for e in environments.list_environments(ctx, actor=BOB)] == []
+    assert [e.env_id for e in environments.list_environments(ctx, actor=TEACHER)] == [env.env_id]
+    with pytest.raises(EnvironmentNotFoundError):
+        environments.get_environment(ctx, actor=BOB, env_id=env.env_id)
+    with pytest.raises(EnvironmentNotFoundError):
+        environments.destroy(ctx, actor=BOB, env_id=env.env_id)
+    with pytest.raises(EnvironmentNotFoundError):
+        environments.run_events(ctx, actor=BOB, run_id=env.latest_run.run_id)
+    assert environments.destroy(ctx, actor=TEACHER, env_id=env.env_id).status == "destroyed"
+    with pytest.raises(InvalidStateError):
+        environments.destroy(ctx, actor=ALICE, env_id=env.env_id)
+
+
+def test_status_lists_the_stack_resources(ctx: PortalContext) -> None:
+    env = environments.launch(ctx, actor=ALICE, template_id="web-server", parameters={})
+    detailed = environments.get_environment(ctx, actor=ALICE, env_id=env.env_id,
+                                            with_resources=True)
+    types = {r["type"] for r in detailed.resources or []}
+    assert {"AWS::EC2::VPC", "AWS::EC2::Instance", "AWS::EC2::SecurityGroup"} <= types
+    environments.destroy(ctx, actor=ALICE, env_id=env.env_id)
+
+
+def test_a_run_whose_worker_died_is_ended_and_its_launch_marked_for_clean_up(
+        ctx: PortalContext) -> None:
+    started = environments.start_launch(ctx, actor=ALICE, template_id="web-server", parameters={})
+    with ctx.sessions() as session, session.begin():
+        session.get(Run, started.run_id).worker = f"{environments.WORKER.split(':')[0]}:999999999"
+    report = reconcile(ctx)
+    assert started.run_id in report.interrupted_runs
+    assert report.needs_cleanup == [started.env_id]
+    env = environments.get_environment(ctx, actor=ALICE, env_id=started.env_id)
+    assert env.status == "failed" and "interrupted" in env.status_reason
+    assert environments.destroy(ctx, actor=ALICE, env_id=started.env_id).status == "destroyed"
+
+
+def test_an_overdue_run_is_ended_as_timed_out(ctx: PortalContext) -> None:
+    started = environments.start_launch(ctx, actor=ALICE, template_id="web-server", parameters={})
+    with ctx.sessions() as session, session.begin():
+        run = session.get(Run, started.run_id)
+        run.deadline_at = run.started_at - timedelta(hours=1)
+    reconcile(ctx)
+    env = environments.get_environment(ctx, actor=ALICE, env_id=started.env_id)
+    assert env.status == "failed" and "timed out" in env.status_reason
+
+
+def test_no_secret_reaches_the_history_database(ctx: PortalContext) -> None:
+    env = environments.launch(ctx, actor=ALICE, template_id="three-tier", parameters={})
+    with ctx.sessions() as session:
+        stored = session.get(Environment, env.env_id)
+        text = repr(stored.parameters) + repr(stored.outputs) + " ".join(
+            f"{e.reason} {e.physical_id}" for e in session.scalars(select(RunEvent)))
+    assert "password" not in text.lower()
+    environments.destroy(ctx, actor=ALICE, env_id=env.env_id)

@@ -1,0 +1,190 @@
+"""Validation of parameters against manifests, and the rendered Terraform and CloudFormation."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+
+import hcl2
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from services.catalog_service import Catalog, TemplateManifest
+from services.errors import UnknownTemplateError, ValidationError
+from services.render_service import (
+    hcl_string_literal,
+    portal_tags,
+    render,
+    validate_parameters,
+)
+
+from tests.templates_support import TEMPLATES_DIR, catalog, cfn_parameters
+
+TAGS = portal_tags(env_id="0123456789", owner="alice", template_id="web-server")
+
+
+def _render(manifest: TemplateManifest, values: dict) -> object:
+    return render(manifest, values, cloudformation_text=manifest.cloudformation_path.read_text(),
+                  region="us-east-1", tags=TAGS)
+
+
+def web_server() -> TemplateManifest:
+    return catalog().get_template("web-server")
+
+
+def test_unknown_template_names_the_field() -> None:
+    with pytest.raises(UnknownTemplateError, match="^template: unknown template 'nope'"):
+        catalog().get_template("nope")
+
+
+@pytest.mark.parametrize(
+    ("given", "field", "message"),
+    [
+        ({"colour": "red"}, "colour", "unknown parameter"),
+        ({"vpc_cidr": "10.0.0.0/33"}, "vpc_cidr", "not an IPv4 CIDR"),
+        ({"vpc_cidr": "banana"}, "vpc_cidr", "not an IPv4 CIDR"),
+        ({"vpc_cidr": "10.0.0.1/16"}, "vpc_cidr", "not an IPv4 CIDR"),
+        ({"vpc_cidr": "10.0.0.0"}, "vpc_cidr", "prefix length"),
+        ({"public_subnet_cidr": "192.168.1.0/24"}, "public_subnet_cidr", "is not inside vpc_cidr"),
+        ({"instance_type": "m5.24xlarge"}, "instance_type", "must be one of"),
+        ({"site_title": 'My "site"'}, "site_title", "not allowed"),
+        ({"site_title": "line\nbreak"}, "site_title", "line break"),
+        ({"site_title": "${file(\"/etc/passwd\")}"}, "site_title", "not allowed"),
+        ({"site_title": "%{ if true }x%{ endif }"}, "site_title", "not allowed"),
+        ({"site_title": "key: [yaml]"}, "site_title", "must be a value matching"),
+        ({"site_title": "x" * 10_000}, "site_title", "at most 256"),
+        ({"site_title": 42}, "site_title", "must be text"),
+    ],
+)
+def test_bad_input_gives_a_message_naming_the_field(given: dict, field: str, message: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        validate_parameters(web_server(), given)
+    assert field in caught.value.field_errors
+    assert message in caught.value.field_errors[field]
+    assert f"{field}:" in str(caught.value)
+
+
+def test_every_bad_field_is_reported_at_once() -> None:
+    with pytest.raises(ValidationError) as caught:
+        validate_parameters(web_server(), {"vpc_cidr": "x", "instance_type": "y", "what": "z"})
+    assert set(caught.value.field_errors) == {"vpc_cidr", "instance_type", "what"}
+
+
+def test_integer_and_range_checks_on_three_tier() -> None:
+    manifest = catalog().get_template("three-tier")
+    for value, message in (("abc", "whole number"), ("5", "at least"), ("100000", "at most"),
+                           ("2.5", "whole number"), (True, "whole number")):
+        with pytest.raises(ValidationError) as caught:
+            validate_parameters(manifest, {"db_allocated_storage": value})
+        assert message in caught.value.field_errors["db_allocated_storage"]
+    assert validate_parameters(manifest, {"db_allocated_storage": "30"})["db_allocated_storage"] == 30
+
+
+def test_overlapping_subnets_are_refused() -> None:
+    manifest = catalog().get_template("three-tier")
+    names = [p.name for p in manifest.parameters if p.within]
+    given = {names[0]: "10.0.1.0/24", names[1]: "10.0.1.0/25"}
+    with pytest.raises(ValidationError) as caught:
+        validate_parameters(manifest, given)
+    assert "overlaps" in caught.value.field_errors[names[1]]
+
+
+def test_defaults_are_valid_for_every_template() -> None:
+    for manifest in catalog().all_templates():
+        assert validate_parameters(manifest, {}) == {
+            p.name: (str(p.default) if p.type == "cidr" else p.default) for p in manifest.parameters
+        }
+
+
+def test_values_reach_the_code_only_as_variables_and_parameters() -> None:
+    manifest = web_server()
+    values = validate_parameters(manifest, {"site_title": "Alice web lab", "vpc_cidr": "10.9.0.0/16",
+                                            "public_subnet_cidr": "10.9.4.0/24"})
+    rendered = _render(manifest, values)
+    assert rendered.cloudformation_template == manifest.cloudformation_path.read_text()
+    for path, text in rendered.terraform_files.items():
+        if path != "terraform.tfvars":
+            assert "Alice web lab" not in text and "10.9.4.0/24" not in text, path
+    tfvars = hcl2.loads(rendered.tfvars)
+    assert tfvars["site_title"] == '"Alice web lab"'
+    assert tfvars["public_subnet_cidr"] == '"10.9.4.0/24"'
+    params = {p["ParameterKey"]: p["ParameterValue"] for p in rendered.cloudformation_parameters}
+    assert params["SiteTitle"] == "Alice web lab"
+    assert json.loads(rendered.cloudformation_parameters_json) == rendered.cloudformation_parameters
+
+
+def test_downloads_hold_the_module_with_its_tfvars() -> None:
+    manifest = web_server()
+    rendered = _render(manifest, validate_parameters(manifest, {}))
+    with zipfile.ZipFile(io.BytesIO(rendered.terraform_zip())) as archive:
+        names = set(archive.namelist())
+        assert {"web-server/terraform.tfvars", "web-server/variables.tf", "web-server/main.tf",
+                "web-server/outputs.tf", "web-server/versions.tf"} <= names
+        assert 'sandbox:env-id' in archive.read("web-server/terraform.tfvars").decode()
+    with zipfile.ZipFile(io.BytesIO(rendered.cloudformation_zip())) as archive:
+        assert set(archive.namelist()) == {"web-server/cloudformation.yaml",
+                                           "web-server/parameters.json"}
+
+
+@given(st.text(max_size=300))
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+def test_any_string_becomes_exactly_one_hcl_string_literal(value: str) -> None:
+    literal = hcl_string_literal(value)
+    parsed = hcl2.loads(f"a = {literal}\n")
+    # One literal, nothing interpolated or cut short: the parser hands back what we wrote.
+    assert parsed["a"] == literal
+    assert "${" not in literal and "%{" not in literal
+
+
+def _strings_for(parameter) -> st.SearchStrategy:  # type: ignore[no-untyped-def]
+    interesting = st.sampled_from(['"', "'", "\n", "${x}", "%{ if }", "{", "}", ":", "- ", "#",
+                                   "&a", "*a", "!Ref", "\\", "`id`", "$(id)", "10.0.0.0/24",
+                                   str(parameter.default), "t3.micro"])
+    return st.one_of(st.text(max_size=40), st.lists(interesting, max_size=5).map("".join),
+                     st.text(min_size=250, max_size=10_240).filter(lambda s: len(s) > 256))
+
+
+@pytest.mark.parametrize("template_id", ["web-server", "three-tier"])
+@given(data=st.data())
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow,
+                                                   HealthCheck.function_scoped_fixture],
+          deadline=None)
+def test_random_input_is_refused_or_renders_clean(template_id: str, data: st.DataObject) -> None:
+    manifest = catalog().get_template(template_id)
+    parameter = data.draw(st.sampled_from(manifest.parameters))
+    raw = data.draw(_strings_for(parameter))
+    try:
+        values = validate_parameters(manifest, {parameter.name: raw})
+    except ValidationError as exc:
+        assert parameter.name in exc.field_errors
+        return
+    rendered = _render(manifest, values)
+    # Terraform: the tfvars parse and give back the value as a single literal.
+    tfvars = hcl2.loads(rendered.tfvars)
+    assert tfvars[parameter.name] in (values[parameter.name], f'"{values[parameter.name]}"',
+                                      str(values[parameter.name]).lower())
+    # CloudFormation: the template is untouched (it lints clean, see test_templates) and AWS's
+    # own parameter constraints accept what the portal accepted.
+    assert rendered.cloudformation_template == manifest.cloudformation_path.read_text()
+    declared = cfn_parameters(manifest)[parameter.cfn_name]
+    value = next(p["ParameterValue"] for p in rendered.cloudformation_parameters
+                 if p["ParameterKey"] == parameter.cfn_name)
+    if "AllowedValues" in declared:
+        assert value in [str(v).lower() if isinstance(v, bool) else str(v)
+                         for v in declared["AllowedValues"]]
+    if "AllowedPattern" in declared:
+        assert re.fullmatch(declared["AllowedPattern"], value)
+    if "MaxLength" in declared:
+        assert len(value) <= int(declared["MaxLength"])
+    if "MinValue" in declared:
+        assert float(value) >= float(declared["MinValue"])
+    if "MaxValue" in declared:
+        assert float(value) <= float(declared["MaxValue"])
+
+
+def test_catalog_reads_every_template_folder() -> None:
+    ids = {t.id for t in Catalog(TEMPLATES_DIR).all_templates()}
+    assert {"web-server", "three-tier"} <= ids

@@ -1,0 +1,147 @@
+"""Every built-in template: its manifest, Terraform and CloudFormation agree, parse and lint clean."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hcl2
+import pytest
+from cfnlint.api import lint_file
+
+from services.catalog_service import TemplateManifest
+from services.render_service import portal_tags, render, validate_parameters
+
+from tests.templates_support import catalog, cfn_document
+
+TEMPLATE_IDS = [t.id for t in catalog().all_templates()]
+PORTAL_VARIABLES = {"region", "tags"}
+CFN_TYPES = {"string": "String", "cidr": "String", "integer": "Number", "boolean": "String"}
+
+
+def _unquote(value: object) -> object:
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1]
+    return value
+
+
+def _variables(manifest: TemplateManifest) -> dict[str, dict]:
+    parsed = hcl2.load(open(manifest.terraform_dir / "variables.tf"))
+    variables: dict[str, dict] = {}
+    for block in parsed.get("variable", []):
+        for name, body in block.items():
+            variables[_unquote(name)] = body
+    return variables
+
+
+def _outputs(manifest: TemplateManifest) -> set[str]:
+    parsed = hcl2.load(open(manifest.terraform_dir / "outputs.tf"))
+    return {_unquote(name) for block in parsed.get("output", []) for name in block}
+
+
+def test_both_built_in_templates_exist() -> None:
+    assert {"web-server", "three-tier"} <= set(TEMPLATE_IDS)
+
+
+@pytest.mark.parametrize("template_id", TEMPLATE_IDS)
+def test_manifest_variables_and_cloudformation_parameters_agree(template_id: str) -> None:
+    manifest = catalog().get_template(template_id)
+    variables = _variables(manifest)
+    cfn = cfn_document(manifest)
+    assert set(variables) - PORTAL_VARIABLES == {p.name for p in manifest.parameters}
+    assert set(cfn["Parameters"]) == {p.cfn_name for p in manifest.parameters}
+    for parameter in manifest.parameters:
+        variable, declared = variables[parameter.name], cfn["Parameters"][parameter.cfn_name]
+        assert _unquote(variable["default"]) == parameter.default, parameter.name
+        assert variable.get("description"), f"{parameter.name} has no description"
+        assert str(declared["Default"]).lower() == str(parameter.default).lower(), parameter.name
+        if parameter.name != "ami_parameter":
+            assert declared["Type"] == CFN_TYPES[parameter.type], parameter.name
+        if parameter.allowed:
+            assert [str(v) for v in declared["AllowedValues"]] == [str(v) for v in parameter.allowed]
+        if parameter.pattern:
+            assert declared["AllowedPattern"] == parameter.pattern, parameter.name
+        if parameter.min is not None:
+            assert int(declared["MinValue"]) == parameter.min
+        if parameter.max is not None:
+            assert int(declared["MaxValue"]) == parameter.max
+        if parameter.allowed or parameter.pattern or parameter.type == "cidr" or \
+                parameter.min is not None:
+            assert variable.get("validation"), f"{parameter.name} has no validation block"
+
+
+@pytest.mark.parametrize("template_id", TEMPLATE_IDS)
+def test_outputs_agree(template_id: str) -> None:
+    manifest = catalog().get_template(template_id)
+    names = {o.name for o in manifest.outputs}
+    assert names <= _outputs(manifest)
+    assert {o.cfn_name for o in manifest.outputs} <= set(cfn_document(manifest)["Outputs"])
+
+
+@pytest.mark.parametrize("template_id", TEMPLATE_IDS)
+def test_cloudformation_lints_clean(template_id: str) -> None:
+    manifest = catalog().get_template(template_id)
+    matches = lint_file(Path(manifest.cloudformation_path))
+    errors = [m for m in matches if m.rule.id.startswith("E")]
+    assert not errors, "\n".join(str(m) for m in errors)
+
+
+@pytest.mark.parametrize("template_id", TEMPLATE_IDS)
+def test_every_terraform_file_and_the_rendered_tfvars_parse(template_id: str) -> None:
+    manifest = catalog().get_template(template_id)
+    values = validate_parameters(manifest, {})
+    rendered = render(manifest, values, cloudformation_text=manifest.cloudformation_path.read_text(),
+                      region="ap-northeast-2",
+                      tags=portal_tags(env_id="abc", owner="bob", template_id=template_id))
+    for path, text in rendered.terraform_files.items():
+        if path.endswith((".tf", ".tfvars")):
+            hcl2.loads(text)
+    tfvars = hcl2.loads(rendered.tfvars)
+    assert tfvars["region"] == '"ap-northeast-2"'
+    assert {"region", "tags"} <= set(tfvars)
+
+
+@pytest.mark.parametrize("template_id", TEMPLATE_IDS)
+def test_instances_are_replaced_when_user_data_changes(template_id: str) -> None:
+    manifest = catalog().get_template(template_id)
+    texts = [p.read_text() for p in manifest.terraform_dir.rglob("*.tf")]
+    instances = [t for t in texts if 'resource "aws_instance"' in t]
+    assert instances
+    for text in instances:
+        assert "user_data_replace_on_change = true" in text
+        assert "templatefile(" in text
+
+
+def test_three_tier_is_built_from_modules_and_never_handles_a_password() -> None:
+    manifest = catalog().get_template("three-tier")
+    root = hcl2.load(open(manifest.terraform_dir / "main.tf"))
+    modules = {_unquote(name) for block in root.get("module", []) for name in block}
+    assert {"vpc", "ec2", "db"} <= modules
+    every_tf = "\n".join(p.read_text() for p in manifest.terraform_dir.rglob("*.tf"))
+    assert "manage_master_user_password = true" in every_tf
+    assert "password" not in {p.name for p in manifest.parameters}
+    cfn = cfn_document(manifest)
+    db = next(r for r in cfn["Resources"].values() if r["Type"] == "AWS::RDS::DBInstance")
+    assert db["Properties"].get("ManageMasterUserPassword") is True
+    assert "MasterUserPassword" not in db["Properties"]
+    assert not any("Password" in name for name in cfn["Parameters"])
+
+
+def test_three_tier_database_admits_only_the_web_security_group() -> None:
+    cfn = cfn_document(catalog().get_template("three-tier"))
+    rules = []
+    for resource in cfn["Resources"].values():
+        if resource["Type"] == "AWS::EC2::SecurityGroup":
+            rules += [r for r in resource["Properties"].get("SecurityGroupIngress", [])
+                      if int(r.get("FromPort", -1)) == 3306]
+        if resource["Type"] == "AWS::EC2::SecurityGroupIngress" and \
+                int(resource["Properties"].get("FromPort", -1)) == 3306:
+            rules.append(resource["Properties"])
+    assert rules
+    for rule in rules:
+        assert "SourceSecurityGroupId" in rule and "CidrIp" not in rule
+
+
+@pytest.mark.parametrize("template_id", TEMPLATE_IDS)
+def test_ssh_is_not_open_to_the_world_by_default(template_id: str) -> None:
+    manifest = catalog().get_template(template_id)
+    assert manifest.parameter("ssh_cidr").default != "0.0.0.0/0"
