@@ -268,9 +268,13 @@ def run_launch(ctx: PortalContext, *, run_id: int) -> None:
         return
 
     # A failed launch removes what it made, with a fresh budget: a launch that timed out has none.
-    leftovers = _remove_everything(ctx, run_id=run_id, env_id=env_id,
-                                   stack=result.stack_id or stack_name)
     reason = result.error or "launch failed"
+    try:
+        leftovers = _remove_everything(ctx, run_id=run_id, env_id=env_id,
+                                       stack=result.stack_id or stack_name)
+    except Exception as exc:  # noqa: BLE001 - the run must still end, with the clean-up's failure
+        leftovers = []
+        reason += f"; clean-up failed ({type(exc).__name__}: {exc}): destroy it to retry"
     with ctx.sessions() as session, session.begin():
         run = session.get(Run, run_id)
         env = run.environment

@@ -12,7 +12,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
+
+from services.engines.cloudformation_engine import AWS_ERRORS
 
 from services.clouds import CloudConnection
 
@@ -116,7 +118,7 @@ class Sweeper:
             paginator = self.tagging.get_paginator("get_resources")
             for page in paginator.paginate(TagFilters=[{"Key": ENV_TAG, "Values": [env_id]}]):
                 arns += [m["ResourceARN"] for m in page.get("ResourceTagMappingList", [])]
-        except (ClientError, BotoCoreError):
+        except AWS_ERRORS:
             return []
         # The types handled above are found more exactly by their own APIs.
         handled = (":ec2:", ":rds:")
@@ -195,7 +197,7 @@ class Sweeper:
                     unremovable.add(resource)
                     if log:
                         log(resource, "DELETE_SKIPPED", str(exc))
-                except (ClientError, BotoCoreError, IndexError) as exc:
+                except (*AWS_ERRORS, IndexError) as exc:
                     # DependencyViolation and friends clear up once what they wait on is gone;
                     # the next round tries again.
                     if log:

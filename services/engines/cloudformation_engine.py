@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from services.clouds import CloudConnection
 
@@ -23,6 +24,8 @@ CREATE_FAILED = {
 }
 DELETE_DONE = {"DELETE_COMPLETE"}
 DELETE_FAILED = {"DELETE_FAILED"}
+# What a call to AWS can raise. An emulator that crashes answers HTML, which botocore cannot parse.
+AWS_ERRORS = (ClientError, BotoCoreError, ResponseParserError)
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 
 
@@ -128,6 +131,31 @@ class CloudFormationEngine:
             raise
         return stacks[0] if stacks else None
 
+    def _status(self, stack: str) -> tuple[str, str] | None:
+        """(status, stack id) of `stack`, or None when it does not exist.
+
+        The embedded cloud answers HTTP 500 to describe_stacks for a stack whose create failed
+        half-way (it evaluates outputs of resources never made); list_stacks still knows it.
+        """
+        try:
+            current = self._describe(stack)
+            return (current["StackStatus"], current["StackId"]) if current else None
+        except (BotoCoreError, ResponseParserError):
+            pass
+        except ClientError as exc:
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if status < 500:
+                raise
+        newest: tuple[str, str] | None = None
+        for page in self.cloudformation.get_paginator("list_stacks").paginate():
+            for summary in page.get("StackSummaries", []):
+                if stack in (summary["StackName"], summary["StackId"]):
+                    if summary["StackStatus"] != "DELETE_COMPLETE" or newest is None:
+                        newest = (summary["StackStatus"], summary["StackId"])
+        if newest is None or newest[0] == "DELETE_COMPLETE":
+            return None
+        return newest
+
     def _stream(self, stack: str, seen: set[str], on_events: EventSink) -> list[StackEvent]:
         try:
             events = self._new_events(stack, seen)
@@ -161,12 +189,12 @@ class CloudFormationEngine:
                 Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
                 Capabilities=CAPABILITIES, OnFailure="DELETE", TimeoutInMinutes=minutes,
             )
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_ERRORS as exc:
             # The embedded cloud reports a failing resource here, inside create_stack, and keeps
             # the stack CREATE_IN_PROGRESS for ever with what it made so far; the caller deletes.
             try:
                 all_events += self._stream(stack_name, seen, on_events)
-            except (ClientError, BotoCoreError):
+            except AWS_ERRORS:
                 pass
             return OperationResult(succeeded=False, error=_reason(exc))
         stack_id = response["StackId"]
@@ -189,7 +217,7 @@ class CloudFormationEngine:
                     return OperationResult(
                         succeeded=False, stack_id=stack_id, timed_out=True,
                         error=f"timed out: stack still {status} at its deadline")
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_ERRORS as exc:
             return OperationResult(succeeded=False, stack_id=stack_id, error=_reason(exc))
 
     # -- delete ---------------------------------------------------------------------------------
@@ -198,31 +226,30 @@ class CloudFormationEngine:
         seen: set[str] = set()
         all_events: list[StackEvent] = []
         try:
-            existing = self._describe(stack)
+            existing = self._status(stack)
             if existing is None:
                 return OperationResult(succeeded=True)
-            stack_id = existing["StackId"]
+            stack_id = existing[1]
             # Events of the launch are already recorded; only the delete's are new.
             self._new_events(stack_id, seen)
             self.cloudformation.delete_stack(StackName=stack_id)
             poller = Poller(deadline=deadline)
             while True:
                 all_events += self._stream(stack_id, seen, on_events)
-                current = self._describe(stack_id)
+                current = self._status(stack_id)
                 # The embedded cloud can drop a stack whose delete failed from describe_stacks
                 # altogether; the sweep that follows finds what it left by tag.
-                status = current["StackStatus"] if current else "DELETE_COMPLETE"
+                status = current[0] if current else "DELETE_COMPLETE"
                 if status in DELETE_DONE:
                     return OperationResult(succeeded=True, stack_id=stack_id)
                 if status in DELETE_FAILED:
-                    reason = self._failure_reason(all_events, current.get("StackStatusReason")
-                                                  or status) if current else status
+                    reason = self._failure_reason(all_events, status)
                     return OperationResult(succeeded=False, stack_id=stack_id,
                                            error=f"{status}: {reason}")
                 if not poller.wait():
                     return OperationResult(succeeded=False, stack_id=stack_id, timed_out=True,
                                            error=f"timed out: stack still {status} at its deadline")
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_ERRORS as exc:
             return OperationResult(succeeded=False, error=_reason(exc))
 
     def stack_resources(self, stack: str) -> list[dict[str, str]]:
@@ -245,5 +272,5 @@ class CloudFormationEngine:
 
     def stack_status(self, stack: str) -> str | None:
         """The stack's status, or None when it does not exist any more."""
-        current = self._describe(stack)
-        return current["StackStatus"] if current else None
+        current = self._status(stack)
+        return current[0] if current else None

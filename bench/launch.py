@@ -1,0 +1,170 @@
+"""Launch benchmark: the portal's launch path against raw boto3 on the same embedded cloud.
+
+Prints, measured in one run:
+- launch_ratio: median portal launch of three-tier (validate, render, record, create, wait,
+  outputs) over median raw `create_stack` + `describe_stacks` of the same template;
+- concurrent_ratio: 30 concurrent portal launches over 30 concurrent raw creates (wall time), and
+  whether every launch ended ready;
+- rss_mb: this (portal) process's resident memory after 30 launches and 30 destroys.
+
+    python bench/launch.py [--json] [--repeats N] [--concurrency N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from portal.settings import Settings
+from services import environment_service as environments
+from services.clouds import embedded
+from services.context import PortalContext
+from services.identity import Actor, Role
+from services.render_service import portal_tags
+
+TEMPLATE = "three-tier"
+STUDENT = Actor("bench", Role.STUDENT)
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class RawLauncher:
+    """What a script with boto3 alone would do: create the stack, describe it until complete."""
+
+    def __init__(self, ctx: PortalContext) -> None:
+        self.ctx = ctx
+        self.cloudformation = ctx.connection.client("cloudformation")
+        rendered = environments.render_template(ctx, template_id=TEMPLATE, parameters={})
+        self.body = rendered.cloudformation_template
+        self.parameters = rendered.cloudformation_parameters
+
+    def launch(self) -> str:
+        env_id = "raw" + uuid.uuid4().hex[:7]
+        tags = portal_tags(env_id=env_id, owner="raw", template_id=TEMPLATE)
+        stack_id = self.cloudformation.create_stack(
+            StackName=f"sbx-{env_id}", TemplateBody=self.body, Parameters=self.parameters,
+            Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"])["StackId"]
+        while True:
+            stack = self.cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0]
+            if stack["StackStatus"] != "CREATE_IN_PROGRESS":
+                break
+            time.sleep(0.05)
+        if stack["StackStatus"] != "CREATE_COMPLETE":
+            raise RuntimeError(f"raw launch ended {stack['StackStatus']}")
+        return env_id
+
+    def remove(self, env_id: str) -> None:
+        self.ctx.engine.delete(stack=f"sbx-{env_id}", deadline=time.monotonic() + 60,
+                               on_events=lambda _events: None)
+        self.ctx.sweeper.sweep(env_id, deadline=time.monotonic() + 60)
+
+
+def portal_launch(ctx: PortalContext) -> str:
+    env = environments.launch(ctx, actor=STUDENT, template_id=TEMPLATE, parameters={})
+    if env.status != "ready":
+        raise RuntimeError(f"portal launch ended {env.status}: {env.status_reason}")
+    return env.env_id
+
+
+def timed(work) -> tuple[float, object]:  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    result = work()
+    return time.perf_counter() - start, result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--concurrency", type=int, default=30)
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="sandbox-bench-") as tmp:
+        settings = Settings(data_dir=Path(tmp), region="us-east-1")
+        ctx = PortalContext(settings)
+        try:
+            figures = run(ctx, repeats=args.repeats, concurrency=args.concurrency)
+        finally:
+            embedded.stop(settings)
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        print(f"single launch of {TEMPLATE}: portal {figures['portal_launch_s'] * 1000:.1f} ms, "
+              f"raw boto3 {figures['raw_launch_s'] * 1000:.1f} ms (medians of {args.repeats}), "
+              f"ratio {figures['launch_ratio']:.2f} (target <= 1.5)")
+        print(f"{args.concurrency} concurrent launches: portal {figures['portal_concurrent_s']:.2f} s, "
+              f"raw {figures['raw_concurrent_s']:.2f} s, ratio {figures['concurrent_ratio']:.2f} "
+              f"(target <= 1.5); launches lost: {figures['launches_lost']}")
+        print(f"portal process memory after {args.concurrency} launches and destroys: "
+              f"{figures['rss_mb']:.0f} MB (at start {figures['rss_start_mb']:.0f} MB)")
+    return 0 if figures["launches_lost"] == 0 else 1
+
+
+def run(ctx: PortalContext, *, repeats: int, concurrency: int) -> dict[str, float]:
+    rss_start = rss_mb()
+    raw = RawLauncher(ctx)
+    ctx.connection.warm("cloudformation", "ec2", "rds", "resourcegroupstaggingapi")
+    # Warm both paths once: the emulator's first stack and the first DB write are slower.
+    for env_id in (portal_launch(ctx), raw.launch()):
+        raw.remove(env_id)
+
+    portal_times, raw_times = [], []
+    for _ in range(repeats):
+        # Alternate, so drift in the emulator (it keeps growing) lands on both sides alike.
+        seconds, env_id = timed(lambda: portal_launch(ctx))
+        portal_times.append(seconds)
+        environments.destroy(ctx, actor=STUDENT, env_id=env_id)  # type: ignore[arg-type]
+        seconds, env_id = timed(raw.launch)
+        raw_times.append(seconds)
+        raw.remove(env_id)  # type: ignore[arg-type]
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        raw_wall, raw_ids = timed(lambda: list(pool.map(lambda _: raw.launch(), range(concurrency))))
+    for env_id in raw_ids:  # type: ignore[union-attr]
+        raw.remove(env_id)
+
+    def one_portal_launch(_: int) -> str:
+        env = environments.launch(ctx, actor=STUDENT, template_id=TEMPLATE, parameters={})
+        return env.env_id if env.status == "ready" else ""
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        portal_wall, portal_ids = timed(
+            lambda: list(pool.map(one_portal_launch, range(concurrency))))
+    lost = sum(1 for env_id in portal_ids if not env_id)  # type: ignore[union-attr]
+    stacks = {e.env_id for e in environments.list_environments(ctx, actor=STUDENT)
+              if e.status == "ready"}
+    lost += len({i for i in portal_ids if i} - stacks)  # type: ignore[union-attr]
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(lambda env_id: environments.destroy(ctx, actor=STUDENT, env_id=env_id),
+                      [i for i in portal_ids if i]))  # type: ignore[union-attr]
+
+    portal_median, raw_median = statistics.median(portal_times), statistics.median(raw_times)
+    return {
+        "launch_ratio": round(portal_median / raw_median, 3),
+        "concurrent_ratio": round(portal_wall / raw_wall, 3),  # type: ignore[operator]
+        "rss_mb": round(rss_mb(), 1),
+        "rss_start_mb": round(rss_start, 1),
+        "portal_launch_s": round(portal_median, 4),
+        "raw_launch_s": round(raw_median, 4),
+        "portal_concurrent_s": round(portal_wall, 3),  # type: ignore[arg-type]
+        "raw_concurrent_s": round(raw_wall, 3),  # type: ignore[arg-type]
+        "launches_lost": lost,
+        "concurrency": concurrency,
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

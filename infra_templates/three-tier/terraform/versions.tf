@@ -1,0 +1,21 @@
+terraform {
+  required_version = ">= 1.5.0"
+
+  required_providers {
+    aws = {
+      source = "hashicorp/aws"
+      # 5.8 added insecure_value to the aws_ssm_parameter data source.
+      version = "~> 5.8"
+    }
+  }
+}
+
+provider "aws" {
+  region = var.region
+
+  # The portal fills var.tags with sandbox:env-id, sandbox:owner and sandbox:template; every
+  # resource carries them, so a leftover can always be traced back to its environment.
+  default_tags {
+    tags = var.tags
+  }
+}

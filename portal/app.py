@@ -1,0 +1,33 @@
+"""Entry point of the Sandbox Portal UI: page set-up and navigation only.
+
+Run with `streamlit run portal/app.py`. Which pages exist depends on who is signed in; each page is a
+file in the top-level `pages/` folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from portal import identity
+
+PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+
+st.set_page_config(page_title="Sandbox Portal", page_icon=":material/cloud:", layout="wide")
+
+actor = identity.current_actor()
+if actor is None:
+    pages = [st.Page(PAGES_DIR / "sign_in_page.py", title="Sign in", icon=":material/login:")]
+else:
+    identity.account_panel(actor)
+    pages = [
+        st.Page(PAGES_DIR / "catalog_page.py", title="Catalog", icon=":material/apps:",
+                default=True),
+        st.Page(PAGES_DIR / "launch_page.py", title="Launch", icon=":material/rocket_launch:"),
+        st.Page(PAGES_DIR / "my_environments_page.py",
+                title="All environments" if actor.is_instructor else "My environments",
+                icon=":material/dns:", url_path="environments"),
+    ]
+
+st.navigation(pages).run()
