@@ -29,7 +29,8 @@ from services.context import PortalContext
 from services.identity import Actor, Role
 from services.render_service import portal_tags
 
-TEMPLATE = "three-tier"
+DEFAULT_TEMPLATE = "three-tier"
+TEMPLATE = DEFAULT_TEMPLATE
 STUDENT = Actor("bench", Role.STUDENT)
 
 
@@ -90,7 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--concurrency", type=int, default=30)
+    parser.add_argument("--template", default=DEFAULT_TEMPLATE)
     args = parser.parse_args(argv)
+    global TEMPLATE
+    TEMPLATE = args.template
 
     with tempfile.TemporaryDirectory(prefix="sandbox-bench-") as tmp:
         settings = Settings(data_dir=Path(tmp), region="us-east-1")

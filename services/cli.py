@@ -16,7 +16,7 @@ from services import environment_service
 from services.context import PortalContext
 from services.errors import PortalError
 from services.identity import Actor, Role, sign_in
-from services.reconcile_service import reconcile
+from services.reconcile_service import reconcile, start_cleanups
 
 # The CLI is an operator's tool: it sees every environment unless --owner narrows a launch.
 OPERATOR = Actor(name="operator", role=Role.INSTRUCTOR)
@@ -44,6 +44,13 @@ def _print(data: Any, as_json: bool, text: str) -> None:
 
 def _context() -> PortalContext:
     return PortalContext(get_settings())
+
+
+def _reconciled(ctx: PortalContext, *, verify_stacks: bool = False) -> None:
+    """Bring the history in line first; interrupted launches are cleaned up before going on."""
+    report = reconcile(ctx, verify_stacks=verify_stacks)
+    for run_id in start_cleanups(ctx, report):
+        environment_service.run_destroy(ctx, run_id=run_id)
 
 
 def cmd_cloud(args: argparse.Namespace) -> int:
@@ -110,7 +117,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     ctx = _context()
-    reconcile(ctx, verify_stacks=True)
+    _reconciled(ctx, verify_stacks=True)
     env = environment_service.get_environment(ctx, actor=OPERATOR, env_id=args.env,
                                               with_resources=True)
     text = f"{env.env_id} ({env.template_id}, {env.owner}): {env.status}"
@@ -124,7 +131,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_destroy(args: argparse.Namespace) -> int:
     ctx = _context()
-    reconcile(ctx)
+    _reconciled(ctx)
     env = environment_service.destroy(ctx, actor=OPERATOR, env_id=args.env)
     run = env.latest_run
     leftovers = run.leftovers if run else []
@@ -137,7 +144,7 @@ def cmd_destroy(args: argparse.Namespace) -> int:
 
 def cmd_envs(args: argparse.Namespace) -> int:
     ctx = _context()
-    reconcile(ctx)
+    _reconciled(ctx)
     envs = environment_service.list_environments(ctx, actor=OPERATOR)
     data = [{"env_id": e.env_id, "status": e.status, "template": e.template_id,
              "owner": e.owner, "created_at": e.created_at.isoformat()} for e in envs]

@@ -34,7 +34,13 @@ from services.history.models import (
     utcnow,
 )
 from services.identity import Actor
-from services.render_service import RenderedTemplate, portal_tags, render, validate_parameters
+from services.render_service import (
+    RenderedTemplate,
+    cloudformation_parameters,
+    portal_tags,
+    render,
+    validate_parameters,
+)
 from services.sweeper import TaggedResource
 
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
@@ -240,13 +246,9 @@ def run_launch(ctx: PortalContext, *, run_id: int) -> None:
         owner, values, deadline_at = env.owner, dict(env.parameters), run.deadline_at
     try:
         manifest = ctx.catalog.get_template(template_id)
-        rendered = render(manifest, values,
-                          cloudformation_text=ctx.catalog.cloudformation_text(template_id),
-                          region=ctx.settings.region,
-                          tags=portal_tags(env_id=env_id, owner=owner, template_id=template_id))
         result = ctx.engine.create(
-            stack_name=stack_name, template_body=rendered.cloudformation_template,
-            parameters=rendered.cloudformation_parameters,
+            stack_name=stack_name, template_body=ctx.catalog.cloudformation_text(template_id),
+            parameters=cloudformation_parameters(manifest, values),
             tags=portal_tags(env_id=env_id, owner=owner, template_id=template_id),
             deadline=_remaining(deadline_at),
             on_events=lambda events: _record_events(ctx, run_id, events),

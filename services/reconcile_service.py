@@ -121,3 +121,27 @@ def _mark_missing_stacks(ctx: PortalContext, report: ReconcileReport) -> None:
             env.status = EnvironmentStatus.LOST.value
             env.status_reason = f"stack {stack} no longer exists in the cloud account"
             report.lost_envs.append(env_id)
+
+
+# The portal itself acts when it cleans up after an interrupted launch.
+PORTAL_ACTOR_NAME = "portal"
+
+
+def start_cleanups(ctx: PortalContext, report: ReconcileReport) -> list[int]:
+    """Start a destroy for every launch the report found interrupted; returns the run ids.
+
+    The caller runs them (`environment_service.run_destroy`), on a background thread in the UI,
+    inline in the CLI.
+    """
+    from services.environment_service import start_destroy
+    from services.errors import PortalError
+    from services.identity import Actor, Role
+
+    portal = Actor(PORTAL_ACTOR_NAME, Role.INSTRUCTOR)
+    run_ids: list[int] = []
+    for env_id in report.needs_cleanup:
+        try:
+            run_ids.append(start_destroy(ctx, actor=portal, env_id=env_id).run_id)
+        except PortalError:
+            continue  # someone destroyed it in the meantime
+    return run_ids

@@ -251,6 +251,14 @@ def portal_tags(*, env_id: str, owner: str, template_id: str) -> dict[str, str]:
     return {"sandbox:env-id": env_id, "sandbox:owner": owner, "sandbox:template": template_id}
 
 
+def cloudformation_parameters(manifest: TemplateManifest,
+                              values: Mapping[str, Any]) -> list[dict[str, str]]:
+    return [
+        {"ParameterKey": p.cfn_name, "ParameterValue": cfn_parameter_value(values[p.name])}
+        for p in manifest.parameters
+    ]
+
+
 def tfvars_text(manifest: TemplateManifest, values: Mapping[str, Any], *, region: str,
                 tags: Mapping[str, str]) -> str:
     lines = [f"# Values for template {manifest.id}; every variable is declared in variables.tf."]
@@ -270,11 +278,7 @@ def render(manifest: TemplateManifest, values: Mapping[str, Any], *, cloudformat
         if path.is_file() and not path.name.startswith(".") and ".terraform" not in path.parts:
             files[path.relative_to(root).as_posix()] = path.read_text()
     files["terraform.tfvars"] = tfvars_text(manifest, values, region=region, tags=tags)
-    parameters = [
-        {"ParameterKey": p.cfn_name, "ParameterValue": cfn_parameter_value(values[p.name])}
-        for p in manifest.parameters
-    ]
     return RenderedTemplate(
         template_id=manifest.id, terraform_files=files, cloudformation_template=cloudformation_text,
-        cloudformation_parameters=parameters,
+        cloudformation_parameters=cloudformation_parameters(manifest, values),
     )

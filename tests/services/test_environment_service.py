@@ -13,7 +13,7 @@ from services.context import PortalContext
 from services.errors import EnvironmentNotFoundError, InvalidStateError, ValidationError
 from services.history.models import Environment, Run, RunEvent
 from services.identity import Actor, Role
-from services.reconcile_service import reconcile
+from services.reconcile_service import reconcile, start_cleanups
 
 ALICE = Actor("alice", Role.STUDENT)
 BOB = Actor("bob", Role.STUDENT)
@@ -91,12 +91,12 @@ def test_a_failed_launch_ends_failed_with_the_reason_and_removes_what_it_made(
     # The portal refuses a subnet outside its VPC; going around it shows what AWS's refusal does.
     from services import environment_service
 
-    original = environment_service.render
+    original = environment_service.cloudformation_parameters
 
-    def render_outside_vpc(manifest, values, **kwargs):  # type: ignore[no-untyped-def]
-        return original(manifest, {**values, "public_subnet_cidr": "192.168.7.0/24"}, **kwargs)
+    def outside_vpc(manifest, values):  # type: ignore[no-untyped-def]
+        return original(manifest, {**values, "public_subnet_cidr": "192.168.7.0/24"})
 
-    monkeypatch.setattr(environment_service, "render", render_outside_vpc)
+    monkeypatch.setattr(environment_service, "cloudformation_parameters", outside_vpc)
     env = environments.launch(ctx, actor=ALICE, template_id="web-server", parameters={})
     assert env.status == "failed"
     assert "192.168.7.0/24" in (env.status_reason or "") or "CIDR" in (env.status_reason or "")
@@ -151,7 +151,11 @@ def test_a_run_whose_worker_died_is_ended_and_its_launch_marked_for_clean_up(
     assert report.needs_cleanup == [started.env_id]
     env = environments.get_environment(ctx, actor=ALICE, env_id=started.env_id)
     assert env.status == "failed" and "interrupted" in env.status_reason
-    assert environments.destroy(ctx, actor=ALICE, env_id=started.env_id).status == "destroyed"
+    cleanups = start_cleanups(ctx, report)
+    assert len(cleanups) == 1
+    environments.run_destroy(ctx, run_id=cleanups[0])
+    assert environments.get_environment(ctx, actor=ALICE, env_id=started.env_id).status == \
+        "destroyed"
 
 
 def test_an_overdue_run_is_ended_as_timed_out(ctx: PortalContext) -> None:

@@ -1,0 +1,66 @@
+"""The Terraform and CloudFormation a template becomes, one tab each, with downloads.
+
+Reading this code is part of the lesson, so the values the student typed come first
+(`terraform.tfvars`, `parameters.json`), then the files that use them.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+import streamlit as st
+
+from services.render_service import RenderedTemplate
+
+# Files a reader should meet first: the inputs, then what uses them, then what comes out.
+_TERRAFORM_ORDER = ["terraform.tfvars", "variables.tf", "main.tf", "outputs.tf", "versions.tf"]
+
+
+def language_of(path: str) -> str | None:
+    suffixes = PurePosixPath(path).suffixes
+    if ".tf" in suffixes or ".tfvars" in suffixes or ".hcl" in suffixes:
+        return "hcl"
+    if ".sh" in suffixes:
+        return "bash"
+    if suffixes and suffixes[-1] in (".yaml", ".yml"):
+        return "yaml"
+    if suffixes and suffixes[-1] == ".json":
+        return "json"
+    return None
+
+
+def _ordered(paths: list[str]) -> list[str]:
+    rank = {name: i for i, name in enumerate(_TERRAFORM_ORDER)}
+    return sorted(paths, key=lambda p: (rank.get(p, len(rank)), p))
+
+
+def code_view(rendered: RenderedTemplate, *, key: str) -> None:
+    template_id = rendered.template_id
+    terraform_tab, cloudformation_tab = st.tabs(["Terraform", "CloudFormation"])
+    with terraform_tab:
+        st.download_button(
+            "Download Terraform (.zip)", data=rendered.terraform_zip(),
+            file_name=f"{template_id}-terraform.zip", mime="application/zip",
+            key=f"{key}.terraform_zip", on_click="ignore", icon=":material/download:")
+        st.caption("The module with your values in `terraform.tfvars`. Run it yourself with "
+                   "`terraform init` and `terraform apply`.")
+        for path in _ordered(list(rendered.terraform_files)):
+            note = "  (your values)" if path == "terraform.tfvars" else ""
+            with st.expander(f"{path}{note}", expanded=path == "terraform.tfvars",
+                             icon=":material/description:"):
+                st.code(rendered.terraform_files[path], language=language_of(path),
+                        line_numbers=True)
+    with cloudformation_tab:
+        st.download_button(
+            "Download CloudFormation (.zip)", data=rendered.cloudformation_zip(),
+            file_name=f"{template_id}-cloudformation.zip", mime="application/zip",
+            key=f"{key}.cloudformation_zip", on_click="ignore", icon=":material/download:")
+        st.caption("The template and your values in `parameters.json`. Run it yourself with "
+                   "`aws cloudformation create-stack --stack-name my-sandbox "
+                   "--template-body file://cloudformation.yaml "
+                   "--parameters file://parameters.json`.")
+        with st.expander("parameters.json  (your values)", expanded=True,
+                         icon=":material/description:"):
+            st.code(rendered.cloudformation_parameters_json, language="json", line_numbers=True)
+        with st.expander("cloudformation.yaml", icon=":material/description:"):
+            st.code(rendered.cloudformation_template, language="yaml", line_numbers=True)

@@ -1,0 +1,167 @@
+"""One environment as a card: status, outputs, parameters, runs and their events, and Destroy.
+
+Owns the `environment_card.*` session_state keys (the pending destroy confirmations).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import streamlit as st
+
+from portal.components.text import ago, duration, md_escape, utc
+from services.environment_service import (
+    DESTROYABLE,
+    EnvironmentView,
+    EventView,
+    OutputView,
+    RunView,
+)
+from services.history.models import EnvironmentStatus, RunStatus
+
+PREFIX = "environment_card"
+
+STATUS_COLORS = {
+    EnvironmentStatus.LAUNCHING.value: "blue",
+    EnvironmentStatus.READY.value: "green",
+    EnvironmentStatus.FAILED.value: "red",
+    EnvironmentStatus.DESTROYING.value: "orange",
+    EnvironmentStatus.DESTROYED.value: "gray",
+    EnvironmentStatus.LOST.value: "violet",
+}
+STATUS_ICONS = {
+    EnvironmentStatus.LAUNCHING.value: ":material/progress_activity:",
+    EnvironmentStatus.READY.value: ":material/check_circle:",
+    EnvironmentStatus.FAILED.value: ":material/error:",
+    EnvironmentStatus.DESTROYING.value: ":material/progress_activity:",
+    EnvironmentStatus.DESTROYED.value: ":material/delete:",
+    EnvironmentStatus.LOST.value: ":material/help:",
+}
+# Statuses a run is still moving through; pages refresh while any environment is in one.
+IN_PROGRESS = {EnvironmentStatus.LAUNCHING.value, EnvironmentStatus.DESTROYING.value}
+_DESTROYABLE = {status.value for status in DESTROYABLE}
+
+EventsLoader = Callable[[int], list[EventView]]
+
+
+def status_badge(status: str) -> None:
+    st.badge(status, color=STATUS_COLORS.get(status, "gray"), icon=STATUS_ICONS.get(status))
+
+
+def _is_web_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def outputs_view(outputs: Sequence[OutputView]) -> None:
+    """Outputs as label and value: URLs as links, everything else copyable."""
+    if not outputs:
+        st.caption("No outputs.")
+        return
+    for output in outputs:
+        label_col, value_col = st.columns([1, 3], vertical_alignment="center")
+        label_col.markdown(f"**{md_escape(output.label)}**")
+        if output.kind == "url" and _is_web_url(output.value):
+            value_col.markdown(f"[{md_escape(output.value)}](<{output.value}>)")
+        else:
+            value_col.code(output.value or "(empty)", language=None)
+
+
+def events_table(events: Sequence[EventView]) -> None:
+    if not events:
+        st.caption("No events recorded yet.")
+        return
+    st.dataframe(
+        [{"time": utc(e.occurred_at), "resource": e.logical_id, "type": e.resource_type,
+          "status": e.status, "reason": e.reason or "", "physical id": e.physical_id or ""}
+         for e in events],
+        hide_index=True, width="stretch")
+
+
+def run_label(run: RunView) -> str:
+    took = duration(run.duration_s) if run.ended_at else "running"
+    return f"{run.kind} · {run.status} · {took} · started {utc(run.started_at)}"
+
+
+def _runs_view(env: EnvironmentView, load_events: EventsLoader) -> None:
+    for run in reversed(env.runs):
+        # Lazy: a closed expander loads nothing, so a page refreshing every second for a whole
+        # class does not read every event of every run each time.
+        with st.expander(run_label(run), key=f"{PREFIX}.{env.env_id}.run.{run.run_id}",
+                         on_change="rerun",
+                         icon=":material/history:") as section:
+            if run.error:
+                st.error(md_escape(run.error), icon=":material/error:")
+            if run.leftovers:
+                st.warning("Left behind: " + md_escape(", ".join(run.leftovers)))
+            if section.open:
+                events_table(load_events(run.run_id))
+
+
+def _confirm_key(env_id: str) -> str:
+    return f"{PREFIX}.{env_id}.confirming"
+
+
+def _set_confirming(env_id: str, value: bool) -> None:
+    st.session_state[_confirm_key(env_id)] = value
+
+
+def _destroy_controls(env: EnvironmentView) -> bool:
+    """The Destroy button, then a second explicit confirmation; True once confirmed."""
+    env_id = env.env_id
+    if not st.session_state.get(_confirm_key(env_id)):
+        st.button("Destroy", key=f"{PREFIX}.{env_id}.destroy", icon=":material/delete:",
+                  on_click=_set_confirming, args=(env_id, True))
+        return False
+    st.warning(f"Destroy **{env_id}**? Every resource of it is deleted; this cannot be undone.",
+               icon=":material/warning:")
+    confirm_col, cancel_col = st.columns(2)
+    confirmed = confirm_col.button(f"Confirm destroy {env_id}", type="primary",
+                                   key=f"{PREFIX}.{env_id}.confirm_destroy",
+                                   icon=":material/delete_forever:", width="stretch")
+    cancel_col.button("Cancel", key=f"{PREFIX}.{env_id}.cancel_destroy", width="stretch",
+                      on_click=_set_confirming, args=(env_id, False))
+    if confirmed:
+        st.session_state.pop(_confirm_key(env_id), None)
+    return confirmed
+
+
+def environment_card(env: EnvironmentView, *, title: str, show_owner: bool,
+                     load_events: EventsLoader) -> bool:
+    """Draw one environment; True when the user has just confirmed its destruction."""
+    confirmed = False
+    with st.container(border=True, key=f"{PREFIX}.{env.env_id}"):
+        head, badge_col = st.columns([4, 1], vertical_alignment="center")
+        owner = f" · owner **{md_escape(env.owner)}**" if show_owner else ""
+        head.markdown(f"#### {md_escape(title)} `{env.env_id}`")
+        head.caption(f"{md_escape(env.template_id)}{owner} · created {ago(env.created_at)} "
+                     f"({utc(env.created_at)}) · {md_escape(env.cloud)} {md_escape(env.region)}",
+                     help=f"Stack {env.stack_name}")
+        with badge_col:
+            status_badge(env.status)
+        if env.status_reason:
+            if env.status in (EnvironmentStatus.FAILED.value, EnvironmentStatus.LOST.value):
+                st.error(md_escape(env.status_reason), icon=":material/error:")
+            else:
+                st.info(md_escape(env.status_reason))
+        if env.status == EnvironmentStatus.READY.value:
+            outputs_view(env.outputs)
+        if env.parameters:
+            with st.expander(f"Parameters ({len(env.parameters)})", icon=":material/tune:"):
+                st.dataframe([{"parameter": name, "value": str(value)}
+                              for name, value in env.parameters.items()],
+                             hide_index=True, width="stretch")
+        _runs_view(env, load_events)
+        if env.status in _DESTROYABLE:
+            confirmed = _destroy_controls(env)
+        elif env.status in IN_PROGRESS and env.latest_run is not None \
+                and env.latest_run.status == RunStatus.RUNNING.value:
+            st.caption(f":material/progress_activity: {env.latest_run.kind} in progress "
+                       f"for {duration(_elapsed(env.latest_run))}")
+    return confirmed
+
+
+def _elapsed(run: RunView) -> float:
+    return (datetime.now(UTC) - run.started_at).total_seconds()

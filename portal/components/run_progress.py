@@ -1,0 +1,73 @@
+"""Live progress of one launch or destroy run, read from the run history while a job does the work.
+
+Owns the `run_progress.*` session_state keys: the run a page is watching, per slot.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from portal.components.environment_card import events_table
+from portal.components.live import live_section
+from portal.components.text import duration, md_escape
+from portal.ui_context import portal_errors
+from services import environment_service
+from services.context import PortalContext
+from services.environment_service import EnvironmentView, RunView, StartedRun
+from services.history.models import RunStatus
+from services.identity import Actor
+
+PREFIX = "run_progress"
+
+
+def watch(slot: str, started: StartedRun) -> None:
+    """Remember `started` as the run shown in `slot` (e.g. "launch") from now on."""
+    st.session_state[f"{PREFIX}.{slot}"] = started
+
+
+def watched(slot: str) -> StartedRun | None:
+    return st.session_state.get(f"{PREFIX}.{slot}")
+
+
+def forget(slot: str) -> None:
+    st.session_state.pop(f"{PREFIX}.{slot}", None)
+
+
+def _label(env: EnvironmentView, run: RunView) -> str:
+    verb = {"launch": "Launching", "destroy": "Destroying"}.get(run.kind, run.kind)
+    if run.status == RunStatus.RUNNING.value:
+        return f"{verb} {env.template_id} ({env.env_id})…"
+    took = duration(run.duration_s)
+    if run.status == RunStatus.SUCCEEDED.value:
+        return f"{run.kind.capitalize()} of {env.env_id} succeeded in {took}: {env.status}"
+    return f"{run.kind.capitalize()} of {env.env_id} failed after {took}"
+
+
+def run_progress(ctx: PortalContext, actor: Actor, *, slot: str) -> EnvironmentView | None:
+    """Draw the run watched in `slot`, refreshing every second until it ends.
+
+    Returns the environment once its run has ended (for the page to show outputs), else None.
+    """
+    started = watched(slot)
+    if started is None:
+        return None
+    latest: dict[str, EnvironmentView] = {}
+    ended: dict[str, bool] = {}
+
+    def body() -> bool:
+        with portal_errors():
+            env = environment_service.get_environment(ctx, actor=actor, env_id=started.env_id)
+            events = environment_service.run_events(ctx, actor=actor, run_id=started.run_id)
+        run = next(r for r in env.runs if r.run_id == started.run_id)
+        running = run.status == RunStatus.RUNNING.value
+        state = ("running" if running else
+                 "complete" if run.status == RunStatus.SUCCEEDED.value else "error")
+        with st.status(_label(env, run), state=state, expanded=running or state == "error"):
+            events_table(events)
+            if run.error:
+                st.error(md_escape(run.error), icon=":material/error:")
+        latest["env"], ended["done"] = env, not running
+        return running
+
+    live_section(body, key=f"{PREFIX}.{slot}")
+    return latest["env"] if ended.get("done") else None

@@ -1,0 +1,68 @@
+"""One catalog entry: what the template builds, what it teaches, what it asks and gives back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from portal.components.text import md_escape
+from services.catalog_service import ParameterSpec, TemplateManifest
+
+PREFIX = "template_card"
+
+
+def launch_button_key(template_id: str) -> str:
+    return f"{PREFIX}.{template_id}.launch"
+
+
+def _accepted(spec: ParameterSpec) -> str:
+    if spec.allowed:
+        return ", ".join(str(v) for v in spec.allowed)
+    if spec.min is not None or spec.max is not None:
+        low = "" if spec.min is None else str(spec.min)
+        high = "" if spec.max is None else str(spec.max)
+        return f"{low}–{high}"
+    if spec.within:
+        return f"CIDR inside {spec.within}"
+    if spec.type == "cidr":
+        return "IPv4 CIDR"
+    if spec.pattern:
+        return f"matches {spec.pattern}"
+    return ""
+
+
+def parameter_rows(manifest: TemplateManifest) -> list[dict[str, Any]]:
+    # Strings throughout: a column mixing text, numbers and booleans does not convert to Arrow.
+    return [{"parameter": spec.name, "type": spec.type,
+             "default": "" if spec.default is None else str(spec.default),
+             "accepts": _accepted(spec), "advanced": spec.advanced,
+             "description": spec.description} for spec in manifest.parameters]
+
+
+def template_card(manifest: TemplateManifest) -> bool:
+    """Draw the card; True when its "Launch this" button was clicked."""
+    with st.container(border=True, key=f"{PREFIX}.{manifest.id}"):
+        about, action = st.columns([4, 1], vertical_alignment="top")
+        with about:
+            st.subheader(manifest.title, anchor=False)
+            st.caption(f"`{manifest.id}`")
+            st.markdown(md_escape(manifest.summary))
+        with action:
+            clicked = st.button("Launch this", key=launch_button_key(manifest.id),
+                                type="primary", icon=":material/rocket_launch:", width="stretch")
+        goals, outputs = st.columns([3, 2])
+        with goals:
+            if manifest.learning_goals:
+                st.markdown("**You will learn to**")
+                st.markdown("\n".join(f"- {md_escape(goal)}" for goal in manifest.learning_goals))
+        with outputs:
+            st.markdown("**You get back**")
+            st.markdown("\n".join(f"- {md_escape(o.label)}" for o in manifest.outputs))
+        with st.expander(f"Parameters ({len(manifest.parameters)})", icon=":material/tune:"):
+            st.dataframe(parameter_rows(manifest), hide_index=True, width="stretch",
+                         column_config={
+                             "description": st.column_config.TextColumn(width="large"),
+                             "advanced": st.column_config.CheckboxColumn(width="small"),
+                         })
+    return clicked
