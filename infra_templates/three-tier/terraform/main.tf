@@ -13,8 +13,8 @@ module "vpc" {
   db_subnet_cidrs = [var.db_subnet_a_cidr, var.db_subnet_b_cidr]
 }
 
-# Web tier: security group and EC2 instance. The database address reaches the instance through
-# its user data, rendered here from the db module's outputs.
+# Web tier: security group and EC2 instance. The db module's outputs (address and port) go into
+# the instance's user data through templatefile inside the module.
 module "ec2" {
   source = "./modules/ec2"
 
@@ -26,12 +26,9 @@ module "ec2" {
   key_name      = var.key_name
   ssh_cidr      = var.ssh_cidr
 
-  user_data = templatefile("${path.module}/user_data.sh.tftpl", {
-    name      = local.name
-    app_title = var.app_title
-    db_host   = module.db.address
-    db_port   = module.db.port
-  })
+  app_title = var.app_title
+  db_host   = module.db.address
+  db_port   = module.db.port
 }
 
 # Database tier: RDS MySQL that admits only the web tier's security group.

@@ -46,7 +46,14 @@ resource "aws_instance" "web" {
   vpc_security_group_ids      = [aws_security_group.web.id]
   associate_public_ip_address = true
 
-  user_data = var.user_data
+  # The database address and port come in as module variables (from the db module's outputs)
+  # and are written into the first-boot script here.
+  user_data = templatefile("${path.module}/user_data.sh.tftpl", {
+    name      = var.name
+    app_title = var.app_title
+    db_host   = var.db_host
+    db_port   = var.db_port
+  })
   # Changed user data (say, a new database address) builds a new instance instead of editing a
   # running one: immutable servers.
   user_data_replace_on_change = true

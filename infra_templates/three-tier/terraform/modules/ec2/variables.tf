@@ -34,7 +34,17 @@ variable "ssh_cidr" {
   description = "Address range allowed to connect with SSH."
 }
 
-variable "user_data" {
+variable "app_title" {
   type        = string
-  description = "Rendered first-boot script of the web server."
+  description = "Title the Flask app shows."
+}
+
+variable "db_host" {
+  type        = string
+  description = "Address of the database, written into the web server's user data."
+}
+
+variable "db_port" {
+  type        = number
+  description = "Port of the database, written into the web server's user data."
 }
