@@ -92,12 +92,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--concurrency", type=int, default=30)
     parser.add_argument("--template", default=DEFAULT_TEMPLATE)
+    parser.add_argument("--keep-dir", help="use (and keep) this data dir, e.g. to read the emulator's log")
     args = parser.parse_args(argv)
     global TEMPLATE
     TEMPLATE = args.template
 
     with tempfile.TemporaryDirectory(prefix="sandbox-bench-") as tmp:
-        settings = Settings(data_dir=Path(tmp), region="us-east-1")
+        settings = Settings(data_dir=Path(args.keep_dir or tmp), region="us-east-1",
+                            database_url=f"sqlite:///{tmp}/bench.db")
         ctx = PortalContext(settings)
         try:
             figures = run(ctx, repeats=args.repeats, concurrency=args.concurrency)
@@ -114,10 +116,12 @@ def main(argv: list[str] | None = None) -> int:
               f"(target <= 1.5); launches lost: {figures['launches_lost']}")
         print(f"portal process memory after {args.concurrency} launches and destroys: "
               f"{figures['rss_mb']:.0f} MB (at start {figures['rss_start_mb']:.0f} MB)")
+        for failure in figures["failures"]:
+            print(f"  lost: {failure}")
     return 0 if figures["launches_lost"] == 0 else 1
 
 
-def run(ctx: PortalContext, *, repeats: int, concurrency: int) -> dict[str, float]:
+def run(ctx: PortalContext, *, repeats: int, concurrency: int) -> dict[str, object]:
     rss_start = rss_mb()
     raw = RawLauncher(ctx)
     ctx.connection.warm("cloudformation", "ec2", "rds", "resourcegroupstaggingapi")
@@ -140,9 +144,14 @@ def run(ctx: PortalContext, *, repeats: int, concurrency: int) -> dict[str, floa
     for env_id in raw_ids:  # type: ignore[union-attr]
         raw.remove(env_id)
 
+    failures: list[str] = []
+
     def one_portal_launch(_: int) -> str:
         env = environments.launch(ctx, actor=STUDENT, template_id=TEMPLATE, parameters={})
-        return env.env_id if env.status == "ready" else ""
+        if env.status != "ready":
+            failures.append(f"{env.env_id}: {env.status}: {env.status_reason}")
+            return ""
+        return env.env_id
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         portal_wall, portal_ids = timed(
@@ -166,6 +175,7 @@ def run(ctx: PortalContext, *, repeats: int, concurrency: int) -> dict[str, floa
         "portal_concurrent_s": round(portal_wall, 3),  # type: ignore[arg-type]
         "raw_concurrent_s": round(raw_wall, 3),  # type: ignore[arg-type]
         "launches_lost": lost,
+        "failures": failures,
         "concurrency": concurrency,
     }
 

@@ -13,7 +13,7 @@ from portal.components.environment_card import outputs_view
 from portal.components.parameter_form import parameter_form
 from portal.components.template_picker import template_picker
 from portal.components.text import md_escape
-from portal.ui_context import portal_context, portal_errors
+from portal.ui_context import portal_context, portal_errors, reconcile_history
 from services import environment_service, jobs
 from services.errors import ValidationError
 from services.history.models import EnvironmentStatus
@@ -41,16 +41,22 @@ with form_col:
     field_errors: dict[str, str] = {}
     with portal_errors():
         try:
+            # Rendered as this student would launch it, so the preview's tags name them.
             rendered = environment_service.render_template(ctx, template_id=manifest.id,
-                                                           parameters=form.values)
+                                                           parameters=form.values,
+                                                           owner=actor.name)
         except ValidationError as exc:
             field_errors = exc.field_errors
-    launch_clicked = st.button("Launch", type="primary", key=LAUNCH_KEY, disabled=bool(field_errors),
-                               icon=":material/rocket_launch:", width="stretch")
+    launch_clicked = st.button("Launch", type="primary", key=LAUNCH_KEY,
+                               disabled=bool(field_errors), icon=":material/rocket_launch:",
+                               width="stretch")
     if launch_clicked:
         with portal_errors():
             try:
                 with st.spinner("Recording the launch…"):
+                    # Also renews the cloud connection when the embedded cloud was restarted
+                    # since this process connected; otherwise the launch would go to a dead port.
+                    reconcile_history(ctx)
                     started = environment_service.start_launch(
                         ctx, actor=actor, template_id=manifest.id, parameters=form.values)
             except ValidationError as exc:
@@ -64,7 +70,8 @@ with code_col:
     if rendered is not None:
         code_view(rendered, key="launch_page.code")
     else:
-        st.info("Fix the parameters to see the Terraform and CloudFormation they become.",
+        st.info("Fix the parameters marked in red to see the Terraform and CloudFormation "
+                "they become.",
                 icon=":material/code_off:")
 
 env = run_progress.run_progress(ctx, actor, slot="launch")
@@ -74,4 +81,6 @@ if env is not None:
         outputs_view(env.outputs)
     elif env.status_reason:
         st.error(md_escape(env.status_reason), icon=":material/error:")
-    st.page_link(ENVIRONMENTS_PAGE, label="Go to My environments", icon=":material/dns:")
+    st.page_link(ENVIRONMENTS_PAGE, icon=":material/dns:",
+                 label="Go to All environments" if actor.is_instructor else
+                 "Go to My environments")

@@ -1,4 +1,4 @@
-"""My environments (instructors: all of them): status, outputs, runs, and Destroy."""
+"""My environments (instructors: everyone's): status, outputs, runs, and Destroy."""
 
 from __future__ import annotations
 
@@ -8,42 +8,53 @@ from portal import identity
 from portal.components.environment_card import IN_PROGRESS, environment_card
 from portal.components.environments_table import environments_table
 from portal.components.live import live_section
-from portal.ui_context import portal_context, portal_errors
+from portal.ui_context import portal_context, portal_errors, reconcile_history
 from services import environment_service, jobs
-from services.reconcile_service import reconcile
+from services.environment_service import EnvironmentView, EventView
+from services.history.models import EnvironmentStatus
 
 actor = identity.require_actor()
 ctx = portal_context()
 
 st.title("All environments" if actor.is_instructor else "My environments")
 with portal_errors():
-    # Cheap, and the only way a student learns that a dead emulator took their environment.
-    reconcile(ctx)
+    # Cheap, and how a student learns that a stopped emulator took their environment with it.
+    reconcile_history(ctx)
     titles = {t.id: t.title for t in ctx.catalog.all_templates()}
 
 
-def load_events(run_id: int) -> list[environment_service.EventView]:
+def load_events(run_id: int) -> list[EventView]:
     with portal_errors():
         return environment_service.run_events(ctx, actor=actor, run_id=run_id)
+
+
+def card(env: EnvironmentView) -> None:
+    confirmed = environment_card(env, title=titles.get(env.template_id, env.template_id),
+                                 show_owner=actor.is_instructor, load_events=load_events)
+    if confirmed:
+        with portal_errors():
+            started = environment_service.start_destroy(ctx, actor=actor, env_id=env.env_id)
+        jobs.submit(environment_service.run_destroy, ctx, run_id=started.run_id)
+        # Redraw the whole page: the destroy is under way and the list must start refreshing.
+        st.rerun()
 
 
 def environments() -> bool:
     with portal_errors():
         envs = environment_service.list_environments(ctx, actor=actor)
     if not envs:
-        st.info("No environments yet. Pick one in the Catalog and launch it.",
+        st.info("No environments yet. Pick a template in the Catalog and launch it.",
                 icon=":material/info:")
         return False
     environments_table(envs, show_owner=actor.is_instructor)
+    destroyed = [e for e in envs if e.status == EnvironmentStatus.DESTROYED.value]
     for env in envs:
-        confirmed = environment_card(env, title=titles.get(env.template_id, env.template_id),
-                                     show_owner=actor.is_instructor, load_events=load_events)
-        if confirmed:
-            with portal_errors():
-                started = environment_service.start_destroy(ctx, actor=actor, env_id=env.env_id)
-            jobs.submit(environment_service.run_destroy, ctx, run_id=started.run_id)
-            # Redraw everything now: the destroy is under way and the list must start refreshing.
-            st.rerun()
+        if env.status != EnvironmentStatus.DESTROYED.value:
+            card(env)
+    if destroyed:
+        with st.expander(f"Destroyed ({len(destroyed)})", icon=":material/delete:"):
+            for env in destroyed:
+                card(env)
     return any(env.status in IN_PROGRESS for env in envs)
 
 

@@ -1,7 +1,7 @@
 """Entry point of the Sandbox Portal UI: page set-up and navigation only.
 
-Run with `streamlit run portal/app.py`. Which pages exist depends on who is signed in; each page is a
-file in the top-level `pages/` folder.
+Run with `streamlit run portal/app.py`. Which pages exist depends on who is signed in; each page
+is a file in the top-level `pages/` folder.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The services as the UI reaches them: one context per process, and one way to show their errors."""
+"""The services as the UI reaches them: one context per process, one way to show their errors."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from contextlib import contextmanager
 import streamlit as st
 
 from portal.components.text import md_escape
+from services import environment_service, jobs
 from services.context import PortalContext, get_context
 from services.errors import PortalError
+from services.reconcile_service import ReconcileReport, reconcile, start_cleanups
 
 
 @st.cache_resource(show_spinner=False)
@@ -32,3 +34,16 @@ def portal_errors() -> Iterator[None]:
     except PortalError as exc:
         st.error(md_escape(str(exc)), icon=":material/error:")
         st.stop()
+
+
+def reconcile_history(ctx: PortalContext) -> ReconcileReport:
+    """Bring the run history in line with what really runs, as the CLI does before each command.
+
+    Overdue or orphaned runs end `failed`, environments of a stopped embedded cloud become `lost`
+    (and the cloud connection is renewed), and interrupted launches get a destroy the portal starts
+    itself, run on background threads like every other destroy started from the UI.
+    """
+    report = reconcile(ctx)
+    for run_id in start_cleanups(ctx, report):
+        jobs.submit(environment_service.run_destroy, ctx, run_id=run_id)
+    return report

@@ -49,7 +49,7 @@ def code_view(rendered: RenderedTemplate, *, key: str) -> None:
             with st.expander(f"{path}{note}", expanded=path == "terraform.tfvars",
                              icon=":material/description:"):
                 st.code(rendered.terraform_files[path], language=language_of(path),
-                        line_numbers=True)
+                        line_numbers=True, wrap_lines=path == "terraform.tfvars")
     with cloudformation_tab:
         st.download_button(
             "Download CloudFormation (.zip)", data=rendered.cloudformation_zip(),
@@ -61,6 +61,7 @@ def code_view(rendered: RenderedTemplate, *, key: str) -> None:
                    "--parameters file://parameters.json`.")
         with st.expander("parameters.json  (your values)", expanded=True,
                          icon=":material/description:"):
-            st.code(rendered.cloudformation_parameters_json, language="json", line_numbers=True)
+            st.code(rendered.cloudformation_parameters_json, language="json", line_numbers=True,
+                    wrap_lines=True)
         with st.expander("cloudformation.yaml", icon=":material/description:"):
             st.code(rendered.cloudformation_template, language="yaml", line_numbers=True)

@@ -81,8 +81,9 @@ def events_table(events: Sequence[EventView]) -> None:
 
 
 def run_label(run: RunView) -> str:
-    took = duration(run.duration_s) if run.ended_at else "running"
-    return f"{run.kind} · {run.status} · {took} · started {utc(run.started_at)}"
+    if run.ended_at is None:
+        return f"{run.kind} · {run.status} · started {utc(run.started_at)}"
+    return f"{run.kind} · {run.status} · {duration(run.duration_s)} · started {utc(run.started_at)}"
 
 
 def _runs_view(env: EnvironmentView, load_events: EventsLoader) -> None:
@@ -108,15 +109,16 @@ def _set_confirming(env_id: str, value: bool) -> None:
     st.session_state[_confirm_key(env_id)] = value
 
 
-def _destroy_controls(env: EnvironmentView) -> bool:
+def _destroy_controls(env: EnvironmentView, *, show_owner: bool) -> bool:
     """The Destroy button, then a second explicit confirmation; True once confirmed."""
     env_id = env.env_id
     if not st.session_state.get(_confirm_key(env_id)):
         st.button("Destroy", key=f"{PREFIX}.{env_id}.destroy", icon=":material/delete:",
                   on_click=_set_confirming, args=(env_id, True))
         return False
-    st.warning(f"Destroy **{env_id}**? Every resource of it is deleted; this cannot be undone.",
-               icon=":material/warning:")
+    whose = f" of **{md_escape(env.owner)}**" if show_owner else ""
+    st.warning(f"Destroy **{env_id}**{whose}? Every resource of it is deleted; this cannot be "
+               "undone.", icon=":material/warning:")
     confirm_col, cancel_col = st.columns(2)
     confirmed = confirm_col.button(f"Confirm destroy {env_id}", type="primary",
                                    key=f"{PREFIX}.{env_id}.confirm_destroy",
@@ -155,7 +157,7 @@ def environment_card(env: EnvironmentView, *, title: str, show_owner: bool,
                              hide_index=True, width="stretch")
         _runs_view(env, load_events)
         if env.status in _DESTROYABLE:
-            confirmed = _destroy_controls(env)
+            confirmed = _destroy_controls(env, show_owner=show_owner)
         elif env.status in IN_PROGRESS and env.latest_run is not None \
                 and env.latest_run.status == RunStatus.RUNNING.value:
             st.caption(f":material/progress_activity: {env.latest_run.kind} in progress "

@@ -36,7 +36,7 @@ def parameter_rows(manifest: TemplateManifest) -> list[dict[str, Any]]:
     # Strings throughout: a column mixing text, numbers and booleans does not convert to Arrow.
     return [{"parameter": spec.name, "type": spec.type,
              "default": "" if spec.default is None else str(spec.default),
-             "accepts": _accepted(spec), "advanced": spec.advanced,
+             "accepts": _accepted(spec), "advanced": "yes" if spec.advanced else "",
              "description": spec.description} for spec in manifest.parameters]
 
 
@@ -60,9 +60,6 @@ def template_card(manifest: TemplateManifest) -> bool:
             st.markdown("**You get back**")
             st.markdown("\n".join(f"- {md_escape(o.label)}" for o in manifest.outputs))
         with st.expander(f"Parameters ({len(manifest.parameters)})", icon=":material/tune:"):
-            st.dataframe(parameter_rows(manifest), hide_index=True, width="stretch",
-                         column_config={
-                             "description": st.column_config.TextColumn(width="large"),
-                             "advanced": st.column_config.CheckboxColumn(width="small"),
-                         })
+            # A static table: it wraps the long descriptions a data grid would cut off.
+            st.table(parameter_rows(manifest), hide_index=True, border="horizontal")
     return clicked

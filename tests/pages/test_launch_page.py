@@ -1,0 +1,139 @@
+"""The Launch page: a form from the manifest, the code it becomes, and a watched launch."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from portal.components.parameter_form import field_key
+from portal.components.template_picker import PICKER_KEY
+from services import environment_service
+
+from tests.pages.conftest import ALICE, open_page, plain, texts, wait_until
+
+LAUNCH = "launch_page.launch"
+
+
+def launch_page(app, template_id: str = "web-server"):  # type: ignore[no-untyped-def]
+    at = open_page(app(ALICE), "launch_page.py")
+    at.selectbox(key=PICKER_KEY).set_value(template_id).run()
+    assert not at.exception
+    return at
+
+
+def test_the_form_has_one_widget_per_parameter_chosen_by_type(app, portal) -> None:
+    at = launch_page(app, "three-tier")
+    manifest = portal.catalog.get_template("three-tier")
+    for spec in manifest.parameters:
+        key = field_key("three-tier", spec.name)
+        if spec.allowed:
+            assert at.selectbox(key=key).options == [str(v) for v in spec.allowed]
+            assert at.selectbox(key=key).value == spec.default
+        elif spec.type == "integer":
+            widget = at.number_input(key=key)
+            assert (widget.min, widget.max, widget.value) == (spec.min, spec.max, spec.default)
+        else:
+            assert at.text_input(key=key).value == str(spec.default)
+    advanced = next(e for e in at.expander if e.label.startswith("Advanced"))
+    advanced_keys = {w.key for w in advanced.text_input}
+    assert {field_key("three-tier", s.name) for s in manifest.parameters if s.advanced} \
+        == advanced_keys
+
+
+def test_both_tabs_show_the_rendered_code_and_downloads(app) -> None:
+    at = launch_page(app)
+    assert [tab.label for tab in at.tabs] == ["Terraform", "CloudFormation"]
+    terraform, cloudformation = at.tabs
+    tf_languages = {code.language for code in terraform.code}
+    assert "hcl" in tf_languages
+    tfvars = next(code.value for code in terraform.code if "site_title =" in code.value)
+    assert 'vpc_cidr = "10.0.0.0/16"' in tfvars and '"sandbox:owner" = "alice"' in tfvars
+    assert [code.language for code in cloudformation.code] == ["json", "yaml"]
+    assert '"ParameterKey": "VpcCidr"' in cloudformation.code[0].value
+    assert "AWSTemplateFormatVersion" in cloudformation.code[1].value
+    assert {b.label for b in at.get("download_button")} == {
+        "Download Terraform (.zip)", "Download CloudFormation (.zip)"}
+
+    # Typed values reach the code at once.
+    at.text_input(key=field_key("web-server", "site_title")).input("Alice lab").run()
+    tfvars = next(code.value for code in at.tabs[0].code if "site_title =" in code.value)
+    assert 'site_title = "Alice lab"' in tfvars
+
+
+def test_the_terraform_download_holds_the_module_and_its_tfvars(app, portal) -> None:
+    # The bytes the download button serves come from this call; check what is inside them.
+    rendered = environment_service.render_template(
+        portal, template_id="web-server", parameters={"site_title": "Zip test"})
+    with zipfile.ZipFile(io.BytesIO(rendered.terraform_zip())) as archive:
+        assert 'site_title = "Zip test"' in archive.read("web-server/terraform.tfvars").decode()
+    with zipfile.ZipFile(io.BytesIO(rendered.cloudformation_zip())) as archive:
+        assert "SiteTitle" in archive.read("web-server/parameters.json").decode()
+
+
+def test_a_bad_cidr_shows_its_message_under_the_field_and_blocks_launch(app) -> None:
+    at = launch_page(app)
+    at.text_input(key=field_key("web-server", "vpc_cidr")).input("10.0.0.0/33").run()
+    assert not at.exception
+    errors = texts(at.error)
+    assert any(e.startswith("is not an IPv4 CIDR block") for e in errors), errors
+    summary = next(e for e in errors if e.startswith("Fix these parameters first"))
+    assert "**vpc_cidr**: is not an IPv4 CIDR block" in summary
+    assert at.button(key=LAUNCH).disabled
+    assert not at.tabs
+    assert any("Fix the parameters" in plain(i.value) for i in at.info)
+
+    at.text_input(key=field_key("web-server", "vpc_cidr")).input("10.0.0.0/16").run()
+    assert not at.error
+    assert not at.button(key=LAUNCH).disabled
+
+
+def test_a_subnet_outside_the_vpc_is_refused(app) -> None:
+    at = launch_page(app)
+    at.text_input(key=field_key("web-server", "public_subnet_cidr")).input("192.168.1.0/24").run()
+    assert any("is not inside vpc_cidr" in e for e in texts(at.error))
+
+
+def test_reset_brings_back_the_defaults(app) -> None:
+    at = launch_page(app)
+    at.text_input(key=field_key("web-server", "site_title")).input("Changed").run()
+    at.button(key="parameter_form.web-server.reset").click().run()
+    assert at.text_input(key=field_key("web-server", "site_title")).value \
+        == "Hello from my sandbox"
+
+
+def test_launch_web_server_and_watch_it_become_ready(app, portal) -> None:
+    at = launch_page(app)
+    at.text_input(key=field_key("web-server", "site_title")).input("Launched from a test").run()
+    at.button(key=LAUNCH).click().run()
+    assert not at.exception
+
+    wait_until(at, lambda at: bool(at.success), what="the launch to finish")
+    assert "is ready" in texts(at.success)[0]
+    status = at.status[0]
+    assert "succeeded" in status.label and status.state == "complete"
+
+    [env] = environment_service.list_environments(portal, actor=ALICE)
+    assert env.status == "ready" and env.owner == "alice"
+    assert env.parameters["site_title"] == "Launched from a test"
+    url = env.outputs_by_name["web_url"]
+    assert url.startswith("http://")
+    assert any(url in m for m in texts(at.markdown))
+    assert at.get("page_link")[0].proto.label == "Go to My environments"
+
+
+def test_a_launch_after_the_embedded_cloud_restarted_reaches_the_new_cloud(app, portal) -> None:
+    from services.clouds import embedded
+
+    earlier = environment_service.launch(portal, actor=ALICE, template_id="web-server",
+                                         parameters={})
+    embedded.stop(portal.settings)  # what `sandbox cloud stop` or a crash of the emulator does
+
+    at = launch_page(app)
+    at.button(key=LAUNCH).click().run()
+    wait_until(at, lambda at: bool(at.success) or bool(at.status and at.status[0].state == "error"),
+               what="the launch to finish")
+    assert texts(at.success), [s.label for s in at.status]
+    statuses = {e.env_id: e.status for e in environment_service.list_environments(portal,
+                                                                                  actor=ALICE)}
+    assert statuses.pop(earlier.env_id) == "lost"
+    assert list(statuses.values()) == ["ready"]

@@ -1,0 +1,123 @@
+"""My environments: each actor sees their own (instructors everyone's) and destroys with care."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from services import environment_service
+from services.history.models import Environment, Run
+
+from tests.pages.conftest import ALICE, BOB, TEACHER, open_page, texts, wait_until
+
+
+def launched(portal, actor, **parameters):  # type: ignore[no-untyped-def]
+    env = environment_service.launch(portal, actor=actor, template_id="web-server",
+                                     parameters=parameters)
+    assert env.status == "ready", env.status_reason
+    return env
+
+
+def table(at):  # type: ignore[no-untyped-def]
+    return at.dataframe[0].value
+
+
+def test_nothing_launched_yet(app) -> None:
+    at = open_page(app(ALICE), "my_environments_page.py")
+    assert not at.exception
+    assert texts(at.title) == ["My environments"]
+    assert any("No environments yet" in i for i in texts(at.info))
+
+
+def test_shows_the_environment_with_status_outputs_and_runs(app, portal) -> None:
+    env = launched(portal, ALICE)
+    at = open_page(app(ALICE), "my_environments_page.py")
+    assert not at.exception
+    rows = table(at)
+    assert list(rows["environment"]) == [env.env_id]
+    assert list(rows["status"]) == ["ready"]
+    assert "owner" not in rows.columns
+    markdown = " ".join(texts(at.markdown))
+    assert env.outputs_by_name["web_url"] in markdown
+    assert env.outputs_by_name["instance_id"] in [c.value for c in at.code]
+    run_sections = [e.label for e in at.expander if e.label.startswith("launch")]
+    assert run_sections and "succeeded" in run_sections[0]
+
+
+def test_destroy_asks_for_confirmation_then_destroys(app, portal) -> None:
+    env = launched(portal, ALICE)
+    at = open_page(app(ALICE), "my_environments_page.py")
+    destroy, confirm = (f"environment_card.{env.env_id}.destroy",
+                        f"environment_card.{env.env_id}.confirm_destroy")
+
+    at.button(key=destroy).click().run()
+    assert at.button(key=confirm).label == f"Confirm destroy {env.env_id}"
+    # Nothing happens until the confirmation; Cancel backs out.
+    assert environment_service.get_environment(portal, actor=ALICE, env_id=env.env_id).status \
+        == "ready"
+    at.button(key=f"environment_card.{env.env_id}.cancel_destroy").click().run()
+    assert not [b for b in at.button if b.key == confirm]
+
+    at.button(key=destroy).click().run()
+    at.button(key=confirm).click().run()
+    assert not at.exception
+    wait_until(at, lambda at: list(table(at)["status"]) == ["destroyed"],
+               what="the destroy to finish")
+    assert environment_service.get_environment(portal, actor=ALICE, env_id=env.env_id).status \
+        == "destroyed"
+    assert any(e.label == "Destroyed (1)" for e in at.expander)
+    assert not [b for b in at.button if b.key == destroy]
+
+
+def test_a_student_does_not_see_another_students_environment(app, portal) -> None:
+    mine, theirs = launched(portal, ALICE), launched(portal, BOB)
+    at = open_page(app(ALICE), "my_environments_page.py")
+    ids = list(table(at)["environment"])
+    assert ids == [mine.env_id]
+    assert theirs.env_id not in " ".join(texts(at.markdown))
+    assert not [b for b in at.button if theirs.env_id in (b.key or "")]
+
+
+def test_an_instructor_sees_everyone_with_the_owner(app, portal) -> None:
+    alice_env, bob_env = launched(portal, ALICE), launched(portal, BOB)
+    at = open_page(app(TEACHER), "my_environments_page.py")
+    assert texts(at.title) == ["All environments"]
+    rows = table(at)
+    assert dict(zip(rows["environment"], rows["owner"], strict=True)) == {alice_env.env_id: "alice",
+                                                             bob_env.env_id: "bob"}
+    # ... and may destroy a student's forgotten environment.
+    at.button(key=f"environment_card.{bob_env.env_id}.destroy").click().run()
+    at.button(key=f"environment_card.{bob_env.env_id}.confirm_destroy").click().run()
+    wait_until(at, lambda at: dict(zip(table(at)["environment"], table(at)["status"], strict=True))
+               == {alice_env.env_id: "ready", bob_env.env_id: "destroyed"},
+               what="bob's environment to be destroyed")
+
+
+def test_an_environment_of_a_stopped_emulator_shows_lost_with_its_reason(app, portal) -> None:
+    env = launched(portal, ALICE)
+    # As if the emulator that held it had been restarted since: reconcile must notice.
+    with portal.sessions() as session, session.begin():
+        session.execute(update(Environment).where(Environment.id == env.env_id)
+                        .values(cloud_session="an-emulator-that-is-gone"))
+    at = open_page(app(ALICE), "my_environments_page.py")
+    assert list(table(at)["status"]) == ["lost"]
+    assert any("embedded cloud that held this environment stopped" in e for e in texts(at.error))
+    # Lost environments can still be destroyed, to clear them off the list.
+    assert at.button(key=f"environment_card.{env.env_id}.destroy")
+
+
+def test_a_launch_whose_portal_process_died_is_cleaned_up_by_the_portal(app, portal) -> None:
+    started = environment_service.start_launch(portal, actor=ALICE, template_id="web-server",
+                                               parameters={})
+    # Recorded as running in a portal process that no longer exists (a pid nobody has).
+    host = environment_service.WORKER.rpartition(":")[0]
+    with portal.sessions() as session, session.begin():
+        session.execute(update(Run).where(Run.id == started.run_id)
+                        .values(worker=f"{host}:999999999"))
+    at = open_page(app(ALICE), "my_environments_page.py")
+    assert not at.exception
+    wait_until(at, lambda at: list(table(at)["status"]) == ["destroyed"],
+               what="the portal's own clean-up destroy")
+    env = environment_service.get_environment(portal, actor=ALICE, env_id=started.env_id)
+    assert [(r.kind, r.status) for r in env.runs] == [("launch", "failed"),
+                                                       ("destroy", "succeeded")]
+    assert "interrupted" in (env.runs[0].error or "")

@@ -1,0 +1,28 @@
+"""Text helpers: markdown escaping and durations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from portal.components.text import ago, duration, md_escape
+
+
+def test_md_escape_keeps_names_and_reasons_literal() -> None:
+    assert md_escape("a_b *c* [x](y) $1 :red[z]") == \
+        r"a\_b \*c\* \[x\]\(y\) \$1 \:red\[z\]"
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (None, "-"), (0.42, "0.4 s"), (12.4, "12 s"), (185, "3 min 05 s"), (3725, "1 h 02 min")])
+def test_duration(seconds: float | None, text: str) -> None:
+    assert duration(seconds) == text
+
+
+def test_ago() -> None:
+    now = datetime(2025, 1, 1, tzinfo=UTC)
+    assert ago(now - timedelta(seconds=5), now) == "just now"
+    assert ago(now - timedelta(minutes=7), now) == "7 min ago"
+    assert ago(now - timedelta(hours=3), now) == "3 h ago"
+
