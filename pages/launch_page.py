@@ -13,7 +13,7 @@ from portal.components.environment_card import outputs_view
 from portal.components.parameter_form import parameter_form
 from portal.components.template_picker import template_picker
 from portal.components.text import md_escape
-from portal.ui_context import portal_context, portal_errors, reconcile_history
+from portal.ui_context import portal_context, portal_errors
 from services import environment_service, jobs
 from services.errors import ValidationError
 from services.history.models import EnvironmentStatus
@@ -54,9 +54,6 @@ with form_col:
         with portal_errors():
             try:
                 with st.spinner("Recording the launch…"):
-                    # Also renews the cloud connection when the embedded cloud was restarted
-                    # since this process connected; otherwise the launch would go to a dead port.
-                    reconcile_history(ctx)
                     started = environment_service.start_launch(
                         ctx, actor=actor, template_id=manifest.id, parameters=form.values)
             except ValidationError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from portal import identity
-from portal.components.environment_card import IN_PROGRESS, environment_card
+from portal.components.environment_card import environment_card
 from portal.components.environments_table import environments_table
 from portal.components.live import live_section
 from portal.ui_context import portal_context, portal_errors, reconcile_history
@@ -55,7 +55,7 @@ def environments() -> bool:
         with st.expander(f"Destroyed ({len(destroyed)})", icon=":material/delete:"):
             for env in destroyed:
                 card(env)
-    return any(env.status in IN_PROGRESS for env in envs)
+    return any(env.in_progress for env in envs)
 
 
 live_section(environments, key="my_environments")

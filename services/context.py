@@ -44,6 +44,19 @@ class PortalContext:
                     self._connection = connect(self.settings)
         return self._connection
 
+    def ensure_current_connection(self) -> None:
+        """Drop a connection to an embedded cloud that is no longer the one running.
+
+        The emulator can be stopped or die while the portal runs; the next launch must reach the
+        emulator that answers now (started afresh if none does), not the old port.
+        """
+        if self._connection is None or self._connection.cloud_session is None:
+            return
+        from services.clouds import embedded
+
+        if embedded.current_boot_id(self.settings) != self._connection.cloud_session:
+            self.reset_connection()
+
     @property
     def has_connection(self) -> bool:
         return self._connection is not None

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from portal.settings import CloudTarget
 from services.catalog_service import TemplateManifest
@@ -99,6 +100,15 @@ class EnvironmentView:
     updated_at: datetime
     runs: list[RunView] = field(default_factory=list)
     resources: list[dict[str, str]] | None = None
+
+    @property
+    def can_destroy(self) -> bool:
+        return EnvironmentStatus(self.status) in DESTROYABLE
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in (EnvironmentStatus.LAUNCHING.value,
+                               EnvironmentStatus.DESTROYING.value)
 
     @property
     def latest_run(self) -> RunView | None:
@@ -213,6 +223,7 @@ def start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
     now = utcnow()
     cloud_session = None
     if ctx.settings.cloud is CloudTarget.EMBEDDED:
+        ctx.ensure_current_connection()
         cloud_session = ctx.connection.cloud_session
     with ctx.sessions() as session, session.begin():
         env = Environment(
@@ -309,6 +320,7 @@ def launch(ctx: PortalContext, *, actor: Actor, template_id: str,
 
 # -- destroy ------------------------------------------------------------------------------------
 def start_destroy(ctx: PortalContext, *, actor: Actor, env_id: str) -> StartedRun:
+    ctx.ensure_current_connection()
     now = utcnow()
     with ctx.sessions() as session, session.begin():
         env = _visible_env(session, actor, env_id)
@@ -374,7 +386,8 @@ def destroy(ctx: PortalContext, *, actor: Actor, env_id: str) -> EnvironmentView
 def list_environments(ctx: PortalContext, *, actor: Actor,
                       include_destroyed: bool = True) -> list[EnvironmentView]:
     with ctx.sessions() as session:
-        query = select(Environment).order_by(Environment.created_at.desc())
+        query = (select(Environment).options(selectinload(Environment.runs))
+                 .order_by(Environment.created_at.desc()))
         if not actor.is_instructor:
             query = query.where(Environment.owner == actor.name)
         if not include_destroyed:

@@ -13,7 +13,6 @@ import streamlit as st
 
 from portal.components.text import ago, duration, md_escape, utc
 from services.environment_service import (
-    DESTROYABLE,
     EnvironmentView,
     EventView,
     OutputView,
@@ -40,8 +39,6 @@ STATUS_ICONS = {
     EnvironmentStatus.LOST.value: ":material/help:",
 }
 # Statuses a run is still moving through; pages refresh while any environment is in one.
-IN_PROGRESS = {EnvironmentStatus.LAUNCHING.value, EnvironmentStatus.DESTROYING.value}
-_DESTROYABLE = {status.value for status in DESTROYABLE}
 
 EventsLoader = Callable[[int], list[EventView]]
 
@@ -156,9 +153,9 @@ def environment_card(env: EnvironmentView, *, title: str, show_owner: bool,
                               for name, value in env.parameters.items()],
                              hide_index=True, width="stretch")
         _runs_view(env, load_events)
-        if env.status in _DESTROYABLE:
+        if env.can_destroy:
             confirmed = _destroy_controls(env, show_owner=show_owner)
-        elif env.status in IN_PROGRESS and env.latest_run is not None \
+        elif env.in_progress and env.latest_run is not None \
                 and env.latest_run.status == RunStatus.RUNNING.value:
             st.caption(f":material/progress_activity: {env.latest_run.kind} in progress "
                        f"for {duration(_elapsed(env.latest_run))}")

@@ -6,10 +6,11 @@ bite; everything a deleted stack leaves behind is removed afterwards by `sweeper
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
@@ -66,6 +67,39 @@ def _is_missing_stack(exc: ClientError) -> bool:
     return error.get("Code") == "ValidationError" and "does not exist" in error.get("Message", "")
 
 
+READ_ATTEMPTS = 3
+Read = TypeVar("Read", bound=Callable[..., Any])
+
+
+def _server_fault(exc: Exception) -> bool:
+    if isinstance(exc, ResponseParserError):
+        return True
+    if isinstance(exc, ClientError):
+        return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
+    return False
+
+
+def retry_reads(read: Read) -> Read:
+    """Repeat a read that met a server fault. Reads are safe to repeat; writes are not.
+
+    The embedded cloud, under many concurrent requests, now and then answers a read with an HTML
+    HTTP 500 that botocore can neither parse nor retry itself.
+    """
+
+    @functools.wraps(read)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                return read(*args, **kwargs)
+            except AWS_ERRORS as exc:
+                if attempt == READ_ATTEMPTS - 1 or not _server_fault(exc):
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    return wrapper  # type: ignore[return-value]
+
+
 class Poller:
     """Sleeps between polls: at once first, then growing to `ceiling` seconds.
 
@@ -93,6 +127,7 @@ class CloudFormationEngine:
         self.cloudformation = connection.client("cloudformation")
 
     # -- events ---------------------------------------------------------------------------------
+    @retry_reads
     def _new_events(self, stack: str, seen: set[str]) -> list[StackEvent]:
         """Events not yet seen, oldest first. AWS lists newest first, so stop at the first seen."""
         fresh: list[StackEvent] = []
@@ -122,6 +157,7 @@ class CloudFormationEngine:
         fresh.reverse()
         return fresh
 
+    @retry_reads
     def _describe(self, stack: str) -> dict[str, Any] | None:
         try:
             stacks = self.cloudformation.describe_stacks(StackName=stack)["Stacks"]
@@ -252,6 +288,7 @@ class CloudFormationEngine:
         except AWS_ERRORS as exc:
             return OperationResult(succeeded=False, error=_reason(exc))
 
+    @retry_reads
     def stack_resources(self, stack: str) -> list[dict[str, str]]:
         try:
             paginator = self.cloudformation.get_paginator("list_stack_resources")

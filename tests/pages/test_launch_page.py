@@ -8,6 +8,7 @@ import zipfile
 from portal.components.parameter_form import field_key
 from portal.components.template_picker import PICKER_KEY
 from services import environment_service
+from services.reconcile_service import reconcile
 
 from tests.pages.conftest import ALICE, open_page, plain, texts, wait_until
 
@@ -133,6 +134,9 @@ def test_a_launch_after_the_embedded_cloud_restarted_reaches_the_new_cloud(app, 
     wait_until(at, lambda at: bool(at.success) or bool(at.status and at.status[0].state == "error"),
                what="the launch to finish")
     assert texts(at.success), [s.label for s in at.status]
+    # The environment of the stopped emulator is found lost by the next reconcile (My environments
+    # runs one on every load); the new launch went to the emulator running now.
+    reconcile(portal)
     statuses = {e.env_id: e.status for e in environment_service.list_environments(portal,
                                                                                   actor=ALICE)}
     assert statuses.pop(earlier.env_id) == "lost"
