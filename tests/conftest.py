@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,6 +53,26 @@ def portal_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
 @pytest.fixture
 def ctx(portal_env: dict[str, str]) -> PortalContext:
     return context_module.get_context()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL of PORTAL_TEST_DATABASE_URL's server whose connections live in a schema of their own,
+    so parallel tests and earlier runs never meet; skipped when the variable is not set."""
+    url = os.environ.get("PORTAL_TEST_DATABASE_URL")
+    if not url:
+        pytest.skip("PORTAL_TEST_DATABASE_URL not set: PostgreSQL tests skipped")
+    from sqlalchemy import create_engine, text
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in url else "?"
+    yield f"{url}{separator}options=-csearch_path%3D{schema}"
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

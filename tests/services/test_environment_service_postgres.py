@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from portal import settings as settings_module
 from services import context as context_module
@@ -19,22 +15,12 @@ pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("embedded-cloud")]
 
 
 @pytest.fixture
-def pg_ctx(portal_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[PortalContext]:
-    url = os.environ.get("PORTAL_TEST_DATABASE_URL")
-    if not url:
-        pytest.skip("PORTAL_TEST_DATABASE_URL not set: PostgreSQL launch test skipped")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in url else "?"
-    monkeypatch.setenv("PORTAL_DATABASE_URL", f"{url}{separator}options=-csearch_path%3D{schema}")
+def pg_ctx(portal_env: dict[str, str], postgres_url: str,
+           monkeypatch: pytest.MonkeyPatch) -> PortalContext:
+    monkeypatch.setenv("PORTAL_DATABASE_URL", postgres_url)
     settings_module.get_settings.cache_clear()
     context_module._context = None
-    yield context_module.get_context()
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    return context_module.get_context()
 
 
 def test_launch_and_destroy_with_history_in_postgresql(pg_ctx: PortalContext) -> None:
