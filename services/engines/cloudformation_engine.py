@@ -222,13 +222,33 @@ class CloudFormationEngine:
         return stack_level[-1].reason if stack_level else fallback  # type: ignore[return-value]
 
     # -- create ---------------------------------------------------------------------------------
+    def _create_once(self, **request: Any) -> str:
+        """create_stack, repeated after a server fault only when the stack was not made.
+
+        A 5xx leaves it unknown whether the stack exists. Asking first makes the repeat safe: when
+        nothing was made, try again; when a stack was made, its state after a fault cannot be
+        trusted (the embedded cloud leaves it CREATE_IN_PROGRESS for ever), so the fault stands
+        and the caller removes it. The embedded cloud answers such faults now and then under many
+        concurrent creates.
+        """
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                return self.cloudformation.create_stack(**request)["StackId"]
+            except AWS_ERRORS as exc:
+                if attempt == READ_ATTEMPTS - 1 or not _server_fault(exc):
+                    raise
+                if self._status(request["StackName"]) is not None:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
+
     def create(self, *, stack_name: str, template_body: str, parameters: list[dict[str, str]],
                tags: dict[str, str], deadline: float, on_events: EventSink) -> OperationResult:
         seen: set[str] = set()
         all_events: list[StackEvent] = []
         minutes = max(1, int((deadline - time.monotonic()) // 60))
         try:
-            response = self.cloudformation.create_stack(
+            stack_id = self._create_once(
                 StackName=stack_name, TemplateBody=template_body, Parameters=parameters,
                 Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
                 Capabilities=CAPABILITIES, OnFailure="DELETE", TimeoutInMinutes=minutes,
@@ -241,7 +261,6 @@ class CloudFormationEngine:
             except AWS_ERRORS:
                 pass
             return OperationResult(succeeded=False, error=_reason(exc))
-        stack_id = response["StackId"]
         poller = Poller(deadline=deadline)
         try:
             while True:
