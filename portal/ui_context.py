@@ -11,7 +11,7 @@ from portal.components.text import md_escape
 from services import environment_service, jobs
 from services.context import PortalContext, get_context
 from services.errors import PortalError
-from services.reconcile_service import ReconcileReport, reconcile, start_cleanups
+from services.reconcile_service import ReconcileReport, reconcile_and_clean_up
 
 
 @st.cache_resource(show_spinner=False)
@@ -43,7 +43,6 @@ def reconcile_history(ctx: PortalContext) -> ReconcileReport:
     (and the cloud connection is renewed), and interrupted launches get a destroy the portal starts
     itself, run on background threads like every other destroy started from the UI.
     """
-    report = reconcile(ctx)
-    for run_id in start_cleanups(ctx, report):
-        jobs.submit(environment_service.run_destroy, ctx, run_id=run_id)
-    return report
+    return reconcile_and_clean_up(
+        ctx, execute=lambda run_id: jobs.submit(environment_service.run_destroy, ctx,
+                                                run_id=run_id))

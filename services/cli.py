@@ -16,7 +16,7 @@ from services import environment_service
 from services.context import PortalContext
 from services.errors import PortalError
 from services.identity import Actor, Role, sign_in
-from services.reconcile_service import reconcile, start_cleanups
+from services.reconcile_service import reconcile_and_clean_up
 
 # The CLI is an operator's tool: it sees every environment unless --owner narrows a launch.
 OPERATOR = Actor(name="operator", role=Role.INSTRUCTOR)
@@ -48,9 +48,9 @@ def _context() -> PortalContext:
 
 def _reconciled(ctx: PortalContext, *, verify_stacks: bool = False) -> None:
     """Bring the history in line first; interrupted launches are cleaned up before going on."""
-    report = reconcile(ctx, verify_stacks=verify_stacks)
-    for run_id in start_cleanups(ctx, report):
-        environment_service.run_destroy(ctx, run_id=run_id)
+    reconcile_and_clean_up(
+        ctx, verify_stacks=verify_stacks,
+        execute=lambda run_id: environment_service.run_destroy(ctx, run_id=run_id))
 
 
 def cmd_cloud(args: argparse.Namespace) -> int:

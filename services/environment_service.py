@@ -23,7 +23,7 @@ from sqlalchemy.orm import selectinload
 from portal.settings import CloudTarget
 from services.catalog_service import TemplateManifest
 from services.context import PortalContext
-from services.engines.cloudformation_engine import StackEvent
+from services.engines.cloudformation_engine import OperationResult, StackEvent
 from services.errors import EnvironmentNotFoundError, InvalidStateError, PermissionDeniedError
 from services.history.models import (
     Environment,
@@ -265,8 +265,6 @@ def run_launch(ctx: PortalContext, *, run_id: int) -> None:
             on_events=lambda events: _record_events(ctx, run_id, events),
         )
     except Exception as exc:  # noqa: BLE001 - any crash must still end the run and clean up
-        from services.engines.cloudformation_engine import OperationResult
-
         result = OperationResult(succeeded=False, error=f"portal error: {type(exc).__name__}: {exc}")
 
     if result.succeeded:

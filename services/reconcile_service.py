@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass, field
+from typing import Callable
 
 from sqlalchemy import select
 
@@ -145,3 +146,13 @@ def start_cleanups(ctx: PortalContext, report: ReconcileReport) -> list[int]:
         except PortalError:
             continue  # someone destroyed it in the meantime
     return run_ids
+
+
+def reconcile_and_clean_up(ctx: PortalContext, *, execute: Callable[[int], object],
+                           verify_stacks: bool = False) -> ReconcileReport:
+    """`reconcile`, then the clean-up destroys it calls for, each handed to `execute(run_id)`:
+    the UI runs them on background threads, the CLI inline."""
+    report = reconcile(ctx, verify_stacks=verify_stacks)
+    for run_id in start_cleanups(ctx, report):
+        execute(run_id)
+    return report
