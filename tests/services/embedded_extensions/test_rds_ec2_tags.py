@@ -1,42 +1,18 @@
-"""Each fix of `embedded_extensions`, shown on a minimal stack in the embedded cloud over HTTP."""
+"""The EC2, RDS and stack-tag fixes of `embedded_extensions`, each on a minimal stack over HTTP."""
 
 from __future__ import annotations
-
-import json
-import uuid
 
 import pytest
 
 from services.context import PortalContext
 
+from tests.services.embedded_extensions.support import AMI, create_stack
+
 pytestmark = pytest.mark.xdist_group("embedded-cloud")
-
-AMI = "ami-0d27e0fb3bac4d724"
-NETWORK = {
-    "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.7.0.0/16"}},
-    "SubnetA": {"Type": "AWS::EC2::Subnet", "Properties": {
-        "VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.7.1.0/24",
-        "AvailabilityZone": "us-east-1a"}},
-    "SubnetB": {"Type": "AWS::EC2::Subnet", "Properties": {
-        "VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.7.2.0/24",
-        "AvailabilityZone": "us-east-1b"}},
-    "Web": {"Type": "AWS::EC2::SecurityGroup", "Properties": {
-        "GroupDescription": "web", "VpcId": {"Ref": "Vpc"}}},
-}
-
-
-def _stack(ctx: PortalContext, resources: dict, tags: dict[str, str] | None = None) -> dict:
-    cloudformation = ctx.connection.client("cloudformation")
-    name = f"ext-{uuid.uuid4().hex[:8]}"
-    cloudformation.create_stack(
-        StackName=name, TemplateBody=json.dumps({"Resources": {**NETWORK, **resources}}),
-        Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()])
-    summaries = cloudformation.list_stack_resources(StackName=name)["StackResourceSummaries"]
-    return {s["LogicalResourceId"]: s["PhysicalResourceId"] for s in summaries}
 
 
 def test_instance_with_a_primary_network_interface_lands_in_its_subnet(ctx: PortalContext) -> None:
-    ids = _stack(ctx, {"Server": {"Type": "AWS::EC2::Instance", "Properties": {
+    ids = create_stack(ctx, {"Server": {"Type": "AWS::EC2::Instance", "Properties": {
         "ImageId": AMI, "InstanceType": "t3.micro",
         "NetworkInterfaces": [{"DeviceIndex": "0", "AssociatePublicIpAddress": True,
                                "SubnetId": {"Ref": "SubnetA"}, "GroupSet": [{"Ref": "Web"}]}]}}})
@@ -49,7 +25,7 @@ def test_instance_with_a_primary_network_interface_lands_in_its_subnet(ctx: Port
 
 
 def test_instance_reads_security_group_ids(ctx: PortalContext) -> None:
-    ids = _stack(ctx, {"Server": {"Type": "AWS::EC2::Instance", "Properties": {
+    ids = create_stack(ctx, {"Server": {"Type": "AWS::EC2::Instance", "Properties": {
         "ImageId": AMI, "SubnetId": {"Ref": "SubnetB"}, "SecurityGroupIds": [{"Ref": "Web"}]}}})
     instance = ctx.connection.client("ec2").describe_instances(InstanceIds=[ids["Server"]])[
         "Reservations"][0]["Instances"][0]
@@ -59,7 +35,7 @@ def test_instance_reads_security_group_ids(ctx: PortalContext) -> None:
 
 def test_database_gets_its_vpc_security_groups_subnet_group_and_the_stack_tags(
         ctx: PortalContext) -> None:
-    ids = _stack(ctx, {
+    ids = create_stack(ctx, {
         "Subnets": {"Type": "AWS::RDS::DBSubnetGroup", "Properties": {
             "DBSubnetGroupDescription": "db", "SubnetIds": [{"Ref": "SubnetA"}, {"Ref": "SubnetB"}]}},
         "Db": {"Type": "AWS::RDS::DBInstance", "Properties": {
