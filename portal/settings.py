@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     region: str = "us-east-1"
     # Seconds a launch or destroy may take before it is ended as failed (timed out).
     operation_timeout_s: float = 1800.0
+    # A lease is how long an environment may run; when it ends the portal destroys it.
+    default_lease_hours: int = Field(default=4, ge=1)
+    max_lease_hours: int = Field(default=168, ge=1)
     # Where the templates live; tests point this at fixture folders.
     templates_dir: Path = Field(default=Path(__file__).resolve().parent.parent / "infra_templates")
 

@@ -24,7 +24,12 @@ from portal.settings import CloudTarget
 from services.catalog_service import TemplateManifest
 from services.context import PortalContext
 from services.engines.cloudformation_engine import OperationResult, StackEvent
-from services.errors import EnvironmentNotFoundError, InvalidStateError, PermissionDeniedError
+from services.errors import (
+    EnvironmentNotFoundError,
+    InvalidStateError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from services.history.models import (
     Environment,
     EnvironmentStatus,
@@ -100,6 +105,8 @@ class EnvironmentView:
     updated_at: datetime
     runs: list[RunView] = field(default_factory=list)
     resources: list[dict[str, str]] | None = None
+    lease_hours: int | None = None
+    expires_at: datetime | None = None
 
     @property
     def can_destroy(self) -> bool:
@@ -125,6 +132,8 @@ class EnvironmentView:
             "parameters": self.parameters, "outputs": self.outputs_by_name,
             "cloud": self.cloud, "region": self.region, "stack_name": self.stack_name,
             "created_at": self.created_at.isoformat(), "updated_at": self.updated_at.isoformat(),
+            "lease_hours": self.lease_hours,
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
             "runs": [{"run_id": r.run_id, "kind": r.kind, "status": r.status,
                       "started_at": r.started_at.isoformat(),
                       "ended_at": r.ended_at.isoformat() if r.ended_at else None,
@@ -161,7 +170,8 @@ def _view(ctx: PortalContext, env: Environment) -> EnvironmentView:
         status_reason=env.status_reason, parameters=dict(env.parameters or {}),
         outputs=_outputs(manifest, env.outputs or {}), cloud=env.cloud, region=env.region,
         stack_name=env.stack_name, created_at=env.created_at, updated_at=env.updated_at,
-        runs=[_run_view(r) for r in env.runs],
+        runs=[_run_view(r) for r in env.runs], lease_hours=env.lease_hours,
+        expires_at=env.expires_at,
     )
 
 
@@ -214,11 +224,27 @@ class StartedRun:
     run_id: int
 
 
+def lease_hours_for(ctx: PortalContext, requested: Any) -> int:
+    """The lease a launch asks for, checked against the portal's bounds; None takes the default."""
+    limit = ctx.settings.max_lease_hours
+    if requested is None or requested == "":
+        return min(ctx.settings.default_lease_hours, limit)
+    try:
+        hours = int(str(requested).strip())
+    except ValueError:
+        raise ValidationError({"lease_hours": f"a whole number of hours, got {requested!r}"}) \
+            from None
+    if not 1 <= hours <= limit:
+        raise ValidationError({"lease_hours": f"between 1 and {limit} hours, got {hours}"})
+    return hours
+
+
 def start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
-                 parameters: Mapping[str, Any]) -> StartedRun:
+                 parameters: Mapping[str, Any], lease_hours: Any = None) -> StartedRun:
     """Validate, render and record a launch; nothing is created in the cloud yet."""
     manifest = ctx.catalog.get_template(template_id)
     values = validate_parameters(manifest, parameters)
+    lease = lease_hours_for(ctx, lease_hours)
     env_id = secrets.token_hex(5)
     now = utcnow()
     cloud_session = None
@@ -233,6 +259,7 @@ def start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
             region=ctx.settings.region,
             # Starts with a letter and stays short: RDS derives identifiers from the stack name.
             stack_name=f"sbx-{env_id}", created_at=now, updated_at=now,
+            lease_hours=lease, expires_at=now + timedelta(hours=lease),
         )
         run = Run(environment=env, kind=RunKind.LAUNCH.value, status=RunStatus.RUNNING.value,
                   started_at=now, worker=WORKER,
@@ -309,9 +336,10 @@ def _remove_everything(ctx: PortalContext, *, run_id: int, env_id: str,
 
 
 def launch(ctx: PortalContext, *, actor: Actor, template_id: str,
-           parameters: Mapping[str, Any]) -> EnvironmentView:
+           parameters: Mapping[str, Any], lease_hours: Any = None) -> EnvironmentView:
     """Launch and wait until the environment is ready or has failed."""
-    started = start_launch(ctx, actor=actor, template_id=template_id, parameters=parameters)
+    started = start_launch(ctx, actor=actor, template_id=template_id, parameters=parameters,
+                           lease_hours=lease_hours)
     run_launch(ctx, run_id=started.run_id)
     return get_environment(ctx, actor=actor, env_id=started.env_id)
 

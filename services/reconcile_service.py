@@ -4,6 +4,7 @@ Three things make the history wrong: a portal process that died in the middle of
 deadline passed without its worker ending it, and an embedded cloud whose process died and took
 its memory with it. `reconcile` finds each, records why, and hands back the clean-up runs to do,
 so that nothing stays `launching` or `ready` when it is not, and nothing is left running by accident.
+Environments whose lease has ended are handed back for a destroy too.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class ReconcileReport:
     lost_envs: list[str] = field(default_factory=list)
     # Launches that were interrupted: their environments need a destroy to remove what they made.
     needs_cleanup: list[str] = field(default_factory=list)
+    # Ready or failed environments whose lease has ended.
+    expired: list[str] = field(default_factory=list)
 
 
 def _worker_gone(worker: str | None) -> bool:
@@ -80,6 +83,11 @@ def reconcile(ctx: PortalContext, *, verify_stacks: bool = False) -> ReconcileRe
         _mark_lost_after_emulator_restart(ctx, report)
     if verify_stacks:
         _mark_missing_stacks(ctx, report)
+    with ctx.sessions() as session:
+        report.expired = list(session.scalars(select(Environment.id).where(
+            Environment.status.in_([EnvironmentStatus.READY.value,
+                                    EnvironmentStatus.FAILED.value]),
+            Environment.expires_at.is_not(None), Environment.expires_at <= now)))
     return report
 
 
@@ -129,7 +137,8 @@ PORTAL_ACTOR_NAME = "portal"
 
 
 def start_cleanups(ctx: PortalContext, report: ReconcileReport) -> list[int]:
-    """Start a destroy for every launch the report found interrupted; returns the run ids.
+    """Start a destroy for every launch the report found interrupted and every environment whose
+    lease ended; returns the run ids.
 
     The caller runs them (`environment_service.run_destroy`), on a background thread in the UI,
     inline in the CLI.
@@ -140,7 +149,7 @@ def start_cleanups(ctx: PortalContext, report: ReconcileReport) -> list[int]:
 
     portal = Actor(PORTAL_ACTOR_NAME, Role.INSTRUCTOR)
     run_ids: list[int] = []
-    for env_id in report.needs_cleanup:
+    for env_id in dict.fromkeys(report.needs_cleanup + report.expired):
         try:
             run_ids.append(start_destroy(ctx, actor=portal, env_id=env_id).run_id)
         except PortalError:

@@ -103,6 +103,9 @@ class Environment(Base):
     stack_id: Mapped[str | None] = mapped_column(String(512))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # The lease the environment was launched for; at `expires_at` the portal destroys it.
+    lease_hours: Mapped[int | None] = mapped_column()
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     runs: Mapped[list[Run]] = relationship(
         back_populates="environment", order_by="Run.id", cascade="all, delete-orphan"

@@ -176,3 +176,38 @@ def test_no_secret_reaches_the_history_database(ctx: PortalContext) -> None:
             f"{e.reason} {e.physical_id}" for e in session.scalars(select(RunEvent)))
     assert "password" not in text.lower()
     environments.destroy(ctx, actor=ALICE, env_id=env.env_id)
+
+
+def test_a_launch_records_its_lease_and_the_portal_destroys_it_when_the_lease_ends(
+        ctx: PortalContext) -> None:
+    env = environments.launch(ctx, actor=ALICE, template_id="web-server", parameters={},
+                              lease_hours="2")
+    assert env.lease_hours == 2
+    assert env.expires_at - env.created_at == timedelta(hours=2)
+    assert env.env_id not in reconcile(ctx).expired
+
+    with ctx.sessions() as session, session.begin():
+        session.get(Environment, env.env_id).expires_at = env.created_at - timedelta(minutes=1)
+    report = reconcile(ctx)
+    assert report.expired == [env.env_id]
+    for run_id in start_cleanups(ctx, report):
+        environments.run_destroy(ctx, run_id=run_id)
+    assert environments.get_environment(ctx, actor=ALICE, env_id=env.env_id).status == \
+        "destroyed"
+    assert _tagged(ctx, env.env_id) == []
+
+
+def test_the_default_lease_comes_from_the_settings(ctx: PortalContext) -> None:
+    started = environments.start_launch(ctx, actor=ALICE, template_id="web-server", parameters={})
+    env = environments.get_environment(ctx, actor=ALICE, env_id=started.env_id)
+    assert env.lease_hours == ctx.settings.default_lease_hours == 4
+
+
+@pytest.mark.parametrize("lease_hours", ["0", "169", "two", "1.5", -3])
+def test_a_lease_outside_the_bounds_is_refused_naming_the_field(
+        ctx: PortalContext, lease_hours: object) -> None:
+    with pytest.raises(ValidationError) as refused:
+        environments.start_launch(ctx, actor=ALICE, template_id="web-server", parameters={},
+                                  lease_hours=lease_hours)
+    assert set(refused.value.field_errors) == {"lease_hours"}
+    assert environments.list_environments(ctx, actor=ALICE) == []
