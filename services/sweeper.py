@@ -4,6 +4,11 @@ Deleting a stack is not proof that its resources are gone: the embedded cloud ne
 tables, gateways or EIPs and can lose a stack whose delete failed; real AWS leaves what a failed
 rollback or a hand-made resource left. Destroy therefore ends with this sweep, in dependency order,
 repeated until nothing tagged remains or the deadline passes.
+
+EC2 and RDS resources are found through their own APIs' tag filters, which are exact about state
+(a terminated instance still answers). Everything else is found through the tagging API, one call
+for every service, and removed by the kind its ARN names (`ARN_KINDS`); an ARN of a kind the sweep
+cannot remove is still reported, so nothing is silently left running.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ def _code(exc: Exception) -> str:
 
 class Sweeper:
     def __init__(self, connection: CloudConnection) -> None:
+        self.connection = connection
         self.ec2 = connection.client("ec2")
         self.rds = connection.client("rds")
         self.tagging = connection.client("resourcegroupstaggingapi")
@@ -69,6 +75,9 @@ class Sweeper:
                 found.append(TaggedResource("AWS::EC2::NatGateway", nat["NatGatewayId"]))
         for address in self.ec2.describe_addresses(Filters=tag_filter)["Addresses"]:
             found.append(TaggedResource("AWS::EC2::EIP", address["AllocationId"]))
+        for endpoint in self.ec2.describe_vpc_endpoints(Filters=tag_filter)["VpcEndpoints"]:
+            if endpoint.get("State", "").lower() not in ("deleted", "deleting"):
+                found.append(TaggedResource("AWS::EC2::VPCEndpoint", endpoint["VpcEndpointId"]))
         for gateway in self.ec2.describe_internet_gateways(Filters=tag_filter)["InternetGateways"]:
             found.append(TaggedResource("AWS::EC2::InternetGateway", gateway["InternetGatewayId"]))
         for table in self.ec2.describe_route_tables(Filters=tag_filter)["RouteTables"]:
@@ -84,10 +93,16 @@ class Sweeper:
         for vpc in self.ec2.describe_vpcs(Filters=tag_filter)["Vpcs"]:
             found.append(TaggedResource("AWS::EC2::VPC", vpc["VpcId"]))
         known = {r.resource_id for r in found}
-        for arn in self._tagged_arns(env_id):
-            if not any(rid in arn for rid in known):
-                found.append(TaggedResource("tagged", arn))
-        return found
+        # The tagging API does not list Auto Scaling groups, and not every WAF ACL: ask them.
+        arns = set(self._tagged_arns(env_id)) | set(self._tagged_auto_scaling_groups(env_id)) | \
+            set(self._tagged_web_acls(env_id))
+        by_arn = [TaggedResource(arn_kind(arn), arn) for arn in sorted(arns)
+                  if not any(rid in arn for rid in known)]
+        # Services above the network go first: a load balancer or a cache holds subnets and
+        # security groups, an Auto Scaling group launches the instances.
+        by_arn.sort(key=lambda r: KIND_ORDER.index(r.kind) if r.kind in KIND_ORDER
+                    else len(KIND_ORDER))
+        return by_arn + found
 
     def _tagged_db_instances(self, env_id: str) -> list[str]:
         names = []
@@ -110,6 +125,28 @@ class Sweeper:
                 if any(t["Key"] == ENV_TAG and t["Value"] == env_id for t in tags["TagList"]):
                     names.append(group["DBSubnetGroupName"])
         return names
+
+    def _tagged_auto_scaling_groups(self, env_id: str) -> list[str]:
+        autoscaling = self.connection.client("autoscaling")
+        paginator = autoscaling.get_paginator("describe_auto_scaling_groups")
+        return [group["AutoScalingGroupARN"]
+                for page in paginator.paginate(Filters=[{"Name": f"tag:{ENV_TAG}",
+                                                         "Values": [env_id]}])
+                for group in page["AutoScalingGroups"] if group.get("Status") != "Delete in progress"]
+
+    def _tagged_web_acls(self, env_id: str) -> list[str]:
+        wafv2 = self.connection.client("wafv2")
+        arns, marker = [], None
+        while True:
+            page = wafv2.list_web_acls(Scope="REGIONAL", **({"NextMarker": marker} if marker else {}))
+            for acl in page.get("WebACLs", []):
+                tags = wafv2.list_tags_for_resource(ResourceARN=acl["ARN"]).get(
+                    "TagInfoForResource", {}).get("TagList", [])
+                if any(t["Key"] == ENV_TAG and t["Value"] == env_id for t in tags):
+                    arns.append(acl["ARN"])
+            marker = page.get("NextMarker")
+            if not marker or not page.get("WebACLs"):
+                return arns
 
     def _tagged_arns(self, env_id: str) -> list[str]:
         """Anything else the tagging API knows; listed as a leftover even when we cannot delete it."""
@@ -163,6 +200,10 @@ class Sweeper:
             self.ec2.delete_security_group(GroupId=rid)
         elif kind == "AWS::EC2::VPC":
             self.ec2.delete_vpc(VpcId=rid)
+        elif kind == "AWS::EC2::VPCEndpoint":
+            self.ec2.delete_vpc_endpoints(VpcEndpointIds=[rid])
+        elif kind in ARN_DELETERS:
+            ARN_DELETERS[kind](self.connection, rid)
         else:
             raise NotImplementedError(f"the sweep cannot delete {kind}; remove it by hand")
 
@@ -202,3 +243,119 @@ class Sweeper:
                     # the next round tries again.
                     if log:
                         log(resource, "DELETE_FAILED", f"{_code(exc) or type(exc).__name__}: {exc}")
+
+
+# -- resources found by ARN -----------------------------------------------------------------------
+# (service, resource prefix) of an ARN -> the CloudFormation type it is, in the order they must go.
+ARN_KINDS: tuple[tuple[str, str, str], ...] = (
+    ("autoscaling", "autoScalingGroup", "AWS::AutoScaling::AutoScalingGroup"),
+    ("codedeploy", "application", "AWS::CodeDeploy::Application"),
+    ("elasticloadbalancing", "loadbalancer", "AWS::ElasticLoadBalancingV2::LoadBalancer"),
+    # After the load balancer: deleting it lets go of its web ACL, which cannot go while used.
+    ("wafv2", "regional/webacl", "AWS::WAFv2::WebACL"),
+    ("elasticloadbalancing", "targetgroup", "AWS::ElasticLoadBalancingV2::TargetGroup"),
+    ("elasticache", "replicationgroup", "AWS::ElastiCache::ReplicationGroup"),
+    ("elasticache", "cluster", "AWS::ElastiCache::CacheCluster"),
+    ("elasticache", "subnetgroup", "AWS::ElastiCache::SubnetGroup"),
+    ("secretsmanager", "secret", "AWS::SecretsManager::Secret"),
+    ("cloudwatch", "alarm", "AWS::CloudWatch::Alarm"),
+    ("logs", "log-group", "AWS::Logs::LogGroup"),
+    ("s3", "", "AWS::S3::Bucket"),
+)
+KIND_ORDER: list[str] = [kind for _, _, kind in ARN_KINDS]
+
+
+def arn_kind(arn: str) -> str:
+    """The CloudFormation type an ARN names, or "tagged <service>" when the sweep has no remover."""
+    parts = arn.split(":", 5)
+    service, resource = (parts[2], parts[5]) if len(parts) == 6 else ("", arn)
+    for kind_service, prefix, kind in ARN_KINDS:
+        if service == kind_service and resource.startswith(prefix):
+            return kind
+    return f"tagged {service or 'resource'}"
+
+
+def _arn_tail(arn: str, separator: str = ":") -> str:
+    return arn.rsplit(separator, 1)[-1]
+
+
+def _delete_auto_scaling_group(connection: CloudConnection, arn: str) -> None:
+    # ForceDelete terminates the group's instances with it, as `delete_stack` would.
+    connection.client("autoscaling").delete_auto_scaling_group(
+        AutoScalingGroupName=arn.split("autoScalingGroupName/", 1)[-1], ForceDelete=True)
+
+
+def _delete_codedeploy_application(connection: CloudConnection, arn: str) -> None:
+    # Deleting an application deletes its deployment groups.
+    connection.client("codedeploy").delete_application(applicationName=_arn_tail(arn))
+
+
+def _delete_web_acl(connection: CloudConnection, arn: str) -> None:
+    wafv2 = connection.client("wafv2")
+    _, _, name, acl_id = arn.split(":", 5)[5].split("/", 3)  # arn:...:regional/webacl/NAME/ID
+    lock = wafv2.get_web_acl(Name=name, Scope="REGIONAL", Id=acl_id)["LockToken"]
+    wafv2.delete_web_acl(Name=name, Scope="REGIONAL", Id=acl_id, LockToken=lock)
+
+
+def _delete_load_balancer(connection: CloudConnection, arn: str) -> None:
+    connection.client("elbv2").delete_load_balancer(LoadBalancerArn=arn)
+
+
+def _delete_target_group(connection: CloudConnection, arn: str) -> None:
+    connection.client("elbv2").delete_target_group(TargetGroupArn=arn)
+
+
+def _delete_replication_group(connection: CloudConnection, arn: str) -> None:
+    connection.client("elasticache").delete_replication_group(
+        ReplicationGroupId=_arn_tail(arn), RetainPrimaryCluster=False)
+
+
+def _delete_cache_cluster(connection: CloudConnection, arn: str) -> None:
+    connection.client("elasticache").delete_cache_cluster(CacheClusterId=_arn_tail(arn))
+
+
+def _delete_cache_subnet_group(connection: CloudConnection, arn: str) -> None:
+    connection.client("elasticache").delete_cache_subnet_group(CacheSubnetGroupName=_arn_tail(arn))
+
+
+def _delete_secret(connection: CloudConnection, arn: str) -> None:
+    # Without ForceDeleteWithoutRecovery the secret lingers (and bills) for 7 to 30 days.
+    connection.client("secretsmanager").delete_secret(SecretId=arn,
+                                                      ForceDeleteWithoutRecovery=True)
+
+
+def _delete_alarm(connection: CloudConnection, arn: str) -> None:
+    connection.client("cloudwatch").delete_alarms(AlarmNames=[_arn_tail(arn)])
+
+
+def _delete_log_group(connection: CloudConnection, arn: str) -> None:
+    name = arn.split(":log-group:", 1)[-1].removesuffix(":*")
+    connection.client("logs").delete_log_group(logGroupName=name)
+
+
+def _delete_bucket(connection: CloudConnection, arn: str) -> None:
+    # A bucket must be empty of every version and delete marker before it can go.
+    s3 = connection.client("s3")
+    bucket = _arn_tail(arn)
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                  for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+        if doomed:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+    s3.delete_bucket(Bucket=bucket)
+
+
+ARN_DELETERS: dict[str, Callable[[CloudConnection, str], None]] = {
+    "AWS::AutoScaling::AutoScalingGroup": _delete_auto_scaling_group,
+    "AWS::CodeDeploy::Application": _delete_codedeploy_application,
+    "AWS::WAFv2::WebACL": _delete_web_acl,
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": _delete_load_balancer,
+    "AWS::ElasticLoadBalancingV2::TargetGroup": _delete_target_group,
+    "AWS::ElastiCache::ReplicationGroup": _delete_replication_group,
+    "AWS::ElastiCache::CacheCluster": _delete_cache_cluster,
+    "AWS::ElastiCache::SubnetGroup": _delete_cache_subnet_group,
+    "AWS::SecretsManager::Secret": _delete_secret,
+    "AWS::CloudWatch::Alarm": _delete_alarm,
+    "AWS::Logs::LogGroup": _delete_log_group,
+    "AWS::S3::Bucket": _delete_bucket,
+}
