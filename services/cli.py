@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from portal.settings import get_settings
-from services import environment_service
+from services import diagram_service, environment_service
 from services.context import PortalContext
 from services.errors import PortalError
 from services.identity import Actor, Role, sign_in
@@ -153,6 +153,17 @@ def cmd_envs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_diagram(args: argparse.Namespace) -> int:
+    ctx = _context()
+    diagram = diagram_service.template_diagram(ctx.catalog, args.template)
+    data = {"nodes": [{"id": n.logical_id, "type": n.resource_type, "service": n.service,
+                       "tier": n.tier, "condition": n.condition} for n in diagram.nodes],
+            "edges": [{"source": e.source, "target": e.target, "kind": e.kind}
+                      for e in diagram.edges]}
+    _print(data, args.json, diagram.to_dot())
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         # One line, like every other error of the CLI.
@@ -187,6 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     destroy = add("destroy", cmd_destroy, "destroy an environment and wait")
     destroy.add_argument("env")
     add("envs", cmd_envs, "list environments")
+    diagram = add("diagram", cmd_diagram,
+                  "print a template's architecture as Graphviz DOT (pipe it to `dot -Tsvg`)")
+    diagram.add_argument("template")
     return parser
 
 

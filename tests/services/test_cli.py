@@ -91,3 +91,20 @@ def test_launch_status_destroy_envs(portal_env: dict[str, str]) -> None:
     assert destroyed.returncode == 0, destroyed.stderr
     result = json.loads(destroyed.stdout)
     assert result["status"] == "destroyed" and result["leftovers"] == []
+
+
+def test_diagram_prints_dot_and_json_with_the_templates_references(
+        portal_env: dict[str, str]) -> None:
+    result = run("diagram", "three-tier")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("digraph")
+    assert "subgraph cluster_data" in result.stdout
+    data = json.loads(run("diagram", "three-tier", "--json").stdout)
+    assert {"source": "Database", "target": "DbSubnetGroup", "kind": "Ref"} in data["edges"]
+    assert {n["id"] for n in data["nodes"]} >= {"Vpc", "WebServer", "Database"}
+
+
+def test_diagram_of_an_unknown_template_is_a_one_line_error(portal_env: dict[str, str]) -> None:
+    result = run("diagram", "no-such-template")
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "no-such-template" in result.stderr
