@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from portal.settings import get_settings
-from services import diagram_service, environment_service
+from services import cost_service, diagram_service, environment_service, template_model
 from services.context import PortalContext
 from services.errors import PortalError
 from services.identity import Actor, Role, sign_in
@@ -153,6 +153,24 @@ def cmd_envs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_estimate(args: argparse.Namespace) -> int:
+    ctx = _context()
+    rendered = environment_service.render_template(ctx, template_id=args.template,
+                                                   parameters=_params(args.param))
+    resolved = template_model.resolve_rendered(rendered, region=args.region or ctx.settings.region)
+    estimate = cost_service.estimate(resolved, hours=args.hours, template_id=args.template)
+    data = estimate.to_json()
+    lines = [f"{args.template} in {data['region']} for {data['hours']:g} h: "
+             f"${data['total_usd']:.2f} (${data['total_hourly_usd']:.4f}/h, "
+             f"${data['total_monthly_usd']:.2f} per 730-hour month)"]
+    lines += [f"  {line['resource']:<24} ${line['cost_usd']:<9.4f} {line['description']}"
+              for line in data["lines"] if not line.get("no_charge")]
+    lines += [f"  not priced: {item['resource']} ({item['type']}): {item['reason']}"
+              for item in data["not_priced"]]
+    _print(data, args.json, "\n".join(lines))
+    return 0
+
+
 def cmd_diagram(args: argparse.Namespace) -> int:
     ctx = _context()
     diagram = diagram_service.template_diagram(ctx.catalog, args.template)
@@ -198,6 +216,13 @@ def build_parser() -> argparse.ArgumentParser:
     destroy = add("destroy", cmd_destroy, "destroy an environment and wait")
     destroy.add_argument("env")
     add("envs", cmd_envs, "list environments")
+    estimate = add("estimate", cmd_estimate,
+                   "cost of a template per resource: per hour, for a lease, per month")
+    estimate.add_argument("template")
+    estimate.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    estimate.add_argument("--region", help="default: the portal's region")
+    estimate.add_argument("--hours", type=float, default=get_settings().default_lease_hours,
+                          help="length of the lease in hours (default: the portal's default lease)")
     diagram = add("diagram", cmd_diagram,
                   "print a template's architecture as Graphviz DOT (pipe it to `dot -Tsvg`)")
     diagram.add_argument("template")

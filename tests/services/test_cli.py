@@ -108,3 +108,28 @@ def test_diagram_of_an_unknown_template_is_a_one_line_error(portal_env: dict[str
     result = run("diagram", "no-such-template")
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "no-such-template" in result.stderr
+
+
+def test_estimate_json_has_a_line_per_priced_resource_and_their_total(
+        portal_env: dict[str, str]) -> None:
+    result = run("estimate", "three-tier", "--param", "instance_type=t3.small",
+                 "--region", "ap-northeast-2", "--hours", "10", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert (data["region"], data["hours"]) == ("ap-northeast-2", 10)
+    assert {"resource", "unit_price_usd", "cost_usd"} <= set(data["lines"][0])
+    assert data["total_usd"] == pytest.approx(sum(line["cost_usd"] for line in data["lines"]))
+    assert data["total_usd"] == pytest.approx(10 * data["total_hourly_usd"])
+    assert any("t3.small" in line["description"] for line in data["lines"])
+
+
+@pytest.mark.parametrize(("args", "field"), [
+    (["--region", "eu-west-1"], "region"),
+    (["--hours", "0"], "hours"),
+    (["--param", "instance_type=m5.24xlarge"], "instance_type"),
+])
+def test_estimate_refuses_bad_input_in_one_line_naming_the_field(
+        portal_env: dict[str, str], args: list[str], field: str) -> None:
+    result = run("estimate", "web-server", *args)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and field in result.stderr
