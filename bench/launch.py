@@ -3,11 +3,12 @@
 Prints, measured in one run:
 - launch_ratio: median portal launch of three-tier (validate, render, record, create, wait,
   outputs) over median raw `create_stack` + `describe_stacks` of the same template;
+- ha_launch_ratio: the same for ha-web, the HA web stack (about 50 resources);
 - concurrent_ratio: 30 concurrent portal launches over 30 concurrent raw creates (wall time), and
   whether every launch ended ready;
 - rss_mb: this (portal) process's resident memory after 30 launches and 30 destroys.
 
-    python bench/launch.py [--json] [--repeats N] [--concurrency N]
+    python bench/launch.py [--json] [--repeats N] [--concurrency N] [--template T]
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from services.identity import Actor, Role
 from services.render_service import portal_tags
 
 DEFAULT_TEMPLATE = "three-tier"
-TEMPLATE = DEFAULT_TEMPLATE
+HA_TEMPLATE = "ha-web"
 STUDENT = Actor("bench", Role.STUDENT)
 
 
@@ -44,16 +45,17 @@ def rss_mb() -> float:
 class RawLauncher:
     """What a script with boto3 alone would do: create the stack, describe it until complete."""
 
-    def __init__(self, ctx: PortalContext) -> None:
+    def __init__(self, ctx: PortalContext, template_id: str) -> None:
         self.ctx = ctx
+        self.template_id = template_id
         self.cloudformation = ctx.connection.client("cloudformation")
-        rendered = environments.render_template(ctx, template_id=TEMPLATE, parameters={})
+        rendered = environments.render_template(ctx, template_id=template_id, parameters={})
         self.body = rendered.cloudformation_template
         self.parameters = rendered.cloudformation_parameters
 
     def launch(self) -> str:
         env_id = "raw" + uuid.uuid4().hex[:7]
-        tags = portal_tags(env_id=env_id, owner="raw", template_id=TEMPLATE)
+        tags = portal_tags(env_id=env_id, owner="raw", template_id=self.template_id)
         stack_id = self.cloudformation.create_stack(
             StackName=f"sbx-{env_id}", TemplateBody=self.body, Parameters=self.parameters,
             Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
@@ -73,8 +75,8 @@ class RawLauncher:
         self.ctx.sweeper.sweep(env_id, deadline=time.monotonic() + 60)
 
 
-def portal_launch(ctx: PortalContext) -> str:
-    env = environments.launch(ctx, actor=STUDENT, template_id=TEMPLATE, parameters={})
+def portal_launch(ctx: PortalContext, template_id: str) -> str:
+    env = environments.launch(ctx, actor=STUDENT, template_id=template_id, parameters={})
     if env.status != "ready":
         raise RuntimeError(f"portal launch ended {env.status}: {env.status_reason}")
     return env.env_id
@@ -94,23 +96,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--template", default=DEFAULT_TEMPLATE)
     parser.add_argument("--keep-dir", help="use (and keep) this data dir, e.g. to read the emulator's log")
     args = parser.parse_args(argv)
-    global TEMPLATE
-    TEMPLATE = args.template
 
     with tempfile.TemporaryDirectory(prefix="sandbox-bench-") as tmp:
         settings = Settings(data_dir=Path(args.keep_dir or tmp), region="us-east-1",
                             database_url=f"sqlite:///{tmp}/bench.db")
         ctx = PortalContext(settings)
         try:
-            figures = run(ctx, repeats=args.repeats, concurrency=args.concurrency)
+            figures = run(ctx, template_id=args.template, repeats=args.repeats,
+                          concurrency=args.concurrency)
         finally:
             embedded.stop(settings)
     if args.json:
         print(json.dumps(figures))
     else:
-        print(f"single launch of {TEMPLATE}: portal {figures['portal_launch_s'] * 1000:.1f} ms, "
+        print(f"single launch of {args.template}: portal {figures['portal_launch_s'] * 1000:.1f} ms, "
               f"raw boto3 {figures['raw_launch_s'] * 1000:.1f} ms (medians of {args.repeats}), "
               f"ratio {figures['launch_ratio']:.2f} (target <= 1.5)")
+        print(f"single launch of {HA_TEMPLATE}: portal {figures['ha_portal_launch_s'] * 1000:.1f} ms, "
+              f"raw boto3 {figures['ha_raw_launch_s'] * 1000:.1f} ms (medians of {args.repeats}), "
+              f"ratio {figures['ha_launch_ratio']:.2f} (target <= 1.5)")
         print(f"{args.concurrency} concurrent launches: portal {figures['portal_concurrent_s']:.2f} s, "
               f"raw {figures['raw_concurrent_s']:.2f} s, ratio {figures['concurrent_ratio']:.2f} "
               f"(target <= 1.5); launches lost: {figures['launches_lost']}")
@@ -121,23 +125,32 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if figures["launches_lost"] == 0 else 1
 
 
-def run(ctx: PortalContext, *, repeats: int, concurrency: int) -> dict[str, object]:
-    rss_start = rss_mb()
-    raw = RawLauncher(ctx)
-    ctx.connection.warm("cloudformation", "ec2", "rds", "resourcegroupstaggingapi")
+def single_launches(ctx: PortalContext, template_id: str, *,
+                    repeats: int) -> tuple[float, float]:
+    """Median seconds of one portal launch and of one raw launch of `template_id`."""
+    raw = RawLauncher(ctx, template_id)
     # Warm both paths once: the emulator's first stack and the first DB write are slower.
-    for env_id in (portal_launch(ctx), raw.launch()):
+    for env_id in (portal_launch(ctx, template_id), raw.launch()):
         raw.remove(env_id)
-
     portal_times, raw_times = [], []
     for _ in range(repeats):
         # Alternate, so drift in the emulator (it keeps growing) lands on both sides alike.
-        seconds, env_id = timed(lambda: portal_launch(ctx))
+        seconds, env_id = timed(lambda: portal_launch(ctx, template_id))
         portal_times.append(seconds)
         environments.destroy(ctx, actor=STUDENT, env_id=env_id)  # type: ignore[arg-type]
         seconds, env_id = timed(raw.launch)
         raw_times.append(seconds)
         raw.remove(env_id)  # type: ignore[arg-type]
+    return statistics.median(portal_times), statistics.median(raw_times)
+
+
+def run(ctx: PortalContext, *, template_id: str, repeats: int,
+        concurrency: int) -> dict[str, object]:
+    rss_start = rss_mb()
+    ctx.connection.warm("cloudformation", "ec2", "rds", "resourcegroupstaggingapi")
+    portal_median, raw_median = single_launches(ctx, template_id, repeats=repeats)
+    ha_portal_median, ha_raw_median = single_launches(ctx, HA_TEMPLATE, repeats=repeats)
+    raw = RawLauncher(ctx, template_id)
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         raw_wall, raw_ids = timed(lambda: list(pool.map(lambda _: raw.launch(), range(concurrency))))
@@ -147,7 +160,7 @@ def run(ctx: PortalContext, *, repeats: int, concurrency: int) -> dict[str, obje
     failures: list[str] = []
 
     def one_portal_launch(_: int) -> str:
-        env = environments.launch(ctx, actor=STUDENT, template_id=TEMPLATE, parameters={})
+        env = environments.launch(ctx, actor=STUDENT, template_id=template_id, parameters={})
         if env.status != "ready":
             failures.append(f"{env.env_id}: {env.status}: {env.status_reason}")
             return ""
@@ -164,14 +177,16 @@ def run(ctx: PortalContext, *, repeats: int, concurrency: int) -> dict[str, obje
         list(pool.map(lambda env_id: environments.destroy(ctx, actor=STUDENT, env_id=env_id),
                       [i for i in portal_ids if i]))  # type: ignore[union-attr]
 
-    portal_median, raw_median = statistics.median(portal_times), statistics.median(raw_times)
     return {
         "launch_ratio": round(portal_median / raw_median, 3),
+        "ha_launch_ratio": round(ha_portal_median / ha_raw_median, 3),
         "concurrent_ratio": round(portal_wall / raw_wall, 3),  # type: ignore[operator]
         "rss_mb": round(rss_mb(), 1),
         "rss_start_mb": round(rss_start, 1),
         "portal_launch_s": round(portal_median, 4),
         "raw_launch_s": round(raw_median, 4),
+        "ha_portal_launch_s": round(ha_portal_median, 4),
+        "ha_raw_launch_s": round(ha_raw_median, 4),
         "portal_concurrent_s": round(portal_wall, 3),  # type: ignore[arg-type]
         "raw_concurrent_s": round(raw_wall, 3),  # type: ignore[arg-type]
         "launches_lost": lost,

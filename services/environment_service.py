@@ -377,6 +377,9 @@ def run_destroy(ctx: PortalContext, *, run_id: int) -> None:
     error: str | None = None
     leftovers: list[TaggedResource] = []
     try:
+        # CloudFormation will not delete a bucket that holds objects: empty them first.
+        ctx.sweeper.empty_buckets([r["physical_id"] for r in ctx.engine.stack_resources(stack)
+                                   if r["type"] == "AWS::S3::Bucket" and r["physical_id"]])
         deletion = ctx.engine.delete(stack=stack, deadline=deadline, on_events=record)
         if not deletion.succeeded:
             # Not final: the sweep below removes by tag what the stack could not.

@@ -214,6 +214,16 @@ class Sweeper:
         if ingress:
             self.ec2.revoke_security_group_ingress(GroupId=group_id, IpPermissions=ingress)
 
+    def empty_buckets(self, buckets: list[str]) -> None:
+        """Empty the buckets a stack is about to delete (release bundles, uploads)."""
+        s3 = self.connection.client("s3")
+        for bucket in buckets:
+            try:
+                empty_bucket(s3, bucket)
+            except AWS_ERRORS as exc:
+                if _code(exc) != "NoSuchBucket":
+                    raise
+
     def sweep(self, env_id: str, *, deadline: float, log: SweepLog | None = None,
               pause: float = 5.0) -> list[TaggedResource]:
         """Delete everything tagged for `env_id`; returns what is still there at the end."""
@@ -333,15 +343,20 @@ def _delete_log_group(connection: CloudConnection, arn: str) -> None:
     connection.client("logs").delete_log_group(logGroupName=name)
 
 
-def _delete_bucket(connection: CloudConnection, arn: str) -> None:
-    # A bucket must be empty of every version and delete marker before it can go.
-    s3 = connection.client("s3")
-    bucket = _arn_tail(arn)
+def empty_bucket(s3: Any, bucket: str) -> None:
+    """Remove every object version and delete marker: AWS refuses to delete a bucket that holds
+    any, and CloudFormation's delete of a stack fails on such a bucket."""
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
         doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
                   for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
         if doomed:
             s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+
+
+def _delete_bucket(connection: CloudConnection, arn: str) -> None:
+    s3 = connection.client("s3")
+    bucket = _arn_tail(arn)
+    empty_bucket(s3, bucket)
     s3.delete_bucket(Bucket=bucket)
 
 

@@ -147,7 +147,7 @@ def _strings_for(parameter) -> st.SearchStrategy:  # type: ignore[no-untyped-def
                      st.text(min_size=250, max_size=10_240).filter(lambda s: len(s) > 256))
 
 
-@pytest.mark.parametrize("template_id", ["web-server", "three-tier"])
+@pytest.mark.parametrize("template_id", [t.id for t in catalog().all_templates()])
 @given(data=st.data())
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow,
                                                    HealthCheck.function_scoped_fixture],

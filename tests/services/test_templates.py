@@ -10,6 +10,7 @@ from cfnlint.api import lint_file
 
 from services.catalog_service import TemplateManifest
 from services.render_service import portal_tags, render, validate_parameters
+from services.template_model import resolve_template
 
 from tests.templates_support import catalog, cfn_document
 
@@ -102,13 +103,18 @@ def test_every_terraform_file_and_the_rendered_tfvars_parse(template_id: str) ->
 
 @pytest.mark.parametrize("template_id", TEMPLATE_IDS)
 def test_instances_are_replaced_when_user_data_changes(template_id: str) -> None:
+    """A lone instance is replaced when its user data changes; an Auto Scaling group's instances
+    are refreshed when its launch template gets a new version."""
     manifest = catalog().get_template(template_id)
     texts = [p.read_text() for p in manifest.terraform_dir.rglob("*.tf")]
     instances = [t for t in texts if 'resource "aws_instance"' in t]
-    assert instances
+    groups = [t for t in texts if 'resource "aws_autoscaling_group"' in t]
+    assert instances or groups
     for text in instances:
         assert "user_data_replace_on_change = true" in text
-        assert "templatefile(" in text
+    for text in groups:
+        assert "instance_refresh {" in text and ".latest_version" in text
+    assert any("templatefile(" in t for t in texts)
 
 
 def test_three_tier_is_built_from_modules_and_never_handles_a_password() -> None:
@@ -144,4 +150,13 @@ def test_three_tier_database_admits_only_the_web_security_group() -> None:
 @pytest.mark.parametrize("template_id", TEMPLATE_IDS)
 def test_ssh_is_not_open_to_the_world_by_default(template_id: str) -> None:
     manifest = catalog().get_template(template_id)
-    assert manifest.parameter("ssh_cidr").default != "0.0.0.0/0"
+    ssh_cidr = manifest.parameter("ssh_cidr")
+    if ssh_cidr is not None:
+        assert ssh_cidr.default != "0.0.0.0/0"
+    resolved = resolve_template(cfn_document(manifest), {}, region="us-east-1")
+    for resource in resolved.of_type("AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupIngress"):
+        rules = resource.properties.get("SecurityGroupIngress", [resource.properties])
+        for rule in rules:
+            covers_ssh = str(rule.get("IpProtocol")) == "-1" or \
+                int(rule.get("FromPort", -1)) <= 22 <= int(rule.get("ToPort", -1))
+            assert not (covers_ssh and rule.get("CidrIp") == "0.0.0.0/0"), resource.logical_id

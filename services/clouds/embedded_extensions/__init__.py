@@ -19,7 +19,19 @@ PINNED_MOTO_VERSION = "5.2.5"
 EXTENSIONS: tuple[str, ...] = (
     "rds",
     "ec2",
+    "codedeploy",
+    "cloudwatch",
+    "autoscaling",
+    "elbv2",
+    "logs",
+    "wafv2",
+    "elasticache",
+    "secretsmanager",
+    "dynamic_references",
+    "s3",
     "stack_tags",
+    "stack_deletion",  # before stack_events, which wraps the resource delete it installs
+    "stack_events",
 )
 
 _installed = False

@@ -1,8 +1,9 @@
-"""EC2: instances placed where their template puts them."""
+"""EC2: instances placed where their template puts them; network resources that a stack really
+associates, and really deletes with it."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 
 def _instance_reads_its_network_placement() -> None:
@@ -48,5 +49,235 @@ def _instance_reads_its_network_placement() -> None:
     Instance.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
 
 
+def _unless_already_gone(delete: Callable[[], object], *gone: str) -> None:
+    """Run `delete`; an error whose code is in `gone` means the resource was deleted behind the
+    stack's back, which CloudFormation counts as deleted too."""
+    from moto.ec2.exceptions import EC2ClientError
+
+    try:
+        delete()
+    except EC2ClientError as exc:
+        if exc.code not in gone:
+            raise
+
+
+def _subnet_route_table_association_exists() -> None:
+    """AWS::EC2::SubnetRouteTableAssociation in moto only records an object: the route table shows
+    no association in `describe_route_tables` and the subnet keeps using the main table. This
+    associates them through the EC2 backend, gives the association id as physical id (what `Ref`
+    returns on AWS) and disassociates on delete."""
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.subnets import SubnetRouteTableAssociation
+
+    def create_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any,
+                                        account_id: str, region_name: str,
+                                        **kwargs: Any) -> SubnetRouteTableAssociation:
+        properties = cloudformation_json["Properties"]
+        backend = ec2_backends[account_id][region_name]
+        association_id = backend.associate_route_table(
+            route_table_id=properties["RouteTableId"], subnet_id=properties["SubnetId"])
+        association = backend.create_subnet_association(
+            route_table_id=properties["RouteTableId"], subnet_id=properties["SubnetId"])
+        association.association_id = association_id
+        return association
+
+    def delete(self: SubnetRouteTableAssociation, account_id: str, region_name: str) -> None:
+        backend = ec2_backends[account_id][region_name]
+        association_id = getattr(self, "association_id", None)
+        if association_id:
+            _unless_already_gone(lambda: backend.disassociate_route_table(association_id),
+                                 "InvalidAssociationID.NotFound")
+        backend.subnet_associations.pop(f"{self.route_table_id}:{self.subnet_id}", None)
+
+    SubnetRouteTableAssociation.create_from_cloudformation_json = (  # type: ignore[assignment]
+        classmethod(create_from_cloudformation_json))
+    SubnetRouteTableAssociation.physical_resource_id = property(  # type: ignore[assignment]
+        lambda self: getattr(self, "association_id", None) or self.route_table_id)
+    SubnetRouteTableAssociation.delete = delete  # type: ignore[attr-defined]
+
+
+def _nat_gateway_deletion_releases_its_interface() -> None:
+    """Deleting a NAT gateway in moto only sets its state to `deleted`: its network interface stays
+    in the subnet and its Elastic IP stays associated with it. AWS deletes the interface and
+    disassociates the address (which stays allocated)."""
+    from moto.ec2.models.nat_gateways import NatGatewayBackend
+
+    original = NatGatewayBackend.delete_nat_gateway
+
+    def delete_nat_gateway(self: Any, nat_gateway_id: str) -> Any:
+        nat_gateway = self.nat_gateways.get(nat_gateway_id)
+        if nat_gateway is not None and nat_gateway.state != "deleted":
+            interface = nat_gateway._eni
+            for address in list(self.addresses):
+                if address.eni is interface:
+                    self.disassociate_address(address=address.public_ip)
+            if interface.id in self.enis:
+                interface.delete()
+        return original(self, nat_gateway_id)
+
+    NatGatewayBackend.delete_nat_gateway = delete_nat_gateway  # type: ignore[method-assign]
+
+
+def _network_resources_delete_with_their_stack() -> None:
+    """moto's InternetGateway, VPCGatewayAttachment, Route, RouteTable, EIP, NatGateway,
+    VPCEndpoint and SecurityGroupIngress have no CloudFormation delete at all, so `delete_stack`
+    passes over them: they stay behind, and the route tables make the VPC's own delete fail with
+    DependencyViolation. Each gets the delete AWS performs, through the EC2 backend; a resource
+    already deleted outside the stack counts as deleted, as on AWS."""
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.elastic_ip_addresses import ElasticAddress
+    from moto.ec2.models.internet_gateways import InternetGateway
+    from moto.ec2.models.nat_gateways import NatGateway
+    from moto.ec2.models.route_tables import Route, RouteTable
+    from moto.ec2.models.security_groups import SecurityGroupIngress
+    from moto.ec2.models.vpcs import VPCEndPoint
+    from moto.ec2.models.vpn_gateway import VPCGatewayAttachment
+
+    def delete_internet_gateway(self: InternetGateway, account_id: str, region_name: str) -> None:
+        backend = ec2_backends[account_id][region_name]
+        _unless_already_gone(lambda: backend.delete_internet_gateway(self.id),
+                             "InvalidInternetGatewayID.NotFound")
+
+    def delete_gateway_attachment(self: VPCGatewayAttachment, account_id: str,
+                                  region_name: str) -> None:
+        backend = ec2_backends[account_id][region_name]
+        gateway_id = self.gateway_id or ""
+        if gateway_id.startswith("igw-"):
+            _unless_already_gone(
+                lambda: backend.detach_internet_gateway(gateway_id, self.vpc_id),
+                "InvalidInternetGatewayID.NotFound", "Gateway.NotAttached")
+        elif gateway_id.startswith("vgw-"):
+            _unless_already_gone(
+                lambda: backend.detach_vpn_gateway(gateway_id, self.vpc_id),
+                "InvalidVpnGatewayID.NotFound", "InvalidVpnGatewayAttachment.NotFound")
+
+    def delete_route(self: Route, account_id: str, region_name: str) -> None:
+        backend = ec2_backends[account_id][region_name]
+        _unless_already_gone(
+            lambda: backend.delete_route(
+                self.route_table.id, self.destination_cidr_block,
+                destination_ipv6_cidr_block=self.destination_ipv6_cidr_block,
+                destination_prefix_list_id=self.destination_prefix_list_id),
+            "InvalidRouteTableID.NotFound", "InvalidRoute.NotFound")
+
+    def delete_route_table(self: RouteTable, account_id: str, region_name: str) -> None:
+        backend = ec2_backends[account_id][region_name]
+        _unless_already_gone(lambda: backend.delete_route_table(self.id),
+                             "InvalidRouteTableID.NotFound")
+
+    def release_address(self: ElasticAddress, account_id: str, region_name: str) -> None:
+        backend = ec2_backends[account_id][region_name]
+        if self.allocation_id:
+            _unless_already_gone(lambda: backend.release_address(allocation_id=self.allocation_id),
+                                 "InvalidAllocationID.NotFound")
+        else:
+            _unless_already_gone(lambda: backend.release_address(address=self.public_ip),
+                                 "InvalidAddress.NotFound")
+
+    def delete_nat_gateway(self: NatGateway, account_id: str, region_name: str) -> None:
+        backend = ec2_backends[account_id][region_name]
+        if self.id in backend.nat_gateways:
+            backend.delete_nat_gateway(self.id)
+
+    def delete_vpc_endpoint(self: VPCEndPoint, account_id: str, region_name: str) -> None:
+        # Not moto's delete_vpc_endpoints: it fails on an endpoint without a type and on a
+        # gateway endpoint whose service has no prefix list, and keeps the endpoint listed.
+        backend = ec2_backends[account_id][region_name]
+        for route_table_id in self.route_table_ids or []:
+            table = backend.route_tables.get(route_table_id)
+            if table is None:
+                continue
+            for route_id, route in list(table._routes.items()):
+                if getattr(route.gateway, "id", None) == self.id:
+                    del table._routes[route_id]
+        for interface_id in self.network_interface_ids:
+            backend.enis.pop(interface_id, None)
+        self.state = "deleted"
+        backend.vpc_end_points.pop(self.id, None)
+
+    def revoke_ingress(self: SecurityGroupIngress, account_id: str, region_name: str) -> None:
+        backend = ec2_backends[account_id][region_name]
+        group = backend.get_security_group_from_id(self.security_group.id)
+        if group is None:
+            return
+        present = {rule.id for rule in group.ingress_rules}
+        rule_ids = [rule_id for rule_id in getattr(self, "rule_ids", []) if rule_id in present]
+        if rule_ids:
+            backend.revoke_security_group_ingress(group.id, None, None, None, [],
+                                                  security_rule_ids=rule_ids)
+
+    InternetGateway.delete = delete_internet_gateway  # type: ignore[attr-defined]
+    VPCGatewayAttachment.delete = delete_gateway_attachment  # type: ignore[attr-defined]
+    Route.delete = delete_route  # type: ignore[attr-defined]
+    RouteTable.delete = delete_route_table  # type: ignore[attr-defined]
+    ElasticAddress.delete = release_address  # type: ignore[attr-defined]
+    NatGateway.delete = delete_nat_gateway  # type: ignore[attr-defined]
+    VPCEndPoint.delete = delete_vpc_endpoint  # type: ignore[attr-defined]
+    SecurityGroupIngress.delete = revoke_ingress  # type: ignore[attr-defined]
+
+
+def _network_resources_remember_what_they_made() -> None:
+    """What the deletes above need and moto's CloudFormation create forgets: the VPN gateway of a
+    VPCGatewayAttachment (moto keeps only the VPC), the rules an AWS::EC2::SecurityGroupIngress
+    added (moto keeps none, and lists it with an empty physical id; AWS gives the rule id), and
+    the type of an AWS::EC2::VPCEndpoint declared without one (AWS defaults to Gateway)."""
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.security_groups import SecurityGroupIngress
+    from moto.ec2.models.vpcs import VPCEndPoint
+    from moto.ec2.models.vpn_gateway import VPCGatewayAttachment
+
+    create_attachment = (
+        VPCGatewayAttachment.create_from_cloudformation_json.__func__)  # type: ignore[attr-defined]
+    create_ingress = (
+        SecurityGroupIngress.create_from_cloudformation_json.__func__)  # type: ignore[attr-defined]
+    create_endpoint = (
+        VPCEndPoint.create_from_cloudformation_json.__func__)  # type: ignore[attr-defined]
+
+    def attachment_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any,
+                                            account_id: str, region_name: str,
+                                            **kwargs: Any) -> Any:
+        attachment = create_attachment(cls, resource_name, cloudformation_json, account_id,
+                                       region_name, **kwargs)
+        properties = cloudformation_json["Properties"]
+        attachment.gateway_id = attachment.gateway_id or properties.get("VpnGatewayId")
+        return attachment
+
+    def ingress_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any,
+                                         account_id: str, region_name: str, **kwargs: Any) -> Any:
+        properties = cloudformation_json["Properties"]
+        backend = ec2_backends[account_id][region_name]
+        group = backend.get_security_group_by_name_or_id(
+            properties.get("GroupId") or properties.get("GroupName"))
+        before = {rule.id for rule in group.ingress_rules} if group else set()
+        ingress = create_ingress(cls, resource_name, cloudformation_json, account_id,
+                                 region_name, **kwargs)
+        ingress.rule_ids = [rule.id for rule in ingress.security_group.ingress_rules
+                            if rule.id not in before]
+        return ingress
+
+    def endpoint_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any,
+                                          account_id: str, region_name: str,
+                                          **kwargs: Any) -> Any:
+        properties = cloudformation_json["Properties"]
+        if not properties.get("VpcEndpointType"):
+            cloudformation_json = {**cloudformation_json,
+                                   "Properties": {**properties, "VpcEndpointType": "Gateway"}}
+        return create_endpoint(cls, resource_name, cloudformation_json, account_id, region_name,
+                               **kwargs)
+
+    VPCGatewayAttachment.create_from_cloudformation_json = classmethod(  # type: ignore[assignment]
+        attachment_from_cloudformation_json)
+    SecurityGroupIngress.create_from_cloudformation_json = classmethod(  # type: ignore[assignment]
+        ingress_from_cloudformation_json)
+    SecurityGroupIngress.physical_resource_id = property(  # type: ignore[attr-defined]
+        lambda self: (getattr(self, "rule_ids", None) or [""])[0])
+    VPCEndPoint.create_from_cloudformation_json = classmethod(  # type: ignore[assignment]
+        endpoint_from_cloudformation_json)
+
+
 def install() -> None:
     _instance_reads_its_network_placement()
+    _subnet_route_table_association_exists()
+    _nat_gateway_deletion_releases_its_interface()
+    _network_resources_remember_what_they_made()
+    _network_resources_delete_with_their_stack()

@@ -1,0 +1,64 @@
+"""CloudWatch Logs: log groups as AWS::Logs::LogGroup declares them, with their stack's tags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import stack_tags
+
+
+def _log_group_reads_its_properties() -> None:
+    """AWS::Logs::LogGroup in moto builds its tags with `dict(tag.values())`, so a tag written
+    Value-first came out reversed; it keeps `RetentionInDays` as given, so "7" from a string
+    parameter was answered as a string, which SDKs reject; and it drops `KmsKeyId`, because the
+    backend reads the API's `kmsKeyId`."""
+    from moto.logs.models import LogGroup, logs_backends
+
+    def create_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any,
+                                        account_id: str, region_name: str,
+                                        **kwargs: Any) -> LogGroup:
+        properties = cloudformation_json.get("Properties", {})
+        tags = {tag["Key"]: tag["Value"] for tag in properties.get("Tags") or []}
+        options: dict[str, Any] = {}
+        if properties.get("RetentionInDays") is not None:
+            options["RetentionInDays"] = int(properties["RetentionInDays"])
+        if properties.get("KmsKeyId"):
+            options["kmsKeyId"] = properties["KmsKeyId"]
+        return logs_backends[account_id][region_name].create_log_group(resource_name, tags,
+                                                                       **options)
+
+    LogGroup.create_from_cloudformation_json = classmethod(  # type: ignore[method-assign]
+        create_from_cloudformation_json)
+
+
+def _arn_attribute_names_the_streams() -> None:
+    """`Fn::GetAtt LogGroup.Arn` on AWS ends in `:*` (the group and its streams, the form IAM
+    policies grant on); moto gave the bare group ARN."""
+    from moto.logs.models import LogGroup
+
+    original = LogGroup.get_cfn_attribute
+
+    def get_cfn_attribute(self: LogGroup, attribute_name: str) -> Any:
+        if attribute_name == "Arn":
+            return f"{self.arn}:*"
+        return original(self, attribute_name)
+
+    LogGroup.get_cfn_attribute = get_cfn_attribute  # type: ignore[method-assign]
+
+
+def _tag(resource: Any, tags: dict[str, str], account_id: str, region_name: str) -> None:
+    from moto.logs.models import logs_backends
+
+    backend = logs_backends[account_id][region_name]
+    present = backend.list_tags_for_resource(resource.arn)
+    missing = {k: v for k, v in tags.items() if k not in present}
+    if missing:
+        backend.tag_resource(resource.arn, missing)
+
+
+def install() -> None:
+    from moto.logs.models import LogGroup
+
+    _log_group_reads_its_properties()
+    _arn_attribute_names_the_streams()
+    stack_tags.register(LogGroup, _tag)

@@ -1,0 +1,241 @@
+"""Stack events for every resource, at the moments moto really creates, updates and deletes it.
+
+moto records two events per stack operation, both for the stack itself (IN_PROGRESS, COMPLETE), so
+`describe_stack_events` says nothing about the resources: not which one failed and why, not how
+long each took. AWS records, for every resource, `CREATE_IN_PROGRESS` when it starts (and again
+with "Resource creation Initiated" once the create call is accepted), then `CREATE_COMPLETE` or
+`CREATE_FAILED` with the error; the same for updates and deletes. This records those events
+around moto's own calls, so that their timestamps are the real start and end of each resource.
+
+The hooks are moto's: `parse_and_create_resource` and `parse_and_update_resource` (an event is
+started once `parse_resource_and_generate_name` has resolved the resource's properties, which
+creates the resources it refers to first, so a resource's interval never contains its
+dependencies'), and `ResourceMap._delete_resource` for deletes, whatever deletes in which order.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable
+
+STACK_TYPE = "AWS::CloudFormation::Stack"
+CREATION_INITIATED = "Resource creation Initiated"
+
+
+@dataclass
+class _Operation:
+    """A create or update of one resource, open while moto works on it."""
+
+    resources_map: Any
+    logical_id: str
+    action: str  # CREATE or UPDATE
+    started: bool = False
+
+
+# A create resolves its properties first, which creates the resources they refer to: operations
+# nest. Each request of moto's threaded server runs on its own thread.
+_open = threading.local()
+
+
+def _operations() -> list[_Operation]:
+    if not hasattr(_open, "operations"):
+        _open.operations = []
+    return _open.operations  # type: ignore[no-any-return]
+
+
+def failure_reason(exc: BaseException) -> str:
+    """The error as AWS words a resource's failure: the service's message and its error code."""
+    from moto.core.exceptions import ServiceException, _RESTError
+
+    if isinstance(exc, ServiceException):
+        return f"{exc.message} (Error Code: {exc.code})"
+    if isinstance(exc, _RESTError):
+        return f"{exc.message} (Error Code: {exc.error_type})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _properties_text(resource_json: dict[str, Any]) -> str:
+    properties = resource_json.get("Properties") or {}
+    # Resolved properties can hold moto objects where AWS shows their id; their text will do.
+    return json.dumps(properties, default=str, separators=(",", ":"))
+
+
+def record_resource_event(resources_map: Any, *, logical_id: str, resource_type: str, status: str,
+                          physical_id: str = "", reason: str | None = None) -> None:
+    """Add a resource's event to the stack that owns `resources_map` (none when it has no stack)."""
+    stack = getattr(resources_map, "owner_stack", None)
+    if stack is None:
+        return
+    properties = getattr(resources_map, "event_properties", {}).get(logical_id)
+    stack._add_resource_event(logical_id, resource_type, status, physical_id=physical_id,
+                              reason=reason, properties=properties)
+
+
+def physical_id_of(resource: Any) -> str:
+    physical_id = getattr(resource, "physical_resource_id", None)
+    return physical_id if isinstance(physical_id, str) else ""
+
+
+def _mark_recorded(exc: BaseException) -> None:
+    exc._stack_event_recorded = True  # type: ignore[attr-defined]
+
+
+def _recorded(exc: BaseException) -> bool:
+    return bool(getattr(exc, "_stack_event_recorded", False))
+
+
+def _stack_records_resource_events() -> None:
+    """`Stack._add_resource_event`, the resource-level twin of moto's `_add_stack_event`, and a
+    way back from a stack's ResourceMap to its Stack, which moto does not keep."""
+    from moto.cloudformation.models import Event, Stack
+
+    def _add_resource_event(self: Stack, logical_id: str, resource_type: str, status: str, *,
+                            physical_id: str = "", reason: str | None = None,
+                            properties: str | None = None) -> None:
+        event = Event(stack_id=self.stack_id, stack_name=self.name,
+                      logical_resource_id=logical_id, physical_resource_id=physical_id,
+                      resource_type=resource_type, resource_status=status,
+                      resource_status_reason=reason, resource_properties=properties)
+        event.sendToSns(self.account_id, self.region_name, self.notification_arns)
+        self.events.append(event)
+
+    original_create_resource_map = Stack._create_resource_map
+
+    def _create_resource_map(self: Stack) -> Any:
+        resource_map = original_create_resource_map(self)
+        resource_map.owner_stack = self
+        resource_map.event_properties = {}
+        return resource_map
+
+    Stack._add_resource_event = _add_resource_event  # type: ignore[attr-defined]
+    Stack._create_resource_map = _create_resource_map  # type: ignore[method-assign]
+
+
+def _resource_operation(original: Callable[..., Any], action: str) -> Callable[..., Any]:
+    """Wrap moto's parse_and_create_resource or parse_and_update_resource with the resource's
+    IN_PROGRESS / COMPLETE / FAILED events."""
+
+    def operate(logical_id: str, resource_json: dict[str, Any], resources_map: Any,
+                account_id: str, region_name: str) -> Any:
+        operation = _Operation(resources_map, logical_id, action)
+        operations = _operations()
+        operations.append(operation)
+        try:
+            resource = original(logical_id, resource_json, resources_map, account_id,
+                                region_name)
+        except Exception as exc:
+            # An error already recorded comes from a resource this one refers to: this one never
+            # started, as on AWS. Any other error is this resource's own.
+            if operation.started or not _recorded(exc):
+                resource_type = resource_json.get("Type", "")
+                if not operation.started:
+                    record_resource_event(resources_map, logical_id=logical_id,
+                                          resource_type=resource_type,
+                                          status=f"{action}_IN_PROGRESS")
+                record_resource_event(resources_map, logical_id=logical_id,
+                                      resource_type=resource_type, status=f"{action}_FAILED",
+                                      reason=failure_reason(exc))
+                _mark_recorded(exc)
+            raise
+        finally:
+            operations.pop()
+        if operation.started:
+            physical_id = physical_id_of(resource)
+            resource_type = resource_json["Type"]
+            if action == "CREATE":
+                record_resource_event(resources_map, logical_id=logical_id,
+                                      resource_type=resource_type, status="CREATE_IN_PROGRESS",
+                                      physical_id=physical_id, reason=CREATION_INITIATED)
+            record_resource_event(resources_map, logical_id=logical_id,
+                                  resource_type=resource_type, status=f"{action}_COMPLETE",
+                                  physical_id=physical_id)
+        return resource
+
+    return operate
+
+
+def _resource_events_around_moto_operations() -> None:
+    from moto.cloudformation import parsing
+    from moto.cloudformation.parsing import ResourceMap
+
+    original_resolve = parsing.parse_resource_and_generate_name
+
+    def parse_resource_and_generate_name(logical_id: str, resource_json: dict[str, Any],
+                                         resources_map: Any) -> Any:
+        resolved = original_resolve(logical_id, resource_json, resources_map)
+        operations = _operations()
+        current = operations[-1] if operations else None
+        if (resolved and current is not None and not current.started
+                and current.logical_id == logical_id and current.resources_map is resources_map):
+            # Everything it refers to exists now; moto's create call comes next.
+            current.started = True
+            if hasattr(resources_map, "event_properties"):
+                resources_map.event_properties[logical_id] = _properties_text(resolved[1])
+            record_resource_event(resources_map, logical_id=logical_id,
+                                  resource_type=resource_json["Type"],
+                                  status=f"{current.action}_IN_PROGRESS")
+        return resolved
+
+    original_delete = ResourceMap._delete_resource
+
+    def _delete_resource(self: ResourceMap, parsed_resource: Any,
+                         resource_json: dict[str, Any]) -> None:
+        logical_id = getattr(parsed_resource, "logical_resource_id", "")
+        resource_type = resource_json.get("Type", "")
+        physical_id = physical_id_of(parsed_resource)
+        record_resource_event(self, logical_id=logical_id, resource_type=resource_type,
+                              status="DELETE_IN_PROGRESS", physical_id=physical_id)
+        try:
+            original_delete(self, parsed_resource, resource_json)
+        except Exception as exc:
+            record_resource_event(self, logical_id=logical_id, resource_type=resource_type,
+                                  status="DELETE_FAILED", physical_id=physical_id,
+                                  reason=failure_reason(exc))
+            raise
+        record_resource_event(self, logical_id=logical_id, resource_type=resource_type,
+                              status="DELETE_COMPLETE", physical_id=physical_id)
+
+    parsing.parse_resource_and_generate_name = parse_resource_and_generate_name
+    parsing.parse_and_create_resource = _resource_operation(
+        parsing.parse_and_create_resource, "CREATE")
+    parsing.parse_and_update_resource = _resource_operation(
+        parsing.parse_and_update_resource, "UPDATE")
+    ResourceMap._delete_resource = _delete_resource  # type: ignore[method-assign]
+
+
+def _stack_creation_is_recorded_before_its_exports_resolve() -> None:
+    """moto's create_stack resolves the new stack's exports, which creates every resource they
+    refer to, before it records the stack's CREATE_IN_PROGRESS: those resources' events would come
+    before the stack's start. The stack's event is recorded first, and moto's own, a moment
+    later, is not repeated."""
+    from moto.cloudformation.models import CloudFormationBackend, Stack
+
+    original_validate = CloudFormationBackend._validate_export_uniqueness
+    original_add_stack_event = Stack._add_stack_event
+
+    def _validate_export_uniqueness(self: CloudFormationBackend, stack: Stack) -> None:
+        if stack.status == "CREATE_PENDING" and not stack.events:
+            stack._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
+        original_validate(self, stack)
+
+    def _add_stack_event(self: Stack, resource_status: str,
+                         resource_status_reason: str | None = None,
+                         resource_properties: str | None = None) -> None:
+        stack_events = [e for e in self.events if e.resource_type == STACK_TYPE]
+        if (resource_status == "CREATE_IN_PROGRESS" and stack_events
+                and stack_events[-1].resource_status == "CREATE_IN_PROGRESS"):
+            return
+        original_add_stack_event(self, resource_status, resource_status_reason,
+                                 resource_properties)
+
+    CloudFormationBackend._validate_export_uniqueness = (  # type: ignore[method-assign]
+        _validate_export_uniqueness)
+    Stack._add_stack_event = _add_stack_event  # type: ignore[method-assign]
+
+
+def install() -> None:
+    _stack_records_resource_events()
+    _resource_events_around_moto_operations()
+    _stack_creation_is_recorded_before_its_exports_resolve()

@@ -1,0 +1,40 @@
+"""Log groups made with their retention and tags, and deleted by their stack, over HTTP."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from services.context import PortalContext
+
+from tests.services.embedded_extensions.support import delete_stack, launch_stack, tagged_arns
+
+pytestmark = pytest.mark.xdist_group("embedded-cloud")
+
+
+@pytest.mark.parametrize(("retention", "tag"), [
+    pytest.param(14, {"Key": "tier", "Value": "web"}, id="number-key-first"),
+    pytest.param("7", {"Value": "web", "Key": "tier"}, id="string-value-first"),
+])
+def test_log_group_keeps_retention_and_tags_and_goes_with_its_stack(
+        ctx: PortalContext, retention: int | str, tag: dict[str, str]) -> None:
+    env_id = f"logs-{uuid.uuid4().hex[:8]}"
+    stack = launch_stack(ctx, {"Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {
+        "RetentionInDays": retention, "Tags": [tag]}}},
+        tags={"sandbox:env-id": env_id}, network=False,
+        outputs={"Arn": {"Fn::GetAtt": ["Logs", "Arn"]}})
+    name = stack.ids["Logs"]
+    assert name.startswith(f"{stack.name}-Logs-")
+    assert stack.outputs["Arn"] == f"arn:aws:logs:us-east-1:123456789012:log-group:{name}:*"
+    logs = ctx.connection.client("logs")
+    [group] = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    assert group["retentionInDays"] == int(retention)
+    assert logs.list_tags_log_group(logGroupName=name)["tags"] == {
+        "tier": "web", "sandbox:env-id": env_id}
+    assert [a for a in tagged_arns(ctx, "sandbox:env-id", env_id) if ":logs:" in a] == [
+        f"arn:aws:logs:us-east-1:123456789012:log-group:{name}"]
+
+    assert delete_stack(ctx, stack.name) == "DELETE_COMPLETE"
+    assert logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"] == []
+    assert [a for a in tagged_arns(ctx, "sandbox:env-id", env_id) if ":logs:" in a] == []

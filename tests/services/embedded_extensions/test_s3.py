@@ -1,0 +1,112 @@
+"""AWS::S3::Bucket's configuration seen through s3, and its delete as AWS does it."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from services.context import PortalContext
+
+from tests.services.embedded_extensions.support import delete_stack, launch_stack, tagged_arns
+
+pytestmark = pytest.mark.xdist_group("embedded-cloud")
+
+LOCKED_DOWN = {
+    "VersioningConfiguration": {"Status": "Enabled"},
+    "BucketEncryption": {"ServerSideEncryptionConfiguration": [{
+        "ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms",
+                                          "KMSMasterKeyID": "alias/aws/s3"},
+        "BucketKeyEnabled": True}]},
+    "PublicAccessBlockConfiguration": {
+        "BlockPublicAcls": True, "IgnorePublicAcls": "true", "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True},
+    "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+    "Tags": [{"Key": "team", "Value": "assets"}],
+}
+
+
+def bucket(**properties: Any) -> dict[str, Any]:
+    return {"Type": "AWS::S3::Bucket", "Properties": properties}
+
+
+def test_versioned_encrypted_blocked_bucket_lives_and_dies_with_the_stack(
+        ctx: PortalContext) -> None:
+    name = f"assets-{uuid.uuid4().hex[:12]}"
+    stack = launch_stack(ctx, {"Assets": bucket(BucketName=name, **LOCKED_DOWN)}, network=False,
+                         tags={"sandbox:env-id": "s3-test"})
+    assert stack.status == "CREATE_COMPLETE"
+    s3 = ctx.connection.client("s3")
+
+    assert s3.get_bucket_versioning(Bucket=name)["Status"] == "Enabled"
+    assert s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"][
+        "Rules"] == [{"ApplyServerSideEncryptionByDefault": {
+            "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/aws/s3"},
+            "BucketKeyEnabled": True}]
+    assert s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True}
+    assert s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"] == {
+        "Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    tags = s3.get_bucket_tagging(Bucket=name)["TagSet"]
+    assert {"Key": "team", "Value": "assets"} in tags
+    assert {"Key": "sandbox:env-id", "Value": "s3-test"} in tags
+    assert f"arn:aws:s3:::{name}" in tagged_arns(ctx, "sandbox:env-id", "s3-test")
+
+    assert delete_stack(ctx, stack.name) == "DELETE_COMPLETE", "an empty versioned bucket goes"
+    with pytest.raises(ClientError):
+        s3.head_bucket(Bucket=name)
+
+    again = launch_stack(ctx, {"Assets": bucket(BucketName=name)}, network=False)
+    assert again.status == "CREATE_COMPLETE", "the name is free once the stack is gone"
+    assert delete_stack(ctx, again.name) == "DELETE_COMPLETE"
+
+
+def test_a_bucket_holding_object_versions_is_not_deleted(ctx: PortalContext) -> None:
+    name = f"kept-{uuid.uuid4().hex[:12]}"
+    stack = launch_stack(ctx, {"Kept": bucket(
+        BucketName=name, VersioningConfiguration={"Status": "Enabled"})}, network=False)
+    s3 = ctx.connection.client("s3")
+    s3.put_object(Bucket=name, Key="report.csv", Body=b"a,b\n")
+    s3.delete_object(Bucket=name, Key="report.csv")  # leaves a version and a delete marker
+
+    cloudformation = ctx.connection.client("cloudformation")
+    try:
+        cloudformation.delete_stack(StackName=stack.name)
+    except ClientError as exc:
+        assert exc.response["Error"]["Code"] == "BucketNotEmpty"
+    statuses = [s["StackStatus"] for s in cloudformation.list_stacks()["StackSummaries"]
+                if s["StackName"] == stack.name]
+    assert "DELETE_COMPLETE" not in statuses
+    s3.head_bucket(Bucket=name)  # still there, as AWS keeps it
+
+    versions = s3.list_object_versions(Bucket=name)
+    for entry in versions.get("Versions", []) + versions.get("DeleteMarkers", []):
+        s3.delete_object(Bucket=name, Key=entry["Key"], VersionId=entry["VersionId"])
+    if statuses:
+        cloudformation.delete_stack(StackName=stack.name)
+    else:
+        s3.delete_bucket(Bucket=name)
+    with pytest.raises(ClientError):
+        s3.head_bucket(Bucket=name)
+
+
+def test_update_applies_the_configuration(ctx: PortalContext) -> None:
+    stack = launch_stack(ctx, {"Plain": bucket()}, network=False)
+    name = stack.ids["Plain"]
+    s3 = ctx.connection.client("s3")
+    assert "Status" not in s3.get_bucket_versioning(Bucket=name)
+    with pytest.raises(ClientError):
+        s3.get_public_access_block(Bucket=name)
+
+    ctx.connection.client("cloudformation").update_stack(
+        StackName=stack.name, TemplateBody=json.dumps({"Resources": {"Plain": bucket(
+            VersioningConfiguration={"Status": "Suspended"},
+            PublicAccessBlockConfiguration={"BlockPublicAcls": True})}}))
+    assert s3.get_bucket_versioning(Bucket=name)["Status"] == "Suspended"
+    block = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+    assert block["BlockPublicAcls"] and not block["BlockPublicPolicy"]
+    assert delete_stack(ctx, stack.name) == "DELETE_COMPLETE"
