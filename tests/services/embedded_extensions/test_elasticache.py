@@ -175,7 +175,8 @@ def test_invalid_replication_group_fails_the_stack(ctx: PortalContext, case: str
                                                    properties: dict[str, Any], code: str) -> None:
     cloudformation = ctx.connection.client("cloudformation")
     name = f"ext-{uuid.uuid4().hex[:8]}"
-    template = {"Resources": {"Subnets": subnet_group(SubnetIds=[]),
+    # A valid subnet group, so that only the replication group can be what fails.
+    template = {"Resources": {**NETWORK, "Subnets": subnet_group(),
                               "Redis": redis_group(SecurityGroupIds=[], **properties)}}
     assert error_code(cloudformation.create_stack, StackName=name,
                       TemplateBody=json.dumps(template)) == code
