@@ -7,10 +7,11 @@ with "Resource creation Initiated" once the create call is accepted), then `CREA
 `CREATE_FAILED` with the error; the same for updates and deletes. This records those events
 around moto's own calls, so that their timestamps are the real start and end of each resource.
 
-The hooks are moto's: `parse_and_create_resource` and `parse_and_update_resource` (an event is
-started once `parse_resource_and_generate_name` has resolved the resource's properties, which
-creates the resources it refers to first, so a resource's interval never contains its
-dependencies'), and `ResourceMap._delete_resource` for deletes, whatever deletes in which order.
+The hooks are moto's own functions: `parse_and_create_resource` and `parse_and_update_resource`
+for creates and updates, and `ResourceMap._delete_resource`, through which every delete passes. A
+resource's IN_PROGRESS is recorded once `parse_resource_and_generate_name` has resolved its
+properties, which creates the resources it refers to first: a resource's interval never contains
+those of its dependencies.
 """
 
 from __future__ import annotations
@@ -47,12 +48,14 @@ def _operations() -> list[_Operation]:
 
 def failure_reason(exc: BaseException) -> str:
     """The error as AWS words a resource's failure: the service's message and its error code."""
-    from moto.core.exceptions import ServiceException, _RESTError
+    from moto.core.exceptions import ServiceException
 
     if isinstance(exc, ServiceException):
         return f"{exc.message} (Error Code: {exc.code})"
-    if isinstance(exc, _RESTError):
-        return f"{exc.message} (Error Code: {exc.error_type})"
+    # moto's older errors (HTTP exceptions) carry the AWS code as `error_type`.
+    code, message = getattr(exc, "error_type", None), getattr(exc, "message", None)
+    if code and message:
+        return f"{message} (Error Code: {code})"
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -69,8 +72,8 @@ def record_resource_event(resources_map: Any, *, logical_id: str, resource_type:
     if stack is None:
         return
     properties = getattr(resources_map, "event_properties", {}).get(logical_id)
-    stack._add_resource_event(logical_id, resource_type, status, physical_id=physical_id,
-                              reason=reason, properties=properties)
+    stack._add_resource_event(logical_id, resource_type=resource_type, status=status,
+                              physical_id=physical_id, reason=reason, properties=properties)
 
 
 def physical_id_of(resource: Any) -> str:
@@ -91,7 +94,7 @@ def _stack_records_resource_events() -> None:
     way back from a stack's ResourceMap to its Stack, which moto does not keep."""
     from moto.cloudformation.models import Event, Stack
 
-    def _add_resource_event(self: Stack, logical_id: str, resource_type: str, status: str, *,
+    def _add_resource_event(self: Stack, logical_id: str, *, resource_type: str, status: str,
                             physical_id: str = "", reason: str | None = None,
                             properties: str | None = None) -> None:
         event = Event(stack_id=self.stack_id, stack_name=self.name,
@@ -169,7 +172,7 @@ def _resource_events_around_moto_operations() -> None:
         current = operations[-1] if operations else None
         if (resolved and current is not None and not current.started
                 and current.logical_id == logical_id and current.resources_map is resources_map):
-            # Everything it refers to exists now; moto's create call comes next.
+            # Everything it refers to exists now; moto's create (or update) call comes next.
             current.started = True
             if hasattr(resources_map, "event_properties"):
                 resources_map.event_properties[logical_id] = _properties_text(resolved[1])

@@ -1,0 +1,157 @@
+"""What the advisor reads (the subject), what it says (findings, the report), and the rule shape."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar, Literal
+
+from services.advisor.terraform_model import TerraformConfig
+from services.catalog_service import TemplateManifest
+from services.errors import PortalError
+from services.render_service import RenderedTemplate
+from services.template_model import ResolvedTemplate
+
+Source = Literal["cloudformation", "terraform"]
+SOURCES: tuple[Source, ...] = ("cloudformation", "terraform")
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"  # blocks the launch
+
+    @property
+    def rank(self) -> int:
+        return {"error": 0, "warning": 1, "info": 2}[self.value]
+
+
+class UnknownRuleError(PortalError):
+    def __init__(self, rule_id: str, known: list[str]) -> None:
+        self.rule_id = rule_id
+        super().__init__(f"advisor: unknown rule {rule_id!r} (known: {', '.join(known)})")
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule_id: str
+    severity: Severity
+    message: str
+    fix: str
+    resource: str | None
+    """CloudFormation logical id or Terraform address; None for the template as a whole."""
+    source: Source
+    crashed: bool = False
+    """The rule itself failed; the finding says so and never blocks a launch."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.rule_id, "severity": self.severity.value, "message": self.message,
+                "fix": self.fix, "resource": self.resource, "source": self.source,
+                "crashed": self.crashed}
+
+
+@dataclass(frozen=True)
+class AdvisorReport:
+    findings: tuple[Finding, ...]
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.WARNING]
+
+    @property
+    def infos(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.INFO]
+
+    @property
+    def blocks_launch(self) -> bool:
+        return any(not f.crashed for f in self.errors)
+
+    def by_rule(self, rule_id: str) -> list[Finding]:
+        return [f for f in self.findings if f.rule_id == rule_id]
+
+    def summary(self) -> str:
+        """One line: "1 error blocks launch", "2 warnings, no errors", "no findings"."""
+        errors, warnings, infos = len(self.errors), len(self.warnings), len(self.infos)
+        if errors:
+            text = f"{_count(errors, 'error')} {'blocks' if errors == 1 else 'block'} launch"
+            extra = [_count(n, word) for n, word in ((warnings, "warning"), (infos, "note")) if n]
+            return text + (" (" + ", ".join(extra) + ")" if extra else "")
+        if warnings or infos:
+            parts = [_count(n, word) for n, word in ((warnings, "warning"), (infos, "note")) if n]
+            return ", ".join(parts) + ", no errors"
+        return "no findings"
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [f.to_json() for f in self.findings]
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+@dataclass
+class AdvisorSubject:
+    """One rendered template with the values it will be launched with, read both ways."""
+
+    manifest: TemplateManifest
+    values: Mapping[str, Any]
+    """Validated parameter values by manifest name."""
+    region: str
+    rendered: RenderedTemplate
+    """The raw rendered texts."""
+    cloudformation: ResolvedTemplate | None
+    cloudformation_error: str | None
+    """Why `cloudformation` is None."""
+    cloudformation_rejected: bool
+    """The template itself is invalid (CloudFormation would refuse it too), as opposed to the
+    advisor failing to evaluate a valid one."""
+    terraform: dict[str, dict[str, Any]]
+    """Each rendered `.tf` file parsed with python-hcl2, by relative path."""
+    terraform_errors: dict[str, str]
+    """`.tf` files that did not parse, with the parser's message."""
+    terraform_config: TerraformConfig = field(repr=False)
+
+    def raw_resource(self, logical_id: str) -> dict[str, Any]:
+        """The template's own text of a resource (UpdatePolicy, unresolved properties)."""
+        if self.cloudformation is None:
+            return {}
+        body = (self.cloudformation.document.get("Resources") or {}).get(logical_id)
+        return body if isinstance(body, dict) else {}
+
+
+class Rule:
+    """A check with its metadata as class attributes. `check` runs it on both sources; the
+    runner calls `check_cloudformation` and `check_terraform` one by one, so a crash in one
+    does not hide the other's findings."""
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    severity: ClassVar[Severity]
+    fix: ClassVar[str]
+
+    def check(self, subject: AdvisorSubject) -> Iterable[Finding]:
+        for source in SOURCES:
+            yield from self.check_source(subject, source)
+
+    def check_source(self, subject: AdvisorSubject, source: Source) -> Iterator[Finding]:
+        if source == "cloudformation":
+            if subject.cloudformation is not None:
+                yield from self.check_cloudformation(subject)
+        else:
+            yield from self.check_terraform(subject)
+
+    def check_cloudformation(self, subject: AdvisorSubject) -> Iterable[Finding]:
+        return ()
+
+    def check_terraform(self, subject: AdvisorSubject) -> Iterable[Finding]:
+        return ()
+
+    def finding(self, message: str, *, resource: str | None, source: Source,
+                severity: Severity | None = None, fix: str | None = None) -> Finding:
+        return Finding(rule_id=self.id, severity=severity or self.severity, message=message,
+                       fix=fix or self.fix, resource=resource, source=source)

@@ -1,0 +1,161 @@
+"""Security group ingress rules of both sources in one shape, for the rules about open ports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from services.advisor.model import AdvisorSubject, Source
+from services.advisor.terraform_model import TfResource, expression_text, nested_blocks
+from services.advisor.values import as_number, cfn_target
+
+ALL_PORTS = (0, 65535)
+WORLD = ("0.0.0.0/0", "::/0")
+_ALL_PROTOCOLS = ("-1", "all")
+_TCP = ("tcp", "6")
+
+
+@dataclass(frozen=True)
+class IngressRule:
+    resource: str
+    """Where the rule is declared: the security group or the standalone rule resource."""
+    source: Source
+    protocol: str
+    ports: tuple[int, int]
+    cidrs: tuple[str, ...]
+    """Address ranges the rule admits (only those known before launch)."""
+    peer: str | None
+    """A security group or prefix list the rule admits instead of an address range."""
+
+    @property
+    def all_traffic(self) -> bool:
+        return self.protocol in _ALL_PROTOCOLS or (self.protocol in _TCP and
+                                                   self.ports == ALL_PORTS)
+
+    def covers_tcp_port(self, port: int) -> bool:
+        if self.protocol in _ALL_PROTOCOLS:
+            return True
+        return self.protocol in _TCP and self.ports[0] <= port <= self.ports[1]
+
+    @property
+    def world_cidrs(self) -> list[str]:
+        return [c for c in self.cidrs if c in WORLD]
+
+    def describe_ports(self) -> str:
+        if self.protocol in _ALL_PROTOCOLS:
+            return "all traffic"
+        low, high = self.ports
+        if (low, high) == ALL_PORTS:
+            return "all TCP ports"
+        return f"TCP port {low}" if low == high else f"TCP ports {low}-{high}"
+
+
+def _protocol(value: Any) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return str(int(value))
+    return value.strip().lower() if isinstance(value, str) else None
+
+
+def _ports(protocol: str, low: Any, high: Any) -> tuple[int, int] | None:
+    if protocol in _ALL_PROTOCOLS:
+        return ALL_PORTS
+    first, last = as_number(low), as_number(high)
+    if first is None and last is None and low is None and high is None:
+        return ALL_PORTS if protocol in _TCP else None
+    if first is None or last is None:
+        return None
+    if first == -1 and last == -1:
+        return ALL_PORTS
+    return int(first), int(last)
+
+
+def _known_cidrs(*values: Any) -> tuple[str, ...]:
+    found: list[str] = []
+    for value in values:
+        items = value if isinstance(value, list) else [value]
+        found.extend(item.strip() for item in items if isinstance(item, str) and "/" in item)
+    return tuple(found)
+
+
+def cloudformation_ingress(subject: AdvisorSubject) -> Iterator[IngressRule]:
+    template = subject.cloudformation
+    if template is None:
+        return
+    for resource in template.of_type("AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupIngress"):
+        if resource.type == "AWS::EC2::SecurityGroup":
+            entries = resource.properties.get("SecurityGroupIngress") or []
+        else:
+            entries = [resource.properties]
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, dict):
+                continue
+            protocol = _protocol(entry.get("IpProtocol"))
+            if protocol is None:
+                continue
+            ports = _ports(protocol, entry.get("FromPort"), entry.get("ToPort"))
+            if ports is None:
+                continue
+            peer = None
+            for key in ("SourceSecurityGroupId", "SourceSecurityGroupName", "SourcePrefixListId"):
+                if entry.get(key) is not None:
+                    target = cfn_target(entry[key])
+                    peer = f"{key} {target or entry[key]}"
+            yield IngressRule(resource=resource.logical_id, source="cloudformation",
+                              protocol=protocol, ports=ports,
+                              cidrs=_known_cidrs(entry.get("CidrIp"), entry.get("CidrIpv6")),
+                              peer=peer)
+
+
+def _terraform_rule(resource: TfResource, block: dict[str, Any], *, protocol_key: str,
+                    cidr_keys: tuple[str, ...], peer_keys: tuple[str, ...]) -> IngressRule | None:
+    evaluate = resource.module.evaluate
+    protocol = _protocol(evaluate(block.get(protocol_key)))
+    if protocol is None:
+        return None
+    ports = _ports(protocol, evaluate(block.get("from_port")), evaluate(block.get("to_port")))
+    if ports is None:
+        return None
+    peer = next((f"{key} {expression_text(block[key])}" for key in peer_keys
+                 if block.get(key) not in (None, False, [], "")), None)
+    return IngressRule(resource=resource.address, source="terraform", protocol=protocol,
+                       ports=ports, cidrs=_known_cidrs(*(evaluate(block.get(k))
+                                                         for k in cidr_keys)),
+                       peer=peer)
+
+
+def terraform_ingress(subject: AdvisorSubject) -> Iterator[IngressRule]:
+    config = subject.terraform_config
+    for resource in config.resources("aws_security_group", "aws_security_group_rule",
+                                     "aws_vpc_security_group_ingress_rule"):
+        if resource.type == "aws_security_group":
+            blocks = nested_blocks(resource.body, "ingress")
+            for block in blocks:
+                rule = _terraform_rule(resource, block, protocol_key="protocol",
+                                       cidr_keys=("cidr_blocks", "ipv6_cidr_blocks"),
+                                       peer_keys=("security_groups", "self", "prefix_list_ids"))
+                if rule:
+                    yield rule
+        elif resource.type == "aws_security_group_rule":
+            if resource.value("type") != "ingress":
+                continue
+            rule = _terraform_rule(resource, resource.body, protocol_key="protocol",
+                                   cidr_keys=("cidr_blocks", "ipv6_cidr_blocks"),
+                                   peer_keys=("source_security_group_id", "self",
+                                              "prefix_list_ids"))
+            if rule:
+                yield rule
+        else:
+            rule = _terraform_rule(resource, resource.body, protocol_key="ip_protocol",
+                                   cidr_keys=("cidr_ipv4", "cidr_ipv6"),
+                                   peer_keys=("referenced_security_group_id", "prefix_list_id"))
+            if rule:
+                yield rule
+
+
+def ingress_rules(subject: AdvisorSubject, source: Source) -> Iterator[IngressRule]:
+    if source == "cloudformation":
+        return cloudformation_ingress(subject)
+    return terraform_ingress(subject)

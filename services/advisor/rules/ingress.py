@@ -1,0 +1,101 @@
+"""Ports a security group opens to address ranges: SSH to the world, databases to a CIDR."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from services.advisor.model import AdvisorSubject, Finding, Rule, Severity, Source
+from services.advisor.network import IngressRule, ingress_rules
+
+SSH_PORT = 22
+
+DATABASE_PORTS: dict[int, str] = {
+    3306: "MySQL/MariaDB",
+    5432: "PostgreSQL",
+    1433: "SQL Server",
+    1521: "Oracle",
+    6379: "Redis",
+    11211: "Memcached",
+    27017: "MongoDB",
+}
+
+
+class SshOpenToWorld(Rule):
+    """Port 22 reachable from 0.0.0.0/0 or ::/0: every scanner on the internet tries passwords
+    and keys on it within minutes of launch. A rule for all traffic, or a port range that
+    includes 22, opens it just the same."""
+
+    id = "ADV003"
+    title = "SSH open to the whole internet"
+    severity = Severity.ERROR
+    fix = ("Admit SSH only from your own address (x.x.x.x/32), or close port 22 and connect "
+           "with SSM Session Manager, which needs no inbound port at all.")
+
+    def _check(self, subject: AdvisorSubject, source: Source) -> Iterator[Finding]:
+        for rule in ingress_rules(subject, source):
+            world = rule.world_cidrs
+            if not world or not rule.covers_tcp_port(SSH_PORT):
+                continue
+            what = "SSH (TCP port 22)" if rule.ports == (SSH_PORT, SSH_PORT) else \
+                f"{rule.describe_ports()}, SSH (port 22) included,"
+            yield self.finding(
+                f"{rule.resource} admits {what} from {' and '.join(world)}: anyone on the "
+                f"internet can try to log in.", resource=rule.resource, source=source)
+
+    def check_cloudformation(self, subject: AdvisorSubject) -> Iterator[Finding]:
+        return self._check(subject, "cloudformation")
+
+    def check_terraform(self, subject: AdvisorSubject) -> Iterator[Finding]:
+        return self._check(subject, "terraform")
+
+
+class DatabasePortOpenToCidr(Rule):
+    """A database or cache port admitted by address range instead of by the security group of
+    the tier that uses it. An address range admits whatever gets an address in it later (any
+    instance in the subnet, a student's laptop over a VPN); a security group admits exactly the
+    instances that carry it. From 0.0.0.0/0 the database is on the internet: an error.
+
+    Rules that open all traffic from a private range are left alone here: they are not about a
+    database, and the database port is only one of 65,536 they open."""
+
+    id = "ADV007"
+    title = "Database port opened to an address range instead of a security group"
+    severity = Severity.WARNING
+    fix = ("Admit the database port only from the security group of the tier that connects to it "
+           "(SourceSecurityGroupId in CloudFormation, referenced_security_group_id or "
+           "security_groups in Terraform), never from an address range.")
+
+    def _check(self, subject: AdvisorSubject, source: Source) -> Iterator[Finding]:
+        for rule in ingress_rules(subject, source):
+            if not rule.cidrs:
+                continue
+            world = rule.world_cidrs
+            if rule.all_traffic and not world:
+                continue
+            ports = [p for p in DATABASE_PORTS if rule.covers_tcp_port(p)]
+            if not ports:
+                continue
+            yield self._finding(rule, ports, world=bool(world), source=source)
+
+    def _finding(self, rule: IngressRule, ports: list[int], *, world: bool,
+                 source: Source) -> Finding:
+        named = ", ".join(f"{DATABASE_PORTS[p]} ({p})" for p in ports)
+        if rule.all_traffic or len(ports) > 2:
+            opened = f"{rule.describe_ports()}, which includes {named}"
+        else:
+            opened = f"the {named} port"
+        cidrs = ", ".join(rule.cidrs)
+        if world:
+            message = (f"{rule.resource} opens {opened} to {cidrs}: the database answers "
+                       f"anyone on the internet.")
+            return self.finding(message, resource=rule.resource, source=source,
+                                severity=Severity.ERROR)
+        message = (f"{rule.resource} opens {opened} to the address range {cidrs} instead of a "
+                   f"security group: anything that gets an address there reaches the database.")
+        return self.finding(message, resource=rule.resource, source=source)
+
+    def check_cloudformation(self, subject: AdvisorSubject) -> Iterator[Finding]:
+        return self._check(subject, "cloudformation")
+
+    def check_terraform(self, subject: AdvisorSubject) -> Iterator[Finding]:
+        return self._check(subject, "terraform")

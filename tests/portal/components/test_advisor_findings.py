@@ -1,0 +1,77 @@
+"""The advisor's report on the page: errors, warnings, notes in an expander, a summary line."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from portal.components.text import md_escape
+from services.advisor import AdvisorReport, Finding, Severity
+from services.render_service import portal_tags, render, validate_parameters
+from tests.templates_support import catalog
+
+
+def finding(rule_id: str, severity: Severity, resource: str | None, source: str = "terraform",
+            message: str = "message", fix: str = "fix it") -> Finding:
+    return Finding(rule_id=rule_id, severity=severity, message=message, fix=fix,
+                   resource=resource, source=source)  # type: ignore[arg-type]
+
+
+def findings_app(report: "AdvisorReport") -> None:  # run as a script: no postponed annotations
+    from portal.components.advisor_findings import advisor_findings
+
+    advisor_findings(report, key="test")
+
+
+def run(report: AdvisorReport) -> AppTest:
+    at = AppTest.from_function(findings_app, args=(report,)).run()
+    assert not at.exception
+    return at
+
+
+def test_errors_warnings_and_notes_each_with_their_fix() -> None:
+    report = AdvisorReport(findings=(
+        finding("ADV003", Severity.ERROR, "WebSecurityGroup", "cloudformation",
+                "WebSecurityGroup admits SSH (TCP port 22) from 0.0.0.0/0", "Use your /32."),
+        finding("ADV004", Severity.WARNING, "module.db.aws_db_instance.this"),
+        finding("ADV005", Severity.INFO, "WebServer", "cloudformation", "UserData note"),
+    ))
+    at = run(report)
+    assert [m.value for m in at.markdown][0] == \
+        f":red[**Advisor: {md_escape('1 error blocks launch (1 warning, 1 note)')}**]"
+    (error,) = at.error
+    assert "**ADV003** · CloudFormation · WebSecurityGroup" in error.value
+    assert md_escape("WebSecurityGroup admits SSH (TCP port 22) from 0.0.0.0/0") in error.value
+    assert f"**Fix:** {md_escape('Use your /32.')}" in error.value
+    (warning,) = at.warning
+    assert md_escape("module.db.aws_db_instance.this") in warning.value
+    assert [e.label for e in at.expander] == ["1 note"]
+    (note,) = at.info
+    assert "**ADV005** · CloudFormation · WebServer" in note.value
+
+
+def test_warnings_only_do_not_read_as_blocking() -> None:
+    at = run(AdvisorReport(findings=(finding("ADV001", Severity.WARNING, "a"),
+                                     finding("ADV004", Severity.WARNING, None))))
+    assert at.markdown[0].value == f":orange[**Advisor: {md_escape('2 warnings, no errors')}**]"
+    assert not at.error and len(at.warning) == 2 and not at.expander
+    # A finding about the template as a whole names no resource.
+    assert at.warning[1].value.startswith("**ADV004** · Terraform\n\n")
+
+
+def test_no_findings() -> None:
+    at = run(AdvisorReport(findings=()))
+    assert at.markdown[0].value == "**Advisor: no findings**"
+    assert not at.error and not at.warning and not at.info
+
+
+def test_a_real_report_of_the_ha_web_template() -> None:
+    from services.advisor import advise
+
+    manifest = catalog().get_template("ha-web")
+    values = validate_parameters(manifest, {})
+    rendered = render(manifest, values, cloudformation_text=catalog().cloudformation_text("ha-web"),
+                      region="us-east-1",
+                      tags=portal_tags(env_id="e1", owner="alice", template_id="ha-web"))
+    at = run(advise(rendered, manifest=manifest, values=values, region="us-east-1"))
+    assert len(at.warning) == 4 and not at.error
+    assert any("ADV001" in w.value and md_escape("−48 credits/h") in w.value for w in at.warning)
