@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from portal.settings import get_settings
-from services import cost_service, diagram_service, environment_service, template_model
+from services import (
+    cost_service,
+    diagram_service,
+    environment_service,
+    preview_service,
+    template_model,
+)
 from services.context import PortalContext
 from services.errors import PortalError
 from services.identity import Actor, Role, sign_in
@@ -104,7 +110,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
     ctx = _context()
     actor = sign_in(args.owner, "student")
     env = environment_service.launch(ctx, actor=actor, template_id=args.template,
-                                     parameters=_params(args.param))
+                                     parameters=_params(args.param), lease_hours=args.lease_hours)
     data = {"env_id": env.env_id, "status": env.status, "outputs": env.outputs_by_name,
             "error": env.status_reason}
     text = f"{env.env_id}: {env.status}" + "".join(
@@ -171,6 +177,16 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_advise(args: argparse.Namespace) -> int:
+    ctx = _context()
+    report = preview_service.advice_for(ctx, template_id=args.template,
+                                        parameters=_params(args.param))
+    text = "\n".join(f"{f.severity.value:<7} {f.rule_id} {f.resource or '-'}: {f.message}\n"
+                     f"        fix: {f.fix}" for f in report.findings)
+    _print(report.to_json(), args.json, f"{text}\n{report.summary()}".lstrip())
+    return 1 if report.blocks_launch else 0
+
+
 def cmd_diagram(args: argparse.Namespace) -> int:
     ctx = _context()
     diagram = diagram_service.template_diagram(ctx.catalog, args.template)
@@ -211,6 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     launch.add_argument("template")
     launch.add_argument("--owner", required=True)
     launch.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    launch.add_argument("--lease-hours", help="how long it may run before the portal destroys it "
+                                              "(default: the portal's default lease)")
     status = add("status", cmd_status, "one environment with its resources")
     status.add_argument("env")
     destroy = add("destroy", cmd_destroy, "destroy an environment and wait")
@@ -223,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     estimate.add_argument("--region", help="default: the portal's region")
     estimate.add_argument("--hours", type=float, default=get_settings().default_lease_hours,
                           help="length of the lease in hours (default: the portal's default lease)")
+    advise = add("advise", cmd_advise, "preflight checks of a template with parameters")
+    advise.add_argument("template")
+    advise.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     diagram = add("diagram", cmd_diagram,
                   "print a template's architecture as Graphviz DOT (pipe it to `dot -Tsvg`)")
     diagram.add_argument("template")

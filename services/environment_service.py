@@ -21,12 +21,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from portal.settings import CloudTarget
+from services.advisor import advise
 from services.catalog_service import TemplateManifest
 from services.context import PortalContext
 from services.engines.cloudformation_engine import OperationResult, StackEvent
 from services.errors import (
     EnvironmentNotFoundError,
     InvalidStateError,
+    LaunchBlockedError,
     PermissionDeniedError,
     ValidationError,
 )
@@ -241,10 +243,18 @@ def lease_hours_for(ctx: PortalContext, requested: Any) -> int:
 
 def start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
                  parameters: Mapping[str, Any], lease_hours: Any = None) -> StartedRun:
-    """Validate, render and record a launch; nothing is created in the cloud yet."""
+    """Validate, render, check and record a launch; nothing is created in the cloud yet.
+
+    The advisor's errors (SSH open to the world, say) refuse the launch here, whoever asks for it:
+    the Launch page, the CLI or a script.
+    """
     manifest = ctx.catalog.get_template(template_id)
     values = validate_parameters(manifest, parameters)
     lease = lease_hours_for(ctx, lease_hours)
+    advice = advise(render_template(ctx, template_id=template_id, parameters=values),
+                    manifest=manifest, values=values, region=ctx.settings.region)
+    if advice.blocks_launch:
+        raise LaunchBlockedError(advice.errors)
     env_id = secrets.token_hex(5)
     now = utcnow()
     cloud_session = None

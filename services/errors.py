@@ -49,3 +49,14 @@ class CloudError(PortalError):
 
 class EmbeddedCloudError(PortalError):
     """The embedded emulator could not be started or reached."""
+
+
+class LaunchBlockedError(PortalError):
+    """The advisor found errors: launching would create something unsafe. Carries the findings."""
+
+    def __init__(self, findings: list) -> None:  # list[advisor.Finding]; no import cycle
+        self.findings = list(findings)
+        first = self.findings[0]
+        more = f" (and {len(self.findings) - 1} more)" if len(self.findings) > 1 else ""
+        super().__init__(f"launch blocked by the advisor: {first.rule_id} "
+                         f"{first.resource or ''}: {first.message} Fix: {first.fix}{more}")

@@ -133,3 +133,25 @@ def test_estimate_refuses_bad_input_in_one_line_naming_the_field(
     result = run("estimate", "web-server", *args)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and field in result.stderr
+
+
+def test_advise_lists_findings_and_exits_non_zero_when_one_blocks_the_launch(
+        portal_env: dict[str, str]) -> None:
+    clean = run("advise", "ha-web", "--json")
+    assert clean.returncode == 0, clean.stderr
+    findings = json.loads(clean.stdout)
+    assert {"ADV001", "ADV004"} <= {f["id"] for f in findings}
+    assert all({"id", "severity", "message", "fix"} <= set(f) for f in findings)
+    assert "error" not in {f["severity"] for f in findings}
+
+    open_ssh = run("advise", "web-server", "--param", "ssh_cidr=0.0.0.0/0", "--json")
+    assert open_ssh.returncode == 1
+    assert any(f["id"] == "ADV003" and f["severity"] == "error"
+               for f in json.loads(open_ssh.stdout))
+
+
+def test_a_launch_the_advisor_blocks_creates_nothing(portal_env: dict[str, str]) -> None:
+    result = run("launch", "web-server", "--owner", "alice", "--param", "ssh_cidr=0.0.0.0/0")
+    assert result.returncode == 2
+    assert "ADV003" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert json.loads(run("envs", "--json").stdout) == []

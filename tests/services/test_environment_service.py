@@ -211,3 +211,13 @@ def test_a_lease_outside_the_bounds_is_refused_naming_the_field(
                                   lease_hours=lease_hours)
     assert set(refused.value.field_errors) == {"lease_hours"}
     assert environments.list_environments(ctx, actor=ALICE) == []
+
+
+def test_the_advisor_refuses_a_launch_with_ssh_open_to_the_world(ctx: PortalContext) -> None:
+    from services.errors import LaunchBlockedError
+
+    with pytest.raises(LaunchBlockedError) as refused:
+        environments.start_launch(ctx, actor=ALICE, template_id="web-server",
+                                  parameters={"ssh_cidr": "0.0.0.0/0"})
+    assert {f.rule_id for f in refused.value.findings} == {"ADV003"}
+    assert environments.list_environments(ctx, actor=ALICE) == []
