@@ -1,4 +1,5 @@
-"""Launch: pick a template, set its parameters, read the code they become, launch and watch."""
+"""Launch: pick a template, set its parameters and lease, read the code they become, its
+architecture, cost and the advisor's findings, then launch and watch."""
 
 from __future__ import annotations
 
@@ -8,18 +9,23 @@ import streamlit as st
 
 from portal import identity
 from portal.components import run_progress
+from portal.components.advisor_findings import advisor_findings
+from portal.components.architecture_diagram import architecture_diagram
 from portal.components.code_view import code_view
+from portal.components.cost_estimate import cost_estimates_by_region
 from portal.components.environment_card import outputs_view
+from portal.components.lease_input import lease_input
 from portal.components.parameter_form import parameter_form
 from portal.components.template_picker import template_picker
 from portal.components.text import md_escape
 from portal.ui_context import portal_context, portal_errors
-from services import environment_service, jobs
-from services.errors import ValidationError
+from services import environment_service, jobs, preview_service
+from services.errors import LaunchBlockedError, ValidationError
 from services.history.models import EnvironmentStatus
 
 ENVIRONMENTS_PAGE = Path(__file__).with_name("my_environments_page.py")
 LAUNCH_KEY = "launch_page.launch"
+LEASE_KEY = "launch_page.lease_hours"
 
 actor = identity.require_actor()
 ctx = portal_context()
@@ -34,42 +40,55 @@ if not templates:
 manifest = template_picker(templates)
 st.caption(md_escape(manifest.summary))
 
-form_col, code_col = st.columns([2, 3], gap="large")
+form_col, preview_col = st.columns([2, 3], gap="large")
 with form_col:
     form = parameter_form(manifest)
-    rendered = None
+    lease_hours = lease_input(default=ctx.settings.default_lease_hours,
+                              maximum=ctx.settings.max_lease_hours, key=LEASE_KEY)
+    preview = None
     field_errors: dict[str, str] = {}
     with portal_errors():
         try:
-            # Rendered as this student would launch it, so the preview's tags name them.
-            rendered = environment_service.render_template(ctx, template_id=manifest.id,
-                                                           parameters=form.values,
-                                                           owner=actor.name)
+            preview = preview_service.preview(ctx, template_id=manifest.id,
+                                              parameters=form.values, owner=actor.name,
+                                              lease_hours=lease_hours)
         except ValidationError as exc:
             field_errors = exc.field_errors
-    launch_clicked = st.button("Launch", type="primary", key=LAUNCH_KEY,
-                               disabled=bool(field_errors), icon=":material/rocket_launch:",
-                               width="stretch")
+    if preview is not None:
+        advisor_findings(preview.advice, key="launch_page.advisor")
+    launch_clicked = st.button(
+        "Launch", type="primary", key=LAUNCH_KEY, icon=":material/rocket_launch:",
+        width="stretch", disabled=bool(field_errors) or preview is None or preview.blocks_launch,
+        help="Fix the advisor's errors first." if preview and preview.blocks_launch else None)
     if launch_clicked:
         with portal_errors():
             try:
                 with st.spinner("Recording the launch…"):
                     started = environment_service.start_launch(
-                        ctx, actor=actor, template_id=manifest.id, parameters=form.values)
+                        ctx, actor=actor, template_id=manifest.id, parameters=form.values,
+                        lease_hours=lease_hours)
             except ValidationError as exc:
                 field_errors = exc.field_errors
+            except LaunchBlockedError as exc:
+                st.error(md_escape(str(exc)), icon=":material/block:")
             else:
                 jobs.submit(environment_service.run_launch, ctx, run_id=started.run_id)
                 run_progress.watch("launch", started)
     form.show_errors(field_errors)
 
-with code_col:
-    if rendered is not None:
-        code_view(rendered, key="launch_page.code")
+with preview_col:
+    if preview is None:
+        st.info("Fix the parameters marked in red to see the code they become, the "
+                "architecture and the cost.", icon=":material/code_off:")
     else:
-        st.info("Fix the parameters marked in red to see the Terraform and CloudFormation "
-                "they become.",
-                icon=":material/code_off:")
+        code_tab, architecture_tab, cost_tab = st.tabs(
+            ["Code", "Architecture", "Cost estimate"])
+        with code_tab:
+            code_view(preview.rendered, key="launch_page.code")
+        with architecture_tab:
+            architecture_diagram(preview.diagram, key=f"launch_page.diagram.{manifest.id}")
+        with cost_tab:
+            cost_estimates_by_region(preview.estimates, key="launch_page.cost")
 
 env = run_progress.run_progress(ctx, actor, slot="launch")
 if env is not None:

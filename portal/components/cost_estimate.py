@@ -72,3 +72,19 @@ def cost_estimate_view(estimate: CostEstimate, *, key: str) -> None:
     dates = ", ".join(d.isoformat() for d in estimate.price_dates) or "-"
     sources = " · ".join(estimate.price_sources) or "-"
     st.caption(f"Prices checked on {dates}, from {sources}")
+
+
+REGION_NAMES = {"us-east-1": "US East (N. Virginia)", "ap-northeast-2": "Asia Pacific (Seoul)"}
+
+
+def cost_estimates_by_region(estimates: dict[str, CostEstimate], *, key: str) -> None:
+    """One estimate per region, chosen with a control; the first region is shown first."""
+    regions = list(estimates)
+    if not regions:
+        st.info("No region has prices.", icon=":material/money_off:")
+        return
+    chosen = st.segmented_control(
+        "Region", regions, default=regions[0], key=f"{key}.region",
+        format_func=lambda r: f"{r} · {REGION_NAMES[r]}" if r in REGION_NAMES else r,
+        help="Prices differ by region; the portal launches in the first one.")
+    cost_estimate_view(estimates[chosen or regions[0]], key=f"{key}.{chosen or regions[0]}")

@@ -13,6 +13,7 @@ from services.reconcile_service import reconcile
 from tests.pages.conftest import ALICE, open_page, plain, texts, wait_until
 
 LAUNCH = "launch_page.launch"
+LEASE = "launch_page.lease_hours"
 
 
 def launch_page(app, template_id: str = "web-server"):  # type: ignore[no-untyped-def]
@@ -41,10 +42,15 @@ def test_the_form_has_one_widget_per_parameter_chosen_by_type(app, portal) -> No
         == advanced_keys
 
 
+def _tab(at, label: str):  # type: ignore[no-untyped-def]
+    return next(tab for tab in at.tabs if tab.label == label)
+
+
 def test_both_tabs_show_the_rendered_code_and_downloads(app) -> None:
     at = launch_page(app)
-    assert [tab.label for tab in at.tabs] == ["Terraform", "CloudFormation"]
-    terraform, cloudformation = at.tabs
+    assert [tab.label for tab in at.tabs] == [
+        "Code", "Terraform", "CloudFormation", "Architecture", "Cost estimate"]
+    terraform, cloudformation = _tab(at, "Terraform"), _tab(at, "CloudFormation")
     tf_languages = {code.language for code in terraform.code}
     assert "hcl" in tf_languages
     tfvars = next(code.value for code in terraform.code if "site_title =" in code.value)
@@ -57,7 +63,8 @@ def test_both_tabs_show_the_rendered_code_and_downloads(app) -> None:
 
     # Typed values reach the code at once.
     at.text_input(key=field_key("web-server", "site_title")).input("Alice lab").run()
-    tfvars = next(code.value for code in at.tabs[0].code if "site_title =" in code.value)
+    tfvars = next(code.value for code in _tab(at, "Terraform").code
+                  if "site_title =" in code.value)
     assert 'site_title = "Alice lab"' in tfvars
 
 
@@ -105,6 +112,7 @@ def test_reset_brings_back_the_defaults(app) -> None:
 def test_launch_web_server_and_watch_it_become_ready(app, portal) -> None:
     at = launch_page(app)
     at.text_input(key=field_key("web-server", "site_title")).input("Launched from a test").run()
+    at.number_input(key=LEASE).set_value(6).run()
     at.button(key=LAUNCH).click().run()
     assert not at.exception
 
@@ -116,6 +124,7 @@ def test_launch_web_server_and_watch_it_become_ready(app, portal) -> None:
     [env] = environment_service.list_environments(portal, actor=ALICE)
     assert env.status == "ready" and env.owner == "alice"
     assert env.parameters["site_title"] == "Launched from a test"
+    assert env.lease_hours == 6
     url = env.outputs_by_name["web_url"]
     assert url.startswith("http://")
     assert any(url in m for m in texts(at.markdown))
@@ -141,3 +150,40 @@ def test_a_launch_after_the_embedded_cloud_restarted_reaches_the_new_cloud(app, 
                                                                                   actor=ALICE)}
     assert statuses.pop(earlier.env_id) == "lost"
     assert list(statuses.values()) == ["ready"]
+
+
+def test_the_advisor_warns_on_the_page_and_an_error_blocks_launch(app) -> None:
+    at = launch_page(app, "ha-web")
+    assert not at.button(key=LAUNCH).disabled
+    warnings = " ".join(texts(at.warning))
+    assert "ADV001" in warnings and "t3.micro" in warnings  # credits drained by the CPU target
+    assert "ADV004" in warnings  # a single-AZ database
+
+    at = launch_page(app, "web-server")
+    at.text_input(key=field_key("web-server", "ssh_cidr")).input("0.0.0.0/0").run()
+    assert at.button(key=LAUNCH).disabled
+    assert any("ADV003" in e for e in texts(at.error))
+
+
+def test_the_architecture_tab_draws_the_templates_resources(app) -> None:
+    at = launch_page(app, "three-tier")
+    [chart, *_] = _tab(at, "Architecture").get("graphviz_chart")
+    dot = chart.proto.spec
+    assert dot.startswith("digraph") and "cluster_data" in dot
+    assert "Database" in dot and "WebServer" in dot
+
+
+def test_the_cost_tab_follows_the_lease_and_the_region(app) -> None:
+    at = launch_page(app, "three-tier")
+    cost = _tab(at, "Cost estimate")
+    metrics = {m.label: m.value for m in cost.metric}
+    per_hour = float(metrics["Per hour"].lstrip("$").replace(",", ""))
+    assert metrics["For the lease (4 hours)"] == f"${4 * per_hour:,.3f}"
+
+    at.number_input(key=LEASE).set_value(10).run()
+    metrics = {m.label: m.value for m in _tab(at, "Cost estimate").metric}
+    assert "For the lease (10 hours)" in metrics
+
+    at.get("button_group")[0].set_value("ap-northeast-2").run()
+    seoul = {m.label: m.value for m in _tab(at, "Cost estimate").metric}
+    assert float(seoul["Per hour"].lstrip("$")) > per_hour

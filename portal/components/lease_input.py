@@ -1,0 +1,17 @@
+"""How long an environment may run: the lease a student asks for at launch.
+
+Owns the `<key>` session_state key; the value stays for the session like the parameters do.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+
+def lease_input(*, default: int, maximum: int, key: str) -> int:
+    return int(st.number_input(
+        "Lease (hours)", min_value=1, max_value=maximum, value=min(default, maximum), step=1,
+        key=key, persist_state="session", icon=":material/timer:",
+        help=f"How long the environment may run, at most {maximum} hours. When the lease ends "
+             "the portal destroys it, so nothing keeps costing money after the lab. The cost "
+             "estimate is for this many hours."))
