@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
-from portal.components.text import ago, duration, md_escape, utc
+from portal.components.text import ago, duration, md_escape, until, utc
 from services.environment_service import (
     EnvironmentView,
     EventView,
@@ -146,6 +146,10 @@ def environment_card(env: EnvironmentView, *, title: str, show_owner: bool,
             else:
                 st.info(md_escape(env.status_reason))
         if env.status == EnvironmentStatus.READY.value:
+            if env.expires_at is not None:
+                st.caption(f":material/timer: lease of {env.lease_hours} h ends "
+                           f"{until(env.expires_at)} ({utc(env.expires_at)}); the portal "
+                           "destroys the environment then")
             outputs_view(env.outputs)
         if env.parameters:
             with st.expander(f"Parameters ({len(env.parameters)})", icon=":material/tune:"):

@@ -44,3 +44,14 @@ def ago(moment: datetime, now: datetime | None = None) -> str:
     if seconds < 86400:
         return f"{int(seconds // 3600)} h ago"
     return f"{int(seconds // 86400)} d ago"
+
+
+def until(moment: datetime, now: datetime | None = None) -> str:
+    seconds = (moment - (now or datetime.now(UTC))).total_seconds()
+    if seconds <= 0:
+        return "now"
+    if seconds < 3600:
+        return f"in {max(1, int(seconds // 60))} min"
+    if seconds < 86400:
+        return f"in {int(seconds // 3600)} h {int(seconds % 3600 // 60)} min"
+    return f"in {int(seconds // 86400)} d {int(seconds % 86400 // 3600)} h"

@@ -64,3 +64,16 @@ def test_a_url_output_that_is_not_a_web_address_is_not_a_link() -> None:
     at = AppTest.from_function(card_app, args=(env,)).run()
     assert "javascript:alert(1)" in [c.value for c in at.code]
     assert not any("](" in m.value for m in at.markdown)
+
+
+def test_a_ready_environment_says_when_its_lease_ends() -> None:
+    from dataclasses import replace
+    from datetime import timedelta
+
+    ends = datetime.now(UTC) + timedelta(hours=3, minutes=30)
+    at = AppTest.from_function(card_app, args=(replace(view(), lease_hours=4,
+                                                       expires_at=ends),)).run()
+    [lease] = [c.value for c in at.caption if "lease" in c.value]
+    assert "lease of 4 h ends in 3 h" in lease and "destroys" in lease
+    at = AppTest.from_function(card_app, args=(view(),)).run()
+    assert not [c.value for c in at.caption if "lease" in c.value]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from portal.components.text import ago, duration, md_escape
+from portal.components.text import ago, duration, md_escape, until
 
 
 def test_md_escape_keeps_names_and_reasons_literal() -> None:
@@ -26,3 +26,12 @@ def test_ago() -> None:
     assert ago(now - timedelta(minutes=7), now) == "7 min ago"
     assert ago(now - timedelta(hours=3), now) == "3 h ago"
 
+
+
+@pytest.mark.parametrize(("delta", "text"), [
+    (timedelta(seconds=-5), "now"), (timedelta(seconds=20), "in 1 min"),
+    (timedelta(minutes=42), "in 42 min"), (timedelta(hours=3, minutes=5), "in 3 h 5 min"),
+    (timedelta(days=2, hours=4), "in 2 d 4 h")])
+def test_until(delta: timedelta, text: str) -> None:
+    now = datetime(2025, 1, 1, tzinfo=UTC)
+    assert until(now + delta, now) == text
