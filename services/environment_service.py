@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import selectinload
 
 from portal.settings import CloudTarget
@@ -189,13 +189,15 @@ def render_template(ctx: PortalContext, *, template_id: str, parameters: Mapping
 
 # -- recording ----------------------------------------------------------------------------------
 def _record_events(ctx: PortalContext, run_id: int, events: list[StackEvent]) -> None:
+    if not events:
+        return
+    # One multi-row INSERT: a stack of 45 resources brings about 90 events at once.
     with ctx.sessions() as session, session.begin():
-        for event in events:
-            session.add(RunEvent(
-                run_id=run_id, event_key=event.event_key, occurred_at=event.occurred_at,
-                logical_id=event.logical_id, resource_type=event.resource_type,
-                physical_id=event.physical_id, status=event.status, reason=event.reason,
-            ))
+        session.execute(insert(RunEvent), [
+            {"run_id": run_id, "event_key": event.event_key, "occurred_at": event.occurred_at,
+             "logical_id": event.logical_id, "resource_type": event.resource_type,
+             "physical_id": event.physical_id, "status": event.status, "reason": event.reason}
+            for event in events])
 
 
 def _portal_event(logical_id: str, resource_type: str, status: str, reason: str | None = None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import re
+from functools import lru_cache
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,7 +55,16 @@ class ResolvedTemplate:
 
 
 def load_template(text: str) -> dict[str, Any]:
-    """YAML or JSON template text, short intrinsic forms (`!Ref`) included."""
+    """YAML or JSON template text, short intrinsic forms (`!Ref`) included.
+
+    Parsed once per text (a template's text does not change between launches; its parameters
+    do): the document returned is shared, so readers must not change it.
+    """
+    return _parsed(text)
+
+
+@lru_cache(maxsize=32)
+def _parsed(text: str) -> dict[str, Any]:
     try:
         document = cfn_yaml.loads(text)
     except Exception as exc:  # the loader raises several unrelated types on bad input

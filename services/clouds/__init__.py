@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Callable
 
 import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.utils import parse_timestamp
 
 from portal.settings import CloudTarget, Settings
 
@@ -24,6 +27,30 @@ BOTO_CONFIG = Config(
     connect_timeout=10,
     read_timeout=120,
 )
+
+
+def parse_aws_timestamp(value: Any) -> datetime:
+    """botocore's timestamp parser, with a fast path for ISO 8601 and naive times read as UTC.
+
+    botocore hands every timestamp to dateutil, which is most of the cost of reading a stack's
+    events (a 45-resource stack has about 130). AWS writes ISO 8601 with a zone; the embedded
+    cloud writes UTC without one, which botocore would read as the host's local time.
+    """
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return parse_timestamp(value)  # RFC 822 and the other forms botocore knows
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return parse_timestamp(value)
+
+
+def new_session(**options: Any) -> boto3.session.Session:
+    """A boto3 Session (keyword arguments as boto3's) whose clients parse timestamps fast."""
+    core = botocore.session.get_session()
+    core.get_component("response_parser_factory").set_parser_defaults(
+        timestamp_parser=parse_aws_timestamp)
+    return boto3.session.Session(botocore_session=core, **options)
 
 
 @dataclass

@@ -26,10 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Iterator
 
-import boto3
 
 from portal.settings import CloudTarget, Settings
-from services.clouds import CloudConnection
+from services.clouds import CloudConnection, new_session
 from services.clouds.embedded_server import BOOT_ID_PATH
 from services.errors import EmbeddedCloudError
 
@@ -183,7 +182,7 @@ def stop(settings: Settings) -> bool:
 
 def connect(settings: Settings) -> CloudConnection:
     state = ensure_running(settings)
-    session = boto3.session.Session(region_name=settings.region, **CREDENTIALS)
+    session = new_session(region_name=settings.region, **CREDENTIALS)
     return CloudConnection(
         target=CloudTarget.EMBEDDED, region=settings.region, endpoint_url=state.endpoint_url,
         session=session, cloud_session=state.boot_id,

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import os
 
-import boto3
 
 from portal.settings import CloudTarget, Settings
-from services.clouds import CloudConnection
+from services.clouds import CloudConnection, new_session
 
 DEFAULT_ENDPOINT = "http://localhost:4566"
 
 
 def connect(settings: Settings) -> CloudConnection:
     endpoint = os.environ.get("AWS_ENDPOINT_URL", DEFAULT_ENDPOINT)
-    session = boto3.session.Session(
+    session = new_session(
         aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "test"),
         aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
         region_name=settings.region,

@@ -238,7 +238,56 @@ def _stack_creation_is_recorded_before_its_exports_resolve() -> None:
     Stack._add_stack_event = _add_stack_event  # type: ignore[method-assign]
 
 
+_EVENT_FIELDS = (
+    ("StackId", "stack_id"), ("EventId", "event_id"), ("StackName", "stack_name"),
+    ("LogicalResourceId", "logical_resource_id"),
+    ("PhysicalResourceId", "physical_resource_id"), ("ResourceType", "resource_type"),
+    ("ResourceStatus", "resource_status"), ("ResourceStatusReason", "resource_status_reason"),
+    ("ResourceProperties", "resource_properties"),
+    ("ClientRequestToken", "client_request_token"),
+)
+
+
+def _event_xml(event: Any) -> str:
+    """One `<member>` of DescribeStackEvents; an event never changes, so it is built once."""
+    cached = getattr(event, "_member_xml", None)
+    if cached is None:
+        from xml.sax.saxutils import escape
+
+        from moto.core.utils import iso_8601_datetime_with_milliseconds
+
+        parts = [f"<Timestamp>{iso_8601_datetime_with_milliseconds(event.timestamp)}</Timestamp>"]
+        for element, attribute in _EVENT_FIELDS:
+            value = getattr(event, attribute, None)
+            if value is not None:
+                parts.append(f"<{element}>{escape(str(value))}</{element}>")
+        cached = event._member_xml = "<member>" + "".join(parts) + "</member>"
+    return cached
+
+
+def _stack_events_are_served_quickly() -> None:
+    """moto builds DescribeStackEvents with its generic shape-walking serializer, which costs
+    about 0.15 ms a field: 20 ms for the 130 events of a 45-resource stack, on every poll of a
+    page that watches a launch. The XML of each event is built once instead; the response has the
+    same elements, newest event first, with AWS's millisecond UTC timestamps."""
+    import uuid
+
+    from moto.cloudformation.responses import CloudFormationResponse
+
+    def describe_stack_events(self: CloudFormationResponse) -> str:
+        events = self.cloudformation_backend.describe_stack_events(self._get_param("StackName"))
+        members = "".join(_event_xml(event) for event in reversed(events))
+        return ('<DescribeStackEventsResponse xmlns="http://cloudformation.amazonaws.com/doc/'
+                '2010-05-15/"><DescribeStackEventsResult><StackEvents>'
+                f"{members}</StackEvents></DescribeStackEventsResult><ResponseMetadata>"
+                f"<RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+                "</DescribeStackEventsResponse>")
+
+    CloudFormationResponse.describe_stack_events = describe_stack_events  # type: ignore[method-assign,assignment]
+
+
 def install() -> None:
+    _stack_events_are_served_quickly()
     _stack_records_resource_events()
     _resource_events_around_moto_operations()
     _stack_creation_is_recorded_before_its_exports_resolve()

@@ -224,3 +224,21 @@ def test_the_engine_streams_them_oldest_first_with_the_stacks_end_last(ctx: Port
     assert len(deleted) == 2 * len(NETWORK | GATEWAYS) + 2
     assert not {e.event_key for e in deleted} & {e.event_key for e in received}
     assert (deleted[-1].resource_type, deleted[-1].status) == (STACK_TYPE, "DELETE_COMPLETE")
+
+
+def test_events_come_back_whole_with_utc_times_and_their_text_intact(ctx: PortalContext) -> None:
+    description = 'rules & <limits> "quoted"'
+    stack = launch_stack(ctx, {"Group": {"Type": "AWS::EC2::SecurityGroup", "Properties": {
+        "GroupDescription": description, "VpcId": {"Ref": "Vpc"}}}})
+    events = ctx.connection.client("cloudformation").describe_stack_events(
+        StackName=stack.name)["StackEvents"]
+    required = {"StackId", "EventId", "StackName", "LogicalResourceId", "PhysicalResourceId",
+                "ResourceType", "Timestamp", "ResourceStatus"}
+    assert all(required <= set(event) for event in events)
+    assert len({event["EventId"] for event in events}) == len(events)
+    assert all(event["Timestamp"].utcoffset().total_seconds() == 0 for event in events)
+    assert [e["Timestamp"] for e in events] == sorted((e["Timestamp"] for e in events),
+                                                      reverse=True)
+    group_started = next(e for e in events if e["LogicalResourceId"] == "Group"
+                         and e.get("ResourceProperties"))
+    assert json.loads(group_started["ResourceProperties"])["GroupDescription"] == description
