@@ -32,6 +32,7 @@ from services.render_service import portal_tags
 
 DEFAULT_TEMPLATE = "three-tier"
 HA_TEMPLATE = "ha-web"
+VERBOSE = False
 STUDENT = Actor("bench", Role.STUDENT)
 
 
@@ -91,11 +92,14 @@ def timed(work) -> tuple[float, object]:  # type: ignore[no-untyped-def]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--repeats", type=int, default=25)
     parser.add_argument("--concurrency", type=int, default=30)
     parser.add_argument("--template", default=DEFAULT_TEMPLATE)
     parser.add_argument("--keep-dir", help="use (and keep) this data dir, e.g. to read the emulator's log")
+    parser.add_argument("--verbose", action="store_true", help="print every sample to stderr")
     args = parser.parse_args(argv)
+    global VERBOSE
+    VERBOSE = args.verbose
 
     with tempfile.TemporaryDirectory(prefix="sandbox-bench-") as tmp:
         settings = Settings(data_dir=Path(args.keep_dir or tmp), region="us-east-1",
@@ -141,6 +145,11 @@ def single_launches(ctx: PortalContext, template_id: str, *,
         seconds, env_id = timed(raw.launch)
         raw_times.append(seconds)
         raw.remove(env_id)  # type: ignore[arg-type]
+    if VERBOSE:
+        print(template_id, "portal ms", sorted(round(t * 1000) for t in portal_times),
+              file=sys.stderr)
+        print(template_id, "raw ms   ", sorted(round(t * 1000) for t in raw_times),
+              file=sys.stderr)
     return statistics.median(portal_times), statistics.median(raw_times)
 
 

@@ -253,7 +253,9 @@ def start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
     manifest = ctx.catalog.get_template(template_id)
     values = validate_parameters(manifest, parameters)
     lease = lease_hours_for(ctx, lease_hours)
-    advice = advise(render_template(ctx, template_id=template_id, parameters=values),
+    # Rendered as the Launch page's preview renders it, so the page's report is reused.
+    advice = advise(render_template(ctx, template_id=template_id, parameters=values,
+                                    owner=actor.name),
                     manifest=manifest, values=values, region=ctx.settings.region)
     if advice.blocks_launch:
         raise LaunchBlockedError(advice.errors)

@@ -3,6 +3,8 @@ rule fails."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -89,8 +91,30 @@ def run_rules(subject: AdvisorSubject, rules: Iterable[Rule]) -> AdvisorReport:
     return AdvisorReport(findings=tuple(ordered))
 
 
+# Reports by what they were computed from. The Launch page asks again on every rerun, and the
+# launch itself asks once more for what the page has just shown.
+_REPORTS: OrderedDict[tuple[Any, ...], AdvisorReport] = OrderedDict()
+_REPORTS_KEPT = 128
+_reports_lock = threading.Lock()
+
+
 def advise(rendered: RenderedTemplate, *, manifest: TemplateManifest, values: Mapping[str, Any],
            region: str) -> AdvisorReport:
     """Every rule on the rendered CloudFormation and Terraform; the report says what blocks."""
+    rules = all_rules()
+    key = (manifest, region, tuple(rules), rendered.cloudformation_template,
+           tuple((p["ParameterKey"], p["ParameterValue"])
+                 for p in rendered.cloudformation_parameters),
+           tuple(sorted(rendered.terraform_files.items())),
+           tuple(sorted((name, repr(value)) for name, value in values.items())))
+    with _reports_lock:
+        if key in _REPORTS:
+            _REPORTS.move_to_end(key)
+            return _REPORTS[key]
     subject = build_subject(rendered, manifest=manifest, values=values, region=region)
-    return run_rules(subject, all_rules())
+    report = run_rules(subject, rules)
+    with _reports_lock:
+        _REPORTS[key] = report
+        while len(_REPORTS) > _REPORTS_KEPT:
+            _REPORTS.popitem(last=False)
+    return report

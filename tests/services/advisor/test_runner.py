@@ -159,3 +159,23 @@ Resources:
     assert "the advisor could not evaluate it (IndexError" in unreadable.message
     assert not report.blocks_launch
     assert [f.resource for f in report.by_rule("ADV006")] == ["aws_instance.y"]
+
+
+def test_a_report_is_reused_for_the_same_input_and_redone_for_another() -> None:
+    from services.advisor import advise
+    from services.render_service import portal_tags, render, validate_parameters
+    from tests.templates_support import catalog
+
+    manifest = catalog().get_template("web-server")
+
+    def report_for(ssh_cidr: str):  # type: ignore[no-untyped-def]
+        values = validate_parameters(manifest, {"ssh_cidr": ssh_cidr})
+        rendered = render(manifest, values, region="us-east-1",
+                          cloudformation_text=manifest.cloudformation_path.read_text(),
+                          tags=portal_tags(env_id="e", owner="o", template_id=manifest.id))
+        return advise(rendered, manifest=manifest, values=values, region="us-east-1")
+
+    closed = report_for("203.0.113.10/32")
+    assert report_for("203.0.113.10/32") is closed
+    opened = report_for("0.0.0.0/0")
+    assert opened is not closed and opened.blocks_launch and not closed.blocks_launch
