@@ -166,3 +166,35 @@ def test_my_environments_follows_a_run_without_any_click(chromium: Path, portal_
         environment_service.run_destroy(ctx, run_id=started.run_id)
         expect(page.get_by_text("1 destroyed")).to_be_visible(timeout=15_000)
         expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_before_launch_a_student_sees_the_architecture_the_cost_and_the_advice(
+        chromium: Path, portal_url: str, tmp_path: Path) -> None:
+    """The diagram is drawn by the browser itself (Graphviz in the page), so a DOT text it could
+    not lay out would show here as a missing picture."""
+    from playwright.sync_api import expect
+
+    ha_web = get_context().catalog.get_template("ha-web")
+    with browser_page(chromium, tmp_path) as page:
+        sign_in(page, portal_url, "alice")
+        page.get_by_role("link", name="Launch", exact=True).click()
+        page.get_by_test_id("stSelectbox").first.click()
+        page.get_by_role("option", name=f"{ha_web.title} (ha-web)").click()
+        expect(page.get_by_text("ADV001").first).to_be_visible()
+
+        page.get_by_role("tab", name="Architecture").click()
+        chart = page.get_by_test_id("stGraphVizChart").first
+        expect(chart.locator("svg g.node").first).to_be_visible(timeout=30_000)
+        drawn = set(chart.locator("svg g.node title").all_text_contents())
+        assert {"LoadBalancer", "WebAcl", "AutoScalingGroup", "Database",
+                "CacheReplicationGroup"} <= drawn
+        expect(chart.locator("svg g.cluster")).to_have_count(5)
+
+        page.get_by_role("tab", name="Cost estimate").click()
+        expect(page.get_by_test_id("stMetric").filter(has_text="For the lease (4 hours)")
+               ).to_be_visible()
+        page.get_by_role("spinbutton", name="Lease (hours)").fill("10")
+        page.get_by_role("spinbutton", name="Lease (hours)").press("Enter")
+        expect(page.get_by_test_id("stMetric").filter(has_text="For the lease (10 hours)")
+               ).to_be_visible()
+        expect(page.get_by_test_id("stException")).to_have_count(0)
