@@ -1,8 +1,8 @@
 """Find, and remove, whatever of an environment is left, by its `sandbox:env-id` tag.
 
-Deleting a stack is not proof that its resources are gone: the embedded cloud never deletes route
-tables, gateways or EIPs and can lose a stack whose delete failed; real AWS leaves what a failed
-rollback or a hand-made resource left. Destroy therefore ends with this sweep, in dependency order,
+Deleting a stack is not proof that its resources are gone: a stack whose delete failed keeps what
+it could not delete, a failed rollback leaves what it made, and a student may have made resources by
+hand with the environment's tags; other emulators than the embedded one skip deletes outright. Destroy therefore ends with this sweep, in dependency order,
 repeated until nothing tagged remains or the deadline passes.
 
 EC2 and RDS resources are found through their own APIs' tag filters, which are exact about state

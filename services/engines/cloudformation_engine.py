@@ -305,8 +305,9 @@ class CloudFormationEngine:
             while True:
                 all_events += self._stream(stack_id, seen, on_events)
                 current = self._status(stack_id)
-                # The embedded cloud can drop a stack whose delete failed from describe_stacks
-                # altogether; the sweep that follows finds what it left by tag.
+                # A stack that no longer answers is gone (AWS keeps a deleted stack for a while
+                # under its id; some emulators forget it). The sweep after this finds by tag
+                # whatever it left.
                 status = current[0] if current else "DELETE_COMPLETE"
                 if status in DELETE_DONE:
                     return OperationResult(succeeded=True, stack_id=stack_id)
