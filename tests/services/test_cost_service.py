@@ -114,22 +114,14 @@ def three_tier_hourly(region: str, *, extended_support: bool) -> Decimal:
 
 @pytest.mark.parametrize("hours", HOURS)
 @pytest.mark.parametrize("region", REGIONS)
-def test_three_tier_defaults_after_mysql_8_0_left_standard_support(region: str,
-                                                                   hours: int) -> None:
-    result = estimate(resolved("three-tier", region), hours=hours, on=AFTER_MYSQL_80)
-    assert_totals(result, three_tier_hourly(region, extended_support=True), hours)
-    database = [line.description for line in lines_of(result, "Database")]
-    assert database[0] == "db.t3.micro MySQL, Single-AZ"
-    assert database[1] == "20 GiB gp3 storage"
-    assert any(d.startswith("Extended Support for MySQL 8.0") and d.endswith("2 vCPUs")
-               for d in database)
-
-
-@pytest.mark.parametrize("region", REGIONS)
-def test_three_tier_before_extended_support_began(region: str) -> None:
-    result = estimate(resolved("three-tier", region), hours=4, on=BEFORE_MYSQL_80)
-    assert_totals(result, three_tier_hourly(region, extended_support=False), 4)
-    assert not any("Extended Support" in line.description for line in result.lines)
+def test_three_tier_defaults_run_mysql_in_standard_support(region: str, hours: int) -> None:
+    for day in (BEFORE_MYSQL_80, AFTER_MYSQL_80):
+        result = estimate(resolved("three-tier", region), hours=hours, on=day)
+        assert_totals(result, three_tier_hourly(region, extended_support=False), hours)
+        database = [line.description for line in lines_of(result, "Database")]
+        assert database[0] == "db.t3.micro MySQL, Single-AZ"
+        assert database[1] == "20 GiB gp3 storage"
+        assert not any("Extended Support" in line.description for line in result.lines)
 
 
 def ha_web_hourly(region: str, *, desired: int = 2, nat: bool = False,

@@ -31,7 +31,9 @@ resource "aws_db_subnet_group" "this" {
 resource "aws_db_instance" "this" {
   identifier        = "${var.name}-db"
   engine            = "mysql"
-  engine_version    = "8.0" # the major version only: RDS picks the current 8.0 minor version
+  # The major version only: RDS picks the current 8.4 minor version. 8.4 is the long-term release
+  # in RDS standard support; 8.0 left it on 2026-07-31 and now costs Extended Support.
+  engine_version    = "8.4"
   instance_class    = var.instance_class
   allocated_storage = var.allocated_storage
   storage_type      = "gp3"
