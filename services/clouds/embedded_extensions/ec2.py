@@ -275,7 +275,50 @@ def _network_resources_remember_what_they_made() -> None:
         endpoint_from_cloudformation_json)
 
 
+def _a_resource_reads_its_own_tags() -> None:
+    """moto answers every resource's `get_tags` by scanning the tags of every EC2 resource ever
+    made (terminated instances stay listed), so `describe_instances` with a tag filter costs
+    instances x tags: after a few hundred launches one call took seconds and a class's
+    concurrent destroys held the emulator at full CPU for minutes. The tags are kept by resource
+    id; this reads that resource's own."""
+    from moto.ec2.models.core import TaggedEC2Resource
+    from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, get_prefix
+
+    def get_tags(self: TaggedEC2Resource) -> list[dict[str, str]]:
+        resource_id = getattr(self, "id", None)
+        if not resource_id:
+            return []
+        own = self.ec2_backend.tags.get(resource_id) or {}  # type: ignore[attr-defined]
+        resource_type = EC2_PREFIX_TO_RESOURCE.get(get_prefix(resource_id), "")
+        return [{"resource_id": resource_id, "key": key, "value": value,
+                 "resource_type": resource_type} for key, value in list(own.items())]
+
+    TaggedEC2Resource.get_tags = get_tags  # type: ignore[method-assign]
+
+
+def _subnets_are_made_safely_side_by_side() -> None:
+    """moto looks up a VPC's default network ACL by iterating the live dict of every ACL, which a
+    concurrent request (another stack's new VPC) may grow meanwhile: "dictionary changed size
+    during iteration", answered as HTTP 500 in the middle of a stack, which then stays
+    CREATE_IN_PROGRESS for ever. This iterates a snapshot."""
+    from moto.ec2.models.network_acls import NetworkAclAssociation, NetworkAclBackend
+    from moto.ec2.utils import random_network_acl_subnet_association_id
+
+    def associate_default_network_acl_with_subnet(self: NetworkAclBackend, subnet_id: str,
+                                                  vpc_id: str) -> None:
+        association_id = random_network_acl_subnet_association_id()
+        acl = next(acl for acl in list(self.network_acls.values())
+                   if acl.default and acl.vpc_id == vpc_id)
+        acl._associations[association_id] = NetworkAclAssociation(
+            self, association_id, subnet_id, acl.id)
+
+    NetworkAclBackend.associate_default_network_acl_with_subnet = (  # type: ignore[method-assign]
+        associate_default_network_acl_with_subnet)
+
+
 def install() -> None:
+    _a_resource_reads_its_own_tags()
+    _subnets_are_made_safely_side_by_side()
     _instance_reads_its_network_placement()
     _subnet_route_table_association_exists()
     _nat_gateway_deletion_releases_its_interface()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import uuid
+
 import pytest
 
 from services.context import PortalContext
 
-from tests.services.embedded_extensions.support import AMI, create_stack
+from tests.services.embedded_extensions.support import AMI, NETWORK, create_stack
 
 pytestmark = pytest.mark.xdist_group("embedded-cloud")
 
@@ -53,3 +56,42 @@ def test_database_gets_its_vpc_security_groups_subnet_group_and_the_stack_tags(
     group = rds.describe_db_subnet_groups(DBSubnetGroupName=ids["Subnets"])["DBSubnetGroups"][0]
     tags = rds.list_tags_for_resource(ResourceName=group["DBSubnetGroupArn"])["TagList"]
     assert {"Key": "sandbox:env-id", "Value": "ext-test"} in tags
+
+
+def test_each_instance_reads_exactly_its_own_tags(ctx: PortalContext) -> None:
+    ec2 = ctx.connection.client("ec2")
+    env = f"tags-{uuid.uuid4().hex[:6]}"
+    ids = [i["InstanceId"] for i in ec2.run_instances(
+        ImageId=AMI, MinCount=3, MaxCount=3, TagSpecifications=[{
+            "ResourceType": "instance", "Tags": [{"Key": "sandbox:env-id", "Value": env}]}],
+    )["Instances"]]
+    ec2.create_tags(Resources=[ids[0]], Tags=[{"Key": "role", "Value": "web"}])
+    ec2.delete_tags(Resources=[ids[2]], Tags=[{"Key": "sandbox:env-id"}])
+
+    found = ec2.describe_instances(Filters=[{"Name": "tag:sandbox:env-id", "Values": [env]}])
+    tags = {i["InstanceId"]: {t["Key"]: t["Value"] for t in i.get("Tags", [])}
+            for r in found["Reservations"] for i in r["Instances"]}
+    assert tags == {ids[0]: {"sandbox:env-id": env, "role": "web"},
+                    ids[1]: {"sandbox:env-id": env}}
+    described = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [ids[0]]}])["Tags"]
+    assert {(t["Key"], t["ResourceType"]) for t in described} == {
+        ("sandbox:env-id", "instance"), ("role", "instance")}
+    ec2.terminate_instances(InstanceIds=ids)
+
+
+def test_stacks_with_subnets_create_side_by_side(ctx: PortalContext) -> None:
+    """Many VPCs with subnets at once: each subnet looks up its VPC's default network ACL while
+    other requests add ACLs of their own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cloudformation = ctx.connection.client("cloudformation")
+    names = [f"acl-{uuid.uuid4().hex[:8]}" for _ in range(24)]
+    body = json.dumps({"Resources": NETWORK})
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        list(pool.map(lambda name: cloudformation.create_stack(StackName=name, TemplateBody=body),
+                      names))
+    statuses = {cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+                for name in names}
+    assert statuses == {"CREATE_COMPLETE"}
+    for name in names:
+        cloudformation.delete_stack(StackName=name)
