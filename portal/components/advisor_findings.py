@@ -8,35 +8,48 @@ from __future__ import annotations
 import streamlit as st
 
 from portal.components.text import md_escape
-from services.advisor import AdvisorReport, Finding
+from services.advisor import AdvisorReport, Finding, Severity
 
 SOURCE_LABELS = {"cloudformation": "CloudFormation", "terraform": "Terraform"}
 
 
-def _body(finding: Finding) -> str:
+def _where(finding: Finding) -> str:
     where = SOURCE_LABELS.get(finding.source, finding.source)
-    if finding.resource:
-        where += f" · {finding.resource}"
-    return (f"**{md_escape(finding.rule_id)}** · {md_escape(where)}\n\n"
-            f"{md_escape(finding.message)}\n\n"
-            f"**Fix:** {md_escape(finding.fix)}")
+    return f"{where} · {finding.resource}" if finding.resource else where
+
+
+def _body(group: tuple[Finding, ...]) -> str:
+    """One rule's findings: the messages of one source (CloudFormation's when it has any: its
+    logical ids are the ones the diagram shows), then everywhere it was found, then the fix."""
+    first = group[0]
+    shown = [f for f in group if f.source == first.source]
+    messages = "\n\n".join(md_escape(f.message) for f in shown)
+    text = f"**{md_escape(first.rule_id)}** · {md_escape(_where(first))}\n\n{messages}\n\n"
+    if len(group) > 1:
+        text += "Found in: " + "; ".join(md_escape(_where(f)) for f in group) + "\n\n"
+    return text + f"**Fix:** {md_escape(first.fix)}"
 
 
 def advisor_findings(report: AdvisorReport, *, key: str) -> None:
     """The report as callouts; the caller disables Launch when `report.blocks_launch`."""
+    groups = report.by_rule_and_severity()
+    errors = [g for g in groups if g[0].severity is Severity.ERROR]
+    warnings = [g for g in groups if g[0].severity is Severity.WARNING]
+    infos = [g for g in groups if g[0].severity is Severity.INFO]
+    summary = md_escape(report.grouped_summary())
     with st.container(key=f"{key}.advisor"):
         if report.blocks_launch:
-            st.markdown(f":red[**Advisor: {md_escape(report.summary())}**]")
+            st.markdown(f":red[**Advisor: {summary}**]")
         elif report.warnings:
-            st.markdown(f":orange[**Advisor: {md_escape(report.summary())}**]")
+            st.markdown(f":orange[**Advisor: {summary}**]")
         else:
-            st.markdown(f"**Advisor: {md_escape(report.summary())}**")
-        for finding in report.errors:
-            st.error(_body(finding), icon=":material/block:")
-        for finding in report.warnings:
-            st.warning(_body(finding), icon=":material/warning:")
-        if report.infos:
-            with st.expander(f"{len(report.infos)} note{'s' if len(report.infos) != 1 else ''}",
+            st.markdown(f"**Advisor: {summary}**")
+        for group in errors:
+            st.error(_body(group), icon=":material/block:")
+        for group in warnings:
+            st.warning(_body(group), icon=":material/warning:")
+        if infos:
+            with st.expander(f"{len(infos)} note{'s' if len(infos) != 1 else ''}",
                              icon=":material/info:"):
-                for finding in report.infos:
-                    st.info(_body(finding))
+                for group in infos:
+                    st.info(_body(group))

@@ -76,15 +76,21 @@ class AdvisorReport:
 
     def summary(self) -> str:
         """One line: "1 error blocks launch", "2 warnings, no errors", "no findings"."""
-        errors, warnings, infos = len(self.errors), len(self.warnings), len(self.infos)
-        if errors:
-            text = f"{_count(errors, 'error')} {'blocks' if errors == 1 else 'block'} launch"
-            extra = [_count(n, word) for n, word in ((warnings, "warning"), (infos, "note")) if n]
-            return text + (" (" + ", ".join(extra) + ")" if extra else "")
-        if warnings or infos:
-            parts = [_count(n, word) for n, word in ((warnings, "warning"), (infos, "note")) if n]
-            return ", ".join(parts) + ", no errors"
-        return "no findings"
+        return _summary(len(self.errors), len(self.warnings), len(self.infos))
+
+    def by_rule_and_severity(self) -> list[tuple[Finding, ...]]:
+        """The findings of one rule and severity together, in report order: a lesson found in
+        the CloudFormation and again in the Terraform is one lesson for a reader."""
+        groups: dict[tuple[str, Severity], list[Finding]] = {}
+        for finding in self.findings:
+            groups.setdefault((finding.rule_id, finding.severity), []).append(finding)
+        return [tuple(group) for group in groups.values()]
+
+    def grouped_summary(self) -> str:
+        """`summary` counting each rule once per severity."""
+        groups = self.by_rule_and_severity()
+        return _summary(*(sum(1 for g in groups if g[0].severity is severity)
+                          for severity in (Severity.ERROR, Severity.WARNING, Severity.INFO)))
 
     def to_json(self) -> list[dict[str, Any]]:
         return [f.to_json() for f in self.findings]
@@ -92,6 +98,17 @@ class AdvisorReport:
 
 def _count(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _summary(errors: int, warnings: int, infos: int) -> str:
+    if errors:
+        text = f"{_count(errors, 'error')} {'blocks' if errors == 1 else 'block'} launch"
+        extra = [_count(n, word) for n, word in ((warnings, "warning"), (infos, "note")) if n]
+        return text + (" (" + ", ".join(extra) + ")" if extra else "")
+    if warnings or infos:
+        parts = [_count(n, word) for n, word in ((warnings, "warning"), (infos, "note")) if n]
+        return ", ".join(parts) + ", no errors"
+    return "no findings"
 
 
 @dataclass

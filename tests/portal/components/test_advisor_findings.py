@@ -72,6 +72,25 @@ def test_a_real_report_of_the_ha_web_template() -> None:
     rendered = render(manifest, values, cloudformation_text=catalog().cloudformation_text("ha-web"),
                       region="us-east-1",
                       tags=portal_tags(env_id="e1", owner="alice", template_id="ha-web"))
-    at = run(advise(rendered, manifest=manifest, values=values, region="us-east-1"))
-    assert len(at.warning) == 4 and not at.error
-    assert any("ADV001" in w.value and md_escape("−48 credits/h") in w.value for w in at.warning)
+    report = advise(rendered, manifest=manifest, values=values, region="us-east-1")
+    at = run(report)
+    # Each lesson is found in the CloudFormation and again in the Terraform: shown once.
+    assert len(report.warnings) == 4
+    assert len(at.warning) == 2 and not at.error
+    assert at.markdown[0].value == f":orange[**Advisor: {md_escape('2 warnings, no errors')}**]"
+    credits = next(w.value for w in at.warning if "ADV001" in w.value)
+    assert md_escape("−48 credits/h") in credits
+    assert "Found in: CloudFormation · AutoScalingGroup; Terraform · " in credits
+
+
+def test_one_rule_found_twice_in_one_source_keeps_both_messages() -> None:
+    at = run(AdvisorReport(findings=(
+        finding("ADV003", Severity.ERROR, "Web", "cloudformation", "Web admits SSH"),
+        finding("ADV003", Severity.ERROR, "Admin", "cloudformation", "Admin admits SSH"),
+        finding("ADV003", Severity.ERROR, "aws_security_group.web", "terraform", "tf message"),
+    )))
+    (error,) = at.error
+    assert "Web admits SSH" in error.value and "Admin admits SSH" in error.value
+    assert "tf message" not in error.value
+    assert md_escape("Terraform · aws_security_group.web") in error.value
+    assert at.markdown[0].value == f":red[**Advisor: {md_escape('1 error blocks launch')}**]"
