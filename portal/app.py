@@ -28,6 +28,15 @@ else:
         st.Page(PAGES_DIR / "my_environments_page.py",
                 title="All environments" if actor.is_instructor else "My environments",
                 icon=":material/dns:", url_path="environments"),
+        st.Page(PAGES_DIR / "credit_predictor_page.py", title="Credit predictor",
+                icon=":material/battery_charging_50:", url_path="credits"),
     ]
+    if actor.is_instructor:
+        pages += [
+            st.Page(PAGES_DIR / "instructor_cost_page.py", title="Class cost",
+                    icon=":material/payments:", url_path="cost"),
+            st.Page(PAGES_DIR / "instructor_health_page.py", title="Class health",
+                    icon=":material/monitor_heart:", url_path="health"),
+        ]
 
 st.navigation(pages).run()

@@ -45,6 +45,14 @@ class Settings(BaseSettings):
     # A lease is how long an environment may run; when it ends the portal destroys it.
     default_lease_hours: int = Field(default=4, ge=1)
     max_lease_hours: int = Field(default=168, ge=1)
+    # What each student may spend, in USD, until courses set their own budgets.
+    student_budget_usd: float = Field(default=50.0, gt=0)
+    # Seconds between background collector passes (CloudWatch, Auto Scaling, CodeDeploy); 0 turns
+    # the schedule off, leaving collection on demand only.
+    collect_interval_s: float = Field(default=300.0, ge=0)
+    # How long CloudWatch may take to publish a period: a pass asks only for periods older than
+    # this, so a period it stores is complete and never fetched again.
+    collect_lag_s: float = Field(default=300.0, ge=0)
     # Where the templates live; tests point this at fixture folders.
     templates_dir: Path = Field(default=Path(__file__).resolve().parent.parent / "infra_templates")
 

@@ -90,6 +90,9 @@ class Environment(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     template_id: Mapped[str] = mapped_column(String(64))
     owner: Mapped[str] = mapped_column(String(64), index=True)
+    # The course the environment was launched for; one default course until courses exist.
+    course: Mapped[str] = mapped_column(String(64), default="default", server_default="default",
+                                        index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
     status_reason: Mapped[str | None] = mapped_column(Text)
     # Parameter values as the user gave them; the manifests hold no secret parameters.
@@ -106,6 +109,9 @@ class Environment(Base):
     # The lease the environment was launched for; at `expires_at` the portal destroys it.
     lease_hours: Mapped[int | None] = mapped_column()
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # What the environment costs per hour while it runs, priced at launch from its template and
+    # parameters; cost so far is metered from it (see services/cost_meter.py).
+    hourly_cost_usd: Mapped[float | None] = mapped_column()
 
     runs: Mapped[list[Run]] = relationship(
         back_populates="environment", order_by="Run.id", cascade="all, delete-orphan"
@@ -152,3 +158,114 @@ class RunEvent(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
     run: Mapped[Run] = relationship(back_populates="events")
+
+
+# ---------------------------------------------------------------------------------------------
+# Monitoring: what the collector (services/monitoring/collector.py) reads from CloudWatch,
+# Auto Scaling and CodeDeploy for each environment.
+
+
+class MetricSeries(Base):
+    """One CloudWatch metric of one resource of one environment, at one statistic."""
+
+    __tablename__ = "metric_series"
+    __table_args__ = (
+        UniqueConstraint("env_id", "namespace", "metric_name", "resource_id", "stat",
+                         name="uq_metric_series_identity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    env_id: Mapped[str] = mapped_column(ForeignKey("environment.id", ondelete="CASCADE"),
+                                        index=True)
+    # instance | load_balancer | db_instance
+    resource_kind: Mapped[str] = mapped_column(String(32))
+    # Instance id, ALB dimension value (app/name/hash) or DB instance identifier.
+    resource_id: Mapped[str] = mapped_column(String(255))
+    namespace: Mapped[str] = mapped_column(String(64))
+    metric_name: Mapped[str] = mapped_column(String(64))
+    stat: Mapped[str] = mapped_column(String(16))
+    dimensions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # The instance type of an instance, so credit charts can draw its baseline.
+    instance_type: Mapped[str | None] = mapped_column(String(32))
+    period_s: Mapped[int] = mapped_column(default=300)
+    # Start of the newest period already fetched; the next pass asks only for what follows.
+    fetched_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MetricPoint(Base):
+    """A raw sample: one period of one series, as GetMetricData returned it."""
+
+    __tablename__ = "metric_point"
+
+    series_id: Mapped[int] = mapped_column(
+        ForeignKey("metric_series.id", ondelete="CASCADE"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    value: Mapped[float] = mapped_column()
+
+
+class MetricRollup(Base):
+    """Aggregates of a series' raw points per hour or per day: what class-wide views read."""
+
+    __tablename__ = "metric_rollup"
+
+    series_id: Mapped[int] = mapped_column(
+        ForeignKey("metric_series.id", ondelete="CASCADE"), primary_key=True)
+    resolution_s: Mapped[int] = mapped_column(primary_key=True)
+    bucket_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    count: Mapped[int] = mapped_column()
+    sum: Mapped[float] = mapped_column()
+    min: Mapped[float] = mapped_column()
+    max: Mapped[float] = mapped_column()
+    # The value of the bucket's newest point (a balance at the end of the hour).
+    last: Mapped[float] = mapped_column()
+
+
+class ScalingActivity(Base):
+    """One Auto Scaling activity of a group belonging to an environment."""
+
+    __tablename__ = "scaling_activity"
+    __table_args__ = (Index("ix_scaling_activity_env_id_start_time", "env_id", "start_time"),)
+
+    activity_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    env_id: Mapped[str] = mapped_column(ForeignKey("environment.id", ondelete="CASCADE"))
+    group_name: Mapped[str] = mapped_column(String(255))
+    status_code: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str | None] = mapped_column(Text)
+    cause: Mapped[str | None] = mapped_column(Text)
+    start_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Deployment(Base):
+    """One CodeDeploy deployment to a deployment group of an environment."""
+
+    __tablename__ = "deployment"
+    __table_args__ = (Index("ix_deployment_env_id_created_at", "env_id", "created_at"),)
+
+    deployment_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    env_id: Mapped[str] = mapped_column(ForeignKey("environment.id", ondelete="CASCADE"))
+    application_name: Mapped[str] = mapped_column(String(255))
+    group_name: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class CollectorPass(Base):
+    """One pass of the collector over every running environment: when, how much, how many calls."""
+
+    __tablename__ = "collector_pass"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    environments: Mapped[int] = mapped_column(default=0)
+    series: Mapped[int] = mapped_column(default=0)
+    metric_queries: Mapped[int] = mapped_column(default=0)
+    metric_calls: Mapped[int] = mapped_column(default=0)
+    points_stored: Mapped[int] = mapped_column(default=0)
+    activities_stored: Mapped[int] = mapped_column(default=0)
+    deployments_stored: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,63 @@
+"""Which environments and which time window a dashboard shows, and who may see them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, or_
+
+from services.errors import ValidationError
+from services.history.models import Environment, Run, utcnow
+from services.identity import Actor
+
+MAX_WINDOW = timedelta(days=62)
+
+
+@dataclass(frozen=True)
+class DashboardFilter:
+    """A time window and optional course, student and template choices; empty means all."""
+
+    start: datetime
+    end: datetime
+    courses: tuple[str, ...] = ()
+    owners: tuple[str, ...] = ()
+    templates: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("dashboard window: use timezone-aware UTC datetimes")
+        if self.end <= self.start:
+            raise ValidationError({"window": "the end must come after the start"})
+        if self.end - self.start > MAX_WINDOW:
+            raise ValidationError({"window": f"at most {MAX_WINDOW.days} days"})
+
+    @classmethod
+    def last(cls, days: float, *, now: datetime | None = None, **choices: tuple[str, ...]
+             ) -> DashboardFilter:
+        end = now or utcnow()
+        return cls(start=end - timedelta(days=days), end=end, **choices)
+
+    def for_actor(self, actor: Actor) -> DashboardFilter:
+        """Students see their own environments only, whatever they chose."""
+        if actor.is_instructor:
+            return self
+        return replace(self, owners=(actor.name,))
+
+    def environment_clause(self) -> ColumnElement[bool]:
+        """Environments chosen by course, student and template that existed during the window.
+
+        An environment exists from its creation until its last run ended (a destroy); one with a
+        run still going, or that never ended, exists up to now.
+        """
+        clauses: list[ColumnElement[bool]] = [Environment.created_at < self.end]
+        if self.courses:
+            clauses.append(Environment.course.in_(self.courses))
+        if self.owners:
+            clauses.append(Environment.owner.in_(self.owners))
+        if self.templates:
+            clauses.append(Environment.template_id.in_(self.templates))
+        # Not over before the window starts: some run is still going or ended inside the window.
+        clauses.append(Environment.runs.any(or_(Run.ended_at.is_(None),
+                                                Run.ended_at >= self.start)))
+        return and_(*clauses)
