@@ -39,6 +39,7 @@ cloud-stop: install
 
 bench: install
 	$(BIN)/python bench/launch.py
+	$(BIN)/python bench/dashboard.py
 
 # Re-pin every dependency after editing pyproject.toml.
 lock: install

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # A lease is how long an environment may run; when it ends the portal destroys it.
     default_lease_hours: int = Field(default=4, ge=1)
     max_lease_hours: int = Field(default=168, ge=1)
+    # The course launches are recorded under until courses are set up in the portal.
+    default_course: str = "default"
     # What each student may spend, in USD, until courses set their own budgets.
     student_budget_usd: float = Field(default=50.0, gt=0)
     # Seconds between background collector passes (CloudWatch, Auto Scaling, CodeDeploy); 0 turns

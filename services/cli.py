@@ -110,7 +110,8 @@ def cmd_launch(args: argparse.Namespace) -> int:
     ctx = _context()
     actor = sign_in(args.owner, "student")
     env = environment_service.launch(ctx, actor=actor, template_id=args.template,
-                                     parameters=_params(args.param), lease_hours=args.lease_hours)
+                                     parameters=_params(args.param), lease_hours=args.lease_hours,
+                                     course=args.course)
     data = {"env_id": env.env_id, "status": env.status, "outputs": env.outputs_by_name,
             "error": env.status_reason}
     text = f"{env.env_id}: {env.status}" + "".join(
@@ -227,6 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     launch.add_argument("template")
     launch.add_argument("--owner", required=True)
     launch.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    launch.add_argument("--course", help="the course it is launched for (default: the portal's "
+                                         "default course)")
     launch.add_argument("--lease-hours", help="how long it may run before the portal destroys it "
                                               "(default: the portal's default lease)")
     status = add("status", cmd_status, "one environment with its resources")

@@ -41,7 +41,7 @@ from services.history.models import (
     RunStatus,
     utcnow,
 )
-from services.identity import Actor
+from services.identity import NAME_PATTERN, Actor
 from services.render_service import (
     RenderedTemplate,
     cloudformation_parameters,
@@ -109,6 +109,8 @@ class EnvironmentView:
     resources: list[dict[str, str]] | None = None
     lease_hours: int | None = None
     expires_at: datetime | None = None
+    course: str = "default"
+    hourly_cost_usd: float | None = None
 
     @property
     def can_destroy(self) -> bool:
@@ -134,6 +136,7 @@ class EnvironmentView:
             "parameters": self.parameters, "outputs": self.outputs_by_name,
             "cloud": self.cloud, "region": self.region, "stack_name": self.stack_name,
             "created_at": self.created_at.isoformat(), "updated_at": self.updated_at.isoformat(),
+            "course": self.course, "hourly_cost_usd": self.hourly_cost_usd,
             "lease_hours": self.lease_hours,
             "expires_at": self.expires_at.isoformat() if self.expires_at else None,
             "runs": [{"run_id": r.run_id, "kind": r.kind, "status": r.status,
@@ -173,7 +176,7 @@ def _view(ctx: PortalContext, env: Environment) -> EnvironmentView:
         outputs=_outputs(manifest, env.outputs or {}), cloud=env.cloud, region=env.region,
         stack_name=env.stack_name, created_at=env.created_at, updated_at=env.updated_at,
         runs=[_run_view(r) for r in env.runs], lease_hours=env.lease_hours,
-        expires_at=env.expires_at,
+        expires_at=env.expires_at, course=env.course, hourly_cost_usd=env.hourly_cost_usd,
     )
 
 
@@ -243,8 +246,18 @@ def lease_hours_for(ctx: PortalContext, requested: Any) -> int:
     return hours
 
 
+def course_for(ctx: PortalContext, requested: str | None) -> str:
+    """The course a launch is recorded under: the one asked for, or the portal's default."""
+    course = (requested or ctx.settings.default_course).strip()
+    if not NAME_PATTERN.match(course):
+        raise ValidationError({"course": "use 1-64 letters, digits, dots, dashes or underscores, "
+                                         "starting with a letter or digit"})
+    return course
+
+
 def start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
-                 parameters: Mapping[str, Any], lease_hours: Any = None) -> StartedRun:
+                 parameters: Mapping[str, Any], lease_hours: Any = None,
+                 course: str | None = None) -> StartedRun:
     """Validate, render, check and record a launch; nothing is created in the cloud yet.
 
     The advisor's errors (SSH open to the world, say) refuse the launch here, whoever asks for it:
@@ -253,6 +266,7 @@ def start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
     manifest = ctx.catalog.get_template(template_id)
     values = validate_parameters(manifest, parameters)
     lease = lease_hours_for(ctx, lease_hours)
+    course_name = course_for(ctx, course)
     # Rendered as the Launch page's preview renders it, so the page's report is reused.
     advice = advise(render_template(ctx, template_id=template_id, parameters=values,
                                     owner=actor.name),
@@ -267,7 +281,7 @@ def start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
         cloud_session = ctx.connection.cloud_session
     with ctx.sessions() as session, session.begin():
         env = Environment(
-            id=env_id, template_id=template_id, owner=actor.name,
+            id=env_id, template_id=template_id, owner=actor.name, course=course_name,
             status=EnvironmentStatus.LAUNCHING.value, parameters=values, outputs={},
             cloud=ctx.settings.cloud.value, cloud_session=cloud_session,
             region=ctx.settings.region,
@@ -350,10 +364,11 @@ def _remove_everything(ctx: PortalContext, *, run_id: int, env_id: str,
 
 
 def launch(ctx: PortalContext, *, actor: Actor, template_id: str,
-           parameters: Mapping[str, Any], lease_hours: Any = None) -> EnvironmentView:
+           parameters: Mapping[str, Any], lease_hours: Any = None,
+           course: str | None = None) -> EnvironmentView:
     """Launch and wait until the environment is ready or has failed."""
     started = start_launch(ctx, actor=actor, template_id=template_id, parameters=parameters,
-                           lease_hours=lease_hours)
+                           lease_hours=lease_hours, course=course)
     run_launch(ctx, run_id=started.run_id)
     return get_environment(ctx, actor=actor, env_id=started.env_id)
 
