@@ -1,5 +1,177 @@
-"""Placeholder replaced by its owner."""
+"""Credit predictor: a burstable instance's CPU credit balance over the coming hours under a
+workload, when its CPU is held at the baseline, and what unlimited mode would charge instead.
+It opens on the worked example `SEED_EXAMPLE`: a t3.micro that its agents keep at the baseline."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import streamlit as st
 
-st.title("credit_predictor")
+from portal import identity
+from portal.components.credit_chart import credit_chart
+from portal.components.text import md_escape
+from portal.ui_context import portal_errors
+from services.burstable import CreditMode
+from services.credit_predictor import (
+    DEFAULT_HOURS,
+    INSTANCE_TYPES,
+    MAX_HOURS,
+    SEED_EXAMPLE,
+    predict_credits,
+)
+from services.workload.profiles import (
+    AGENT_OVERHEAD_PERCENT,
+    DEFAULT_CLASS_SLOTS,
+    ProfileKind,
+    WorkloadProfile,
+)
+
+KEY = "credit_predictor_page"
+TYPE_KEY = f"{KEY}.instance_type"
+MODE_KEY = f"{KEY}.mode"
+WORKLOAD_KEY = f"{KEY}.workload"
+APP_CPU_KEY = f"{KEY}.app_cpu"
+PEAK_CPU_KEY = f"{KEY}.peak_cpu"
+OFF_PEAK_CPU_KEY = f"{KEY}.off_peak_cpu"
+START_KEY = f"{KEY}.start"
+AGENTS_KEY = f"{KEY}.agents"
+BALANCE_KEY = f"{KEY}.start_balance"
+HOURS_KEY = f"{KEY}.hours"
+EXAMPLE_KEY = f"{KEY}.example"
+
+WORKLOADS = {ProfileKind.IDLE: "Idle", ProfileKind.STEADY: "Steady",
+             ProfileKind.CLASS_HOURS: "Class-hour peaks"}
+EXAMPLE = {
+    TYPE_KEY: SEED_EXAMPLE.instance_type,
+    MODE_KEY: "unlimited" if SEED_EXAMPLE.unlimited else "standard",
+    WORKLOAD_KEY: SEED_EXAMPLE.profile.kind,
+    APP_CPU_KEY: SEED_EXAMPLE.profile.cpu_percent,
+    AGENTS_KEY: SEED_EXAMPLE.profile.agent_overhead_percent,
+    BALANCE_KEY: SEED_EXAMPLE.start_balance,
+    HOURS_KEY: SEED_EXAMPLE.hours,
+}
+# Only shown for class-hour peaks: a busy lab session and a quiet app between sessions.
+OTHER_DEFAULTS = {PEAK_CPU_KEY: 60.0, OFF_PEAK_CPU_KEY: 2.0,
+                  START_KEY: datetime.now(UTC).replace(minute=0, second=0, microsecond=0,
+                                                       tzinfo=None)}
+
+
+def _show_example() -> None:
+    st.session_state.update(EXAMPLE)
+
+
+identity.require_actor()
+for key, value in {**EXAMPLE, **OTHER_DEFAULTS}.items():
+    st.session_state.setdefault(key, value)
+
+st.title("Credit predictor")
+st.caption("What a burstable instance's CPU credits do under a workload: when the balance runs "
+           "out and the CPU is held at the baseline (standard mode), or what the surplus it "
+           "borrows costs (unlimited mode). Predicted from AWS's published credit rules; "
+           "nothing is launched.")
+
+with st.container(border=True):
+    st.markdown(f"**Worked example: {md_escape(SEED_EXAMPLE.title)}.** "
+                f"{md_escape(SEED_EXAMPLE.lesson)}")
+    st.caption(md_escape(SEED_EXAMPLE.why_start_balance))
+    st.button("Show the worked example", key=EXAMPLE_KEY, on_click=_show_example,
+              icon=":material/school:")
+
+form_col, result_col = st.columns([1, 2], gap="large")
+with form_col:
+    instance_type = st.selectbox(
+        "Instance type", INSTANCE_TYPES, key=TYPE_KEY, persist_state="session",
+        help="Only burstable types (t2, t3, t3a, t4g) earn and spend CPU credits.")
+    mode = st.radio(
+        "Credit mode", ["standard", "unlimited"], key=MODE_KEY, horizontal=True,
+        persist_state="session",
+        help="Standard: with no credits left the CPU is held at the baseline. Unlimited: it "
+             "keeps going on surplus credits, charged when they exceed a day's earnings. The "
+             "portal's templates launch burstable types in standard mode.")
+    workload = st.radio("Workload", list(WORKLOADS), key=WORKLOAD_KEY, horizontal=True,
+                        format_func=WORKLOADS.__getitem__, persist_state="session")
+    start = None
+    if workload == ProfileKind.STEADY:
+        app_cpu = st.number_input("App CPU (%)", min_value=0.0, max_value=100.0, step=1.0,
+                                  key=APP_CPU_KEY, persist_state="session",
+                                  help="CPUUtilization of the app alone, the mean over vCPUs.")
+    elif workload == ProfileKind.CLASS_HOURS:
+        peak_cpu = st.number_input("CPU during class (%)", min_value=0.0, max_value=100.0,
+                                   step=5.0, key=PEAK_CPU_KEY, persist_state="session")
+        off_peak_cpu = st.number_input("CPU between classes (%)", min_value=0.0,
+                                       max_value=100.0, step=1.0, key=OFF_PEAK_CPU_KEY,
+                                       persist_state="session")
+        start = st.datetime_input(
+            "Start (UTC)", key=START_KEY, persist_state="session",
+            help="Class hours: " + ", ".join(slot.describe() for slot in DEFAULT_CLASS_SLOTS)
+                 + " UTC.")
+    agents = st.number_input(
+        "Agents' CPU (%)", min_value=0.0, max_value=100.0, step=1.0, key=AGENTS_KEY,
+        persist_state="session",
+        help=f"The SSM, CloudWatch and CodeDeploy agents, always running: about "
+             f"{AGENT_OVERHEAD_PERCENT:g}% of a t3.micro. 0 for an instance without them.")
+    start_balance = st.number_input(
+        "Start balance (credits)", min_value=0.0, value=None, step=10.0, key=BALANCE_KEY,
+        placeholder="a new instance", persist_state="session",
+        help="The CPUCreditBalance of a running instance. Leave it empty for a new one: a t2 "
+             "in standard mode starts with 30 launch credits per vCPU, every other instance "
+             "with 0.")
+    hours = st.number_input("Hours", min_value=1, max_value=MAX_HOURS, step=1, key=HOURS_KEY,
+                            persist_state="session",
+                            help=f"How far to look ahead, {DEFAULT_HOURS} by default.")
+
+match workload:
+    case ProfileKind.STEADY:
+        profile = WorkloadProfile.steady(app_cpu, agents=agents)
+    case ProfileKind.CLASS_HOURS:
+        profile = WorkloadProfile.class_hours(peak_cpu, off_peak=off_peak_cpu, agents=agents)
+    case _:
+        profile = WorkloadProfile.idle(agents=agents)
+
+with result_col:
+    with portal_errors():
+        prediction = predict_credits(instance_type=instance_type, profile=profile,
+                                     hours=int(hours), start_balance=start_balance,
+                                     unlimited=mode == "unlimited", start=start)
+    throttled, end, extra = st.columns(3)
+    throttled.metric("Held at the baseline from",
+                     "never" if prediction.throttled_at_hour is None
+                     else f"{prediction.throttled_at_hour:.1f} h")
+    end.metric(f"Balance after {len(prediction.hours)} h", f"{prediction.end_balance:,.1f}",
+               help="CPUCreditBalance, in credits (one vCPU at 100% for a minute).")
+    if prediction.mode is CreditMode.UNLIMITED:
+        extra.metric("Surplus owed at the end", f"{prediction.end_surplus:,.1f}",
+                     help=f"Charged during the window: ${prediction.surplus_cost_usd:.2f}. "
+                          f"If the instance stops at the end: "
+                          f"${prediction.unpaid_surplus_usd:.2f} more.")
+    else:
+        extra.metric("Baseline", f"{prediction.spec.baseline_percent:g}% CPU",
+                     help=f"Earns {prediction.spec.credits_per_hour:g} credits an hour, holds "
+                          f"at most {prediction.spec.max_earned_credits:g}.")
+    if prediction.throttled_at_hour is not None:
+        st.warning(md_escape(prediction.summary), icon=":material/speed:")
+    elif prediction.end_surplus or prediction.surplus_cost_usd:
+        st.info(md_escape(prediction.summary), icon=":material/payments:")
+    else:
+        st.success(md_escape(prediction.summary), icon=":material/check_circle:")
+    credit_chart(prediction, key=f"{KEY}.chart")
+    st.caption("AWS lowers the CPU gradually as the balance nears zero; this prediction holds "
+               "it at the baseline from the moment the balance reaches zero. Each hour shows "
+               "its mean CPU and the balance at its end.")
+
+with st.expander("Hour by hour"):
+    st.dataframe(
+        prediction.to_json()["hours"], hide_index=True, width="stretch", key=f"{KEY}.hours",
+        column_config={
+            "hour": st.column_config.NumberColumn("hour", help="Hours after the start"),
+            "starts_at": st.column_config.DatetimeColumn("starts (UTC)",
+                                                         format="YYYY-MM-DD HH:mm"),
+            "demanded_cpu": st.column_config.NumberColumn("CPU asked for (%)", format="%.1f"),
+            "effective_cpu": st.column_config.NumberColumn("CPU it gets (%)", format="%.1f"),
+            "earned": st.column_config.NumberColumn("earned", format="%.1f"),
+            "spent": st.column_config.NumberColumn("spent", format="%.1f"),
+            "balance": st.column_config.NumberColumn("balance at the end", format="%.1f"),
+            "surplus_balance": st.column_config.NumberColumn("surplus owed", format="%.1f"),
+            "throttled": st.column_config.CheckboxColumn("held at the baseline"),
+        })

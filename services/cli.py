@@ -199,6 +199,24 @@ def cmd_diagram(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_predict_credits(args: argparse.Namespace) -> int:
+    from services.credit_predictor import predict_credits
+
+    prediction = predict_credits(instance_type=args.instance_type, cpu_percent=args.cpu,
+                                 hours=args.hours, start_balance=args.start_balance,
+                                 unlimited=args.unlimited)
+    data = prediction.to_json()
+    lines = [data["summary"], "",
+             f"{'hour':>4}  {'asked %':>7}  {'got %':>6}  {'balance':>8}  {'surplus':>8}"]
+    lines += [f"{h['hour']:>4}  {h['demanded_cpu']:>7.1f}  {h['effective_cpu']:>6.1f}  "
+              f"{h['balance']:>8.1f}  {h['surplus_balance']:>8.1f}"
+              f"{'  held at the baseline' if h['throttled'] else ''}" for h in data["hours"]]
+    throttled = data["throttled_at_hour"]
+    lines.append("throttled at hour: " + ("never" if throttled is None else f"{throttled:g}"))
+    _print(data, args.json, "\n".join(lines))
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         # One line, like every other error of the CLI.
@@ -250,6 +268,22 @@ def build_parser() -> argparse.ArgumentParser:
     diagram = add("diagram", cmd_diagram,
                   "print a template's architecture as Graphviz DOT (pipe it to `dot -Tsvg`)")
     diagram.add_argument("template")
+    predict = add("predict-credits", cmd_predict_credits,
+                  "a burstable instance's CPU credit balance hour by hour, and when its CPU is "
+                  "held at the baseline")
+    predict.add_argument("--instance-type", required=True,
+                         help="a burstable type: t2, t3, t3a or t4g (e.g. t3.micro)")
+    predict.add_argument("--cpu", type=float, required=True, metavar="PERCENT",
+                         help="the CPU the workload asks for, 0-100, as CloudWatch's "
+                              "CPUUtilization (the mean over the vCPUs)")
+    predict.add_argument("--hours", type=int, default=24, help="1 to 168 (default 24)")
+    predict.add_argument("--start-balance", type=float, metavar="CREDITS",
+                         help="the CPUCreditBalance of a running instance, as earned credits; "
+                              "without it, a new instance: a t2 in standard mode has its 30 "
+                              "launch credits per vCPU, any other 0")
+    predict.add_argument("--unlimited", action="store_true",
+                         help="unlimited credit mode (default: standard, the mode the portal's "
+                              "templates launch burstable types in)")
     return parser
 
 

@@ -129,6 +129,10 @@ def validate_parameters(manifest: TemplateManifest, given: Mapping[str, Any]) ->
             outer = ipaddress.IPv4Network(values[parameter.within])
             if not inner.subnet_of(outer):
                 errors[parameter.name] = f"{inner} is not inside {parameter.within} {outer}"
+                # Either field may be the one to change (a new VPC range leaves the default
+                # subnets outside it), so the form marks both.
+                errors.setdefault(parameter.within,
+                                  f"{outer} does not contain {parameter.name} {inner}")
     if errors:
         raise ValidationError(errors)
     _check_overlaps(manifest, values)

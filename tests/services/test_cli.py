@@ -155,3 +155,31 @@ def test_a_launch_the_advisor_blocks_creates_nothing(portal_env: dict[str, str])
     assert result.returncode == 2
     assert "ADV003" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert json.loads(run("envs", "--json").stdout) == []
+
+
+def test_predict_credits_json_gives_the_hourly_balance_and_when_throttling_starts(
+        portal_env: dict[str, str]) -> None:
+    # A t3.micro earns 12 credits an hour and at 20% spends 24: 30 credits last 2.5 hours.
+    result = run("predict-credits", "--instance-type", "t3.micro", "--cpu", "20", "--hours", "6",
+                 "--start-balance", "30", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["throttled_at_hour"] == 2.5
+    assert [h["balance"] for h in data["hours"]] == [18, 6, 0, 0, 0, 0]
+    assert [h["effective_cpu"] for h in data["hours"]][3:] == [10, 10, 10]
+    unlimited = json.loads(run("predict-credits", "--instance-type", "t3.micro", "--cpu", "20",
+                               "--hours", "6", "--start-balance", "30", "--unlimited",
+                               "--json").stdout)
+    assert unlimited["throttled_at_hour"] is None and unlimited["hours"][-1]["surplus_balance"] > 0
+
+
+@pytest.mark.parametrize(("args", "field"), [
+    (["--instance-type", "m6i.large", "--cpu", "5"], "instance_type"),
+    (["--instance-type", "t3.micro", "--cpu", "120"], "cpu_percent"),
+    (["--instance-type", "t3.micro", "--cpu", "5", "--start-balance", "500"], "start_balance"),
+])
+def test_predict_credits_refuses_bad_input_in_one_line_naming_the_field(
+        portal_env: dict[str, str], args: list[str], field: str) -> None:
+    result = run("predict-credits", *args)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and field in result.stderr
