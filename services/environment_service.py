@@ -21,6 +21,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import selectinload
 
 from portal.settings import CloudTarget
+from services import cost_meter
 from services.advisor import advise
 from services.catalog_service import TemplateManifest
 from services.context import PortalContext
@@ -273,6 +274,10 @@ def start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
                     manifest=manifest, values=values, region=ctx.settings.region)
     if advice.blocks_launch:
         raise LaunchBlockedError(advice.errors)
+    # Priced now, at the prices of the day it starts: cost so far is metered from this at once,
+    # not from a bill that arrives a day later.
+    hourly_cost = cost_meter.hourly_cost_usd(ctx, template_id=template_id, parameters=values,
+                                             region=ctx.settings.region)
     env_id = secrets.token_hex(5)
     now = utcnow()
     cloud_session = None
@@ -288,6 +293,7 @@ def start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
             # Starts with a letter and stays short: RDS derives identifiers from the stack name.
             stack_name=f"sbx-{env_id}", created_at=now, updated_at=now,
             lease_hours=lease, expires_at=now + timedelta(hours=lease),
+            hourly_cost_usd=hourly_cost,
         )
         run = Run(environment=env, kind=RunKind.LAUNCH.value, status=RunStatus.RUNNING.value,
                   started_at=now, worker=WORKER,

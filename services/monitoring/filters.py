@@ -8,10 +8,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, or_
 
 from services.errors import ValidationError
-from services.history.models import Environment, Run, utcnow
+from services.history.models import Environment, EnvironmentStatus, utcnow
 from services.identity import Actor
 
 MAX_WINDOW = timedelta(days=62)
+LIVE_STATUSES = (EnvironmentStatus.LAUNCHING.value, EnvironmentStatus.READY.value,
+                 EnvironmentStatus.DESTROYING.value)
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,8 @@ class DashboardFilter:
     def environment_clause(self) -> ColumnElement[bool]:
         """Environments chosen by course, student and template that existed during the window.
 
-        An environment exists from its creation until its last run ended (a destroy); one with a
-        run still going, or that never ended, exists up to now.
+        An environment exists from its creation until it settled in a final state (destroyed,
+        failed, lost: its `updated_at`); one launching, ready or destroying exists up to now.
         """
         clauses: list[ColumnElement[bool]] = [Environment.created_at < self.end]
         if self.courses:
@@ -57,7 +59,6 @@ class DashboardFilter:
             clauses.append(Environment.owner.in_(self.owners))
         if self.templates:
             clauses.append(Environment.template_id.in_(self.templates))
-        # Not over before the window starts: some run is still going or ended inside the window.
-        clauses.append(Environment.runs.any(or_(Run.ended_at.is_(None),
-                                                Run.ended_at >= self.start)))
+        clauses.append(or_(Environment.status.in_(LIVE_STATUSES),
+                           Environment.updated_at >= self.start))
         return and_(*clauses)

@@ -1,0 +1,259 @@
+"""A class's cost as charts: cost per day stacked by template, per student against the budget,
+each student's budget burning down (metered, then projected to their leases' end), the top
+spenders.
+
+Owns the `cost_charts.{key}.*` session_state keys. The same panel serves the instructor's Class
+cost page and a student's own environments: with one student the class-only parts drop out.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.colors import qualitative
+
+from services.cost_meter import ClassCost, budget_day
+
+PREFIX = "cost_charts"
+BUDGET_COLOR = "#d62728"
+VIEW_COLOR = "#1f77b4"
+OUTSIDE_COLOR = "#aec7e8"
+PROJECTED_COLOR = "#ff7f0e"
+# More burn-down lines than this turn into a tangle: the rest are one pick away.
+BURN_DOWN_LINES = 8
+TOP_SPENDERS = 10
+PROJECTION_NOTE = ("Projected: the cost so far, plus each environment running now at its hourly "
+                   "price until its lease ends, when the portal destroys it.")
+METERED_NOTE = ("Metered from list prices: each environment's hourly price (priced at launch from "
+                "its template and parameters) times the time it held resources, up to now.")
+
+
+def _key(key: str, name: str) -> str:
+    return f"{PREFIX}.{key}.{name}"
+
+
+def money(amount: float) -> str:
+    """Dollars to the cent, or to a tenth of a cent below a dollar so small charges still show."""
+    sign = "-" if amount < 0 else ""
+    amount = abs(amount)
+    return f"{sign}${amount:,.3f}" if 0 < amount < 1 else f"{sign}${amount:,.2f}"
+
+
+def _utc(column: pd.Series) -> list[pd.Timestamp]:
+    """Times as plotly should show them: UTC wall-clock, whatever the browser's zone."""
+    return column.dt.tz_convert("UTC").dt.tz_localize(None).tolist()
+
+
+def _values(column: pd.Series) -> list[float]:
+    # Plain lists: plotly would otherwise encode arrays as binary, unreadable in the figure's JSON.
+    return [float(value) for value in column]
+
+
+def _colors(names: list[str]) -> dict[str, str]:
+    palette = qualitative.Plotly
+    return {name: palette[i % len(palette)] for i, name in enumerate(names)}
+
+
+# -- figures --------------------------------------------------------------------------------------
+def per_day_figure(cost: ClassCost) -> go.Figure:
+    """Cost per UTC day, one stacked bar segment per template."""
+    figure = go.Figure()
+    days = cost.per_day
+    templates = sorted(days["template_id"].unique())
+    for template_id, color in _colors(templates).items():
+        rows = days[days["template_id"] == template_id]
+        figure.add_trace(go.Bar(
+            x=_utc(rows["day"]), y=_values(rows["cost_usd"]), name=template_id, marker_color=color,
+            hovertemplate=f"{template_id}: %{{y:$,.3f}} on %{{x|%Y-%m-%d}}<extra></extra>"))
+    figure.update_layout(barmode="stack", height=360, margin={"t": 30, "b": 40, "l": 60, "r": 20},
+                         legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"})
+    figure.update_xaxes(title_text="day (UTC)", type="date", dtick="D1", tickformat="%b %d")
+    figure.update_yaxes(title_text="cost (USD)", tickprefix="$", rangemode="tozero")
+    return figure
+
+
+def per_student_figure(cost: ClassCost) -> go.Figure:
+    """Each student's spend toward the budget: what the view shows, what it does not (earlier, or
+    other templates), and where the projection ends; the budget as a line across."""
+    students = cost.per_student.sort_values(["spent_usd", "owner"], ascending=[False, True])
+    owners = students["owner"].tolist()
+    outside = (students["spent_usd"] - students["cost_usd"]).clip(lower=0)
+    figure = go.Figure()
+    figure.add_trace(go.Bar(
+        x=owners, y=_values(students["cost_usd"]), name="in this view", marker_color=VIEW_COLOR,
+        hovertemplate="%{x}: %{y:$,.2f} in this view<extra></extra>"))
+    if (outside > 0.005).any():
+        figure.add_trace(go.Bar(
+            x=owners, y=_values(outside), name="before the window or other templates",
+            marker_color=OUTSIDE_COLOR,
+            hovertemplate="%{x}: %{y:$,.2f} outside this view<extra></extra>"))
+    figure.add_trace(go.Scatter(
+        x=owners, y=_values(students["projected_spent_usd"]), name="projected at lease end",
+        mode="markers", marker={"color": PROJECTED_COLOR, "symbol": "diamond", "size": 10},
+        hovertemplate="%{x}: %{y:$,.2f} when the leases end<extra></extra>"))
+    figure.add_hline(y=cost.budget_usd, line={"color": BUDGET_COLOR, "dash": "dash"},
+                     annotation_text=f"budget {money(cost.budget_usd)}",
+                     annotation_position="top left")
+    figure.update_layout(barmode="stack", height=380, margin={"t": 30, "b": 40, "l": 60, "r": 20},
+                         legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"})
+    figure.update_xaxes(title_text="student", type="category")
+    figure.update_yaxes(title_text="spent (USD)", tickprefix="$", rangemode="tozero")
+    return figure
+
+
+def burn_down_figure(cost: ClassCost, *, owners: list[str] | None = None) -> go.Figure:
+    """Remaining budget per student over time: solid while metered, dashed where projected, the
+    zero line where the budget is gone and a mark where the projection crosses it."""
+    chosen = owners if owners is not None else cost.per_student["owner"].tolist()
+    curve = cost.burn_down[cost.burn_down["owner"].isin(chosen)]
+    crossings = cost.per_student.set_index("owner")["crosses_budget_at"]
+    figure = go.Figure()
+    for owner, color in _colors(chosen).items():
+        rows = curve[curve["owner"] == owner]
+        for projected, dash, label in ((False, "solid", "remaining"),
+                                       (True, "dash", "projected")):
+            part = rows[rows["projected"] == projected]
+            if part.empty:
+                continue
+            figure.add_trace(go.Scatter(
+                x=_utc(part["at"]), y=_values(part["remaining_usd"]), mode="lines",
+                name=owner if not projected else f"{owner} (projected)", legendgroup=owner,
+                showlegend=not projected, line={"color": color, "dash": dash},
+                hovertemplate=f"{owner}: %{{y:$,.2f}} {label} at %{{x|%Y-%m-%d %H:%M}} UTC"
+                              "<extra></extra>"))
+        crossing = crossings.get(owner)
+        if crossing is not None and not pd.isna(crossing):
+            figure.add_trace(go.Scatter(
+                x=[pd.Timestamp(crossing).tz_convert("UTC").tz_localize(None)], y=[0.0],
+                mode="markers", name=f"{owner} crosses the budget", legendgroup=owner,
+                showlegend=False, marker={"color": color, "symbol": "x", "size": 11},
+                hovertemplate=f"{owner} reaches the budget at %{{x|%Y-%m-%d %H:%M}} UTC"
+                              "<extra></extra>"))
+    figure.add_hline(y=0.0, line={"color": BUDGET_COLOR, "width": 2},
+                     annotation_text="budget spent", annotation_position="bottom left")
+    figure.add_vline(x=pd.Timestamp(cost.now).tz_convert("UTC").tz_localize(None),
+                     line={"color": "#9e9e9e", "dash": "dot"})
+    figure.update_layout(height=420, margin={"t": 30, "b": 40, "l": 60, "r": 20},
+                         hovermode="closest",
+                         legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"})
+    figure.update_xaxes(title_text="time (UTC)", type="date")
+    figure.update_yaxes(title_text="budget remaining (USD)", tickprefix="$")
+    return figure
+
+
+def top_spenders_rows(cost: ClassCost, *, n: int = TOP_SPENDERS) -> list[dict[str, Any]]:
+    rows = []
+    for student in cost.top_spenders(n).to_dict("records"):
+        reached = budget_day(student["crosses_budget_at"])
+        rows.append({
+            "student": student["owner"],
+            "cost in view (USD)": student["cost_usd"],
+            "projected (USD)": student["projected_usd"],
+            "budget used": student["budget_used_pct"],
+            "budget left (USD)": student["remaining_usd"],
+            # A past day for a student already over budget, a coming one for a projection.
+            "budget reached on (UTC)": reached.isoformat() if reached else "",
+            "environments": student["environments"],
+            "running": student["running"],
+        })
+    return rows
+
+
+# -- rendering ------------------------------------------------------------------------------------
+def cost_metrics(cost: ClassCost) -> None:
+    """Cost so far, projected, budget used and environments running now, in one row."""
+    so_far, projected, budget, running = st.columns(4)
+    so_far.metric("Cost so far", money(cost.total_usd), help=METERED_NOTE)
+    projected.metric("Projected", money(cost.projected_usd),
+                     delta=f"+{money(cost.projected_usd - cost.total_usd)} until leases end",
+                     delta_color="off", help=PROJECTION_NOTE)
+    over = cost.students_over_budget
+    students = "1 student" if cost.students == 1 else f"{cost.students} students"
+    budget.metric(
+        "Budget used", f"{cost.budget_used_pct:.0f}%",
+        delta=f"{over} over budget" if over else None, delta_color="inverse",
+        help=(f"What the students shown spent, in every template and since their first launch, "
+              f"against {money(cost.budget_usd)} each ({students})."))
+    running.metric("Running now", cost.running_now,
+                   help="Environments of this view holding resources now: launching, ready, "
+                        "destroying, or failed with resources left.")
+
+
+def cost_source_note(cost: ClassCost) -> None:
+    """What the figures are: metered list prices, and nothing real on the embedded cloud."""
+    embedded = cost.on_embedded_cloud
+    if embedded == cost.environments and embedded:
+        st.caption(":material/science: Metered from list prices; environments on the embedded "
+                   "cloud cost nothing real.")
+    elif embedded:
+        st.caption(f":material/science: Metered from list prices; {embedded} of the "
+                   f"{cost.environments} environments ran on the embedded cloud and cost "
+                   "nothing real.")
+    else:
+        st.caption("Metered from list prices, before tax, discounts and data transfer: the bill "
+                   "can differ.")
+
+
+def cost_panel(cost: ClassCost, *, key: str) -> None:
+    """Everything about `cost` below its metrics: the charts, the top spenders, per template."""
+    cost_source_note(cost)
+    if cost.environments == 0:
+        st.info("No environment ran in this window.", icon=":material/info:")
+        return
+    if cost.unpriced:
+        st.warning(f"{len(cost.unpriced)} environments have no price and count as nothing: "
+                   + ", ".join(cost.unpriced), icon=":material/warning:")
+
+    st.subheader("Cost per day")
+    st.plotly_chart(per_day_figure(cost), width="stretch", key=_key(key, "per_day"),
+                    alt="Cost per UTC day, stacked by template")
+
+    single = cost.students == 1
+    st.subheader("Against the budget" if single else "Per student")
+    st.plotly_chart(per_student_figure(cost), width="stretch", key=_key(key, "per_student"),
+                    alt=f"Spend per student against the {money(cost.budget_usd)} budget")
+
+    st.subheader("Budget burn-down")
+    owners = cost.per_student["owner"].tolist()
+    shown = owners
+    if len(owners) > BURN_DOWN_LINES:
+        likely = cost.per_student.sort_values(["projected_spent_usd", "owner"],
+                                              ascending=[False, True])["owner"].tolist()
+        # Keyed by the students on offer: a new filter starts from its own top spenders.
+        offered = zlib.crc32("\n".join(owners).encode())
+        shown = st.multiselect(
+            "Students on the chart", owners, default=likely[:BURN_DOWN_LINES],
+            key=_key(key, f"burn_down.{offered:08x}"),
+            help="The students projected to spend most are drawn first.")
+    st.plotly_chart(burn_down_figure(cost, owners=shown), width="stretch",
+                    key=_key(key, "burn_down"),
+                    alt="Remaining budget per student over time, projected to the leases' end")
+    st.caption(PROJECTION_NOTE + " Solid: metered; dashed: projected; × where the budget runs "
+               "out. Budgets count every template and the time before the window.")
+
+    if not single:
+        st.subheader("Top spenders")
+        st.dataframe(
+            top_spenders_rows(cost), hide_index=True, width="stretch",
+            key=_key(key, "top_spenders"),
+            column_config={
+                "cost in view (USD)": st.column_config.NumberColumn(format="$%.2f"),
+                "projected (USD)": st.column_config.NumberColumn(format="$%.2f"),
+                "budget left (USD)": st.column_config.NumberColumn(format="$%.2f"),
+                "budget used": st.column_config.ProgressColumn(
+                    format="%.0f%%", min_value=0, max_value=100),
+            })
+
+    st.subheader("Per template")
+    st.dataframe(
+        [{"template": row["template_id"], "environments": row["environments"],
+          "running now": row["running"], "cost so far (USD)": row["cost_usd"],
+          "projected (USD)": row["projected_usd"]}
+         for row in cost.per_template.to_dict("records")],
+        hide_index=True, width="stretch", key=_key(key, "per_template"),
+        column_config={"cost so far (USD)": st.column_config.NumberColumn(format="$%.2f"),
+                       "projected (USD)": st.column_config.NumberColumn(format="$%.2f")})
