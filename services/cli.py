@@ -217,6 +217,40 @@ def cmd_predict_credits(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_collect(args: argparse.Namespace) -> int:
+    from services.monitoring.passes import collect_now
+
+    ctx = _context()
+    report = collect_now(ctx)
+    data = report.to_json()
+    text = (f"{data['environments']} environments, {data['series']} series: "
+            f"{data['points_stored']} new points in {data['metric_calls']} GetMetricData calls "
+            f"({data['metric_queries']} queries), {data['activities_stored']} scaling activities, "
+            f"{data['deployments_stored']} deployments")
+    text += "".join(f"\n  {env_id}: {reason}" for env_id, reason in data["errors"].items())
+    if data["error"]:
+        text += f"\n  error: {data['error']}"
+    _print(data, args.json, text)
+    return 0 if report.ok else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from services.demo import build_demo_class
+
+    ctx = _context()
+    report = build_demo_class(ctx, students=args.students, days=args.days, seed=args.seed,
+                              **({"course": args.course} if args.course else {}))
+    data = report.to_json()
+    text = (f"course {data['course']}: {data['students']} students over {data['days']} days; "
+            f"{data['launched']} launches ({data['failed']} failed), {data['destroyed']} "
+            f"destroyed, {data['running']} running; {data['metric_data']} simulated datapoints, "
+            f"{data['replacements']} instance replacements, {data['deployments']} deployments; "
+            f"{data['elapsed_s']} s")
+    text += "".join(f"\n  {error}" for error in data["errors"])
+    _print(data, args.json, text)
+    return 0 if not data["errors"] else 1
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         # One line, like every other error of the CLI.
@@ -284,6 +318,15 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--unlimited", action="store_true",
                          help="unlimited credit mode (default: standard, the mode the portal's "
                               "templates launch burstable types in)")
+    add("collect", cmd_collect, "one monitoring pass now: CloudWatch metrics, scaling "
+        "activities and deployments of every running environment (on the embedded cloud, the "
+        "simulated workload up to now first)")
+    demo = add("demo", cmd_demo, "build a demo class on the embedded cloud: launches, destroys, "
+               "failures and simulated metrics over the last days")
+    demo.add_argument("--students", type=int, default=30)
+    demo.add_argument("--days", type=int, default=14, help="at most 14")
+    demo.add_argument("--seed", type=int, default=0, help="another seed, another class")
+    demo.add_argument("--course", help="the course name of the demo class")
     return parser
 
 

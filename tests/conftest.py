@@ -14,7 +14,8 @@ from services import context as context_module
 from services.context import PortalContext
 
 PORTAL_VARIABLES = ("PORTAL_DATA_DIR", "PORTAL_DATABASE_URL", "PORTAL_CLOUD", "PORTAL_REGION",
-                    "PORTAL_OPERATION_TIMEOUT_S", "PORTAL_TEMPLATES_DIR", "AWS_PROFILE",
+                    "PORTAL_OPERATION_TIMEOUT_S", "PORTAL_TEMPLATES_DIR",
+                    "PORTAL_COLLECT_INTERVAL_S", "PORTAL_COLLECT_LAG_S", "AWS_PROFILE",
                     "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION")
 
 
@@ -40,6 +41,8 @@ def portal_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
         "PORTAL_DATABASE_URL": f"sqlite:///{tmp_path / 'history.db'}",
         "PORTAL_CLOUD": "embedded",
         "PORTAL_REGION": "us-east-1",
+        # No background monitoring pass: a test runs the passes it means to, when it means to.
+        "PORTAL_COLLECT_INTERVAL_S": "0",
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)

@@ -42,6 +42,10 @@ def parse_aws_timestamp(value: Any) -> datetime:
         except ValueError:
             return parse_timestamp(value)  # RFC 822 and the other forms botocore knows
         return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    if isinstance(value, (int, float)):
+        # CloudWatch's protocol (smithy-rpc-v2-cbor) sends epoch seconds; botocore would build a
+        # dateutil tzlocal for each datapoint.
+        return datetime.fromtimestamp(value, UTC)
     return parse_timestamp(value)
 
 

@@ -121,3 +121,58 @@ def test_an_alarm_updated_by_its_stack_keeps_its_name(ctx: PortalContext) -> Non
         "Threshold"] == 90.0
     assert delete_stack(ctx, stack.name) == "DELETE_COMPLETE"
     assert cloudwatch.describe_alarms(AlarmNames=[stack.ids["Cpu"]])["MetricAlarms"] == []
+
+
+def test_get_metric_data_answers_each_query_from_its_own_metric_bucketed_by_period(
+        ctx: PortalContext) -> None:
+    """Random datapoints of several instances and a look-alike in another namespace: every
+    statistic of every bucket is what the datapoints put say, whatever order they were put in."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    cloudwatch = ctx.connection.client("cloudwatch")
+    rng = random.Random(3)
+    namespace = f"Test/{uuid.uuid4().hex[:8]}"
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=3)
+    put: dict[str, list[tuple[datetime, float]]] = {}
+    for instance in ("i-a", "i-b", "i-c"):
+        points = [(start + timedelta(seconds=rng.randrange(0, 3 * 3600)), rng.uniform(0, 100))
+                  for _ in range(120)]
+        put[instance] = points
+        shuffled = points[:]
+        rng.shuffle(shuffled)
+        for chunk in range(0, len(shuffled), 40):
+            cloudwatch.put_metric_data(Namespace=namespace, MetricData=[
+                {"MetricName": "CPUUtilization", "Timestamp": at, "Value": value,
+                 "Dimensions": [{"Name": "InstanceId", "Value": instance}]}
+                for at, value in shuffled[chunk:chunk + 40]])
+    # Same name and dimensions in another namespace must not leak into the answer.
+    cloudwatch.put_metric_data(Namespace=f"{namespace}-other", MetricData=[
+        {"MetricName": "CPUUtilization", "Timestamp": start + timedelta(minutes=1), "Value": 1e6,
+         "Dimensions": [{"Name": "InstanceId", "Value": "i-a"}]}])
+
+    window_start, window_end = start + timedelta(minutes=7), start + timedelta(hours=2, minutes=7)
+    queries = [{"Id": f"q{n}", "MetricStat": {"Metric": {
+        "Namespace": namespace, "MetricName": "CPUUtilization",
+        "Dimensions": [{"Name": "InstanceId", "Value": instance}]},
+        "Period": period, "Stat": stat}}
+        for n, (instance, period, stat) in enumerate(
+            (i, p, s) for i in put for p in (300, 3600) for s in ("Average", "Sum", "Maximum"))]
+    answer = {r["Id"]: r for r in cloudwatch.get_metric_data(
+        MetricDataQueries=queries, StartTime=window_start, EndTime=window_end,
+        ScanBy="TimestampAscending")["MetricDataResults"]}
+
+    for query in queries:
+        stat_spec = query["MetricStat"]
+        instance = stat_spec["Metric"]["Dimensions"][0]["Value"]
+        period = timedelta(seconds=stat_spec["Period"])
+        buckets: dict[datetime, list[float]] = {}
+        for at, value in put[instance]:
+            if window_start <= at < window_end:
+                buckets.setdefault(window_start + (at - window_start) // period * period,
+                                   []).append(value)
+        expected = {"Average": lambda v: sum(v) / len(v), "Sum": sum, "Maximum": max}[
+            stat_spec["Stat"]]
+        result = answer[query["Id"]]
+        assert result["Timestamps"] == sorted(buckets)
+        assert result["Values"] == pytest.approx([expected(buckets[b]) for b in sorted(buckets)])
