@@ -177,7 +177,7 @@ class MetricSeries(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     env_id: Mapped[str] = mapped_column(ForeignKey("environment.id", ondelete="CASCADE"),
                                         index=True)
-    # instance | load_balancer | db_instance
+    # instance | load_balancer | target_group (HealthyHostCount is per target group) | db_instance
     resource_kind: Mapped[str] = mapped_column(String(32))
     # Instance id, ALB dimension value (app/name/hash) or DB instance identifier.
     resource_id: Mapped[str] = mapped_column(String(255))
