@@ -18,9 +18,10 @@ concepts" (surplus credits). The definitions this module computes with:
   the instance spends surplus credits, which later earnings pay down. Surplus beyond what the
   instance earns in 24 hours is charged at the end of the hour, at a flat price per vCPU-hour.
 
-A projection runs hour by hour, but within an hour it is exact for a constant utilization: the
-moment the launch credits or the balance run out, or the accrual limit is reached, is computed,
-not rounded to the hour.
+A projection (`project_balance`) runs hour by hour; a `CreditAccount` steps one instance forward
+any number of minutes (the workload simulator's 5-minute periods). Both apply the same rules to a
+stretch of constant utilization, and exactly: the moment the launch credits or the balance run
+out, or the accrual limit is reached, is computed, not rounded to the step.
 """
 
 from __future__ import annotations
@@ -185,8 +186,26 @@ def project_balance(spec: BurstableSpec, cpu_percent: float | Sequence[float], *
         launch_credits = spec.launch_credits if credit_mode is CreditMode.STANDARD else 0.0
     state = _State(earned=min(earned_balance, spec.max_earned_credits),
                    launch=launch_credits, surplus=surplus_balance)
-    step = _standard_hour if credit_mode is CreditMode.STANDARD else _unlimited_hour
-    return [step(spec, state, hour, _clamp_cpu(demand)) for hour, demand in enumerate(demands)]
+    return [_project_hour(spec, credit_mode, state, hour, _clamp_cpu(demand))
+            for hour, demand in enumerate(demands)]
+
+
+def _project_hour(spec: BurstableSpec, mode: CreditMode, state: _State, hour: int,
+                  demand: float) -> CreditHour:
+    standard = mode is CreditMode.STANDARD
+    if standard:
+        part = _standard_part(spec, state, demand, 1.0)
+    else:
+        part = _unlimited_part(spec, state, demand, 1.0, hour_ends=True)
+    # Standard mode has no surplus; unlimited mode spends no launch credits.
+    return CreditHour(
+        hour=hour, demanded_cpu=demand, effective_cpu=part.effective_cpu, earned=part.earned,
+        spent=part.spent, earned_balance=state.earned,
+        launch_balance=state.launch if standard else 0.0,
+        surplus_balance=0.0 if standard else state.surplus, surplus_charged=part.surplus_charged,
+        throttled=part.throttled_from is not None,
+        throttled_from=None if part.throttled_from is None else hour + part.throttled_from,
+    )
 
 
 @dataclass
@@ -196,9 +215,27 @@ class _State:
     surplus: float
 
 
-def _standard_hour(spec: BurstableSpec, state: _State, hour: int, demand: float) -> CreditHour:
-    earn = spec.credits_per_hour
-    spend = spec.credits_spent_per_hour(demand)
+@dataclass(frozen=True)
+class _Part:
+    """What one stretch of constant demand did to a `_State`."""
+
+    effective_cpu: float
+    earned: float
+    """Credits earned and kept (discarded ones at the accrual limit excluded)."""
+    spent: float
+    surplus_charged: float
+    throttled_from: float | None
+    """The fraction of the stretch after which the CPU was held at the baseline."""
+
+
+# The rules of both modes for a stretch of `hours` (any length, at most up to the end of a clock
+# hour) at a constant demand. Every quantity in the stretch changes linearly or stops at a
+# limit, so the moment a limit is reached is computed exactly and a stretch split in two ends in
+# the same state as the whole one.
+
+def _standard_part(spec: BurstableSpec, state: _State, demand: float, hours: float) -> _Part:
+    earn = spec.credits_per_hour * hours
+    spend = spec.credits_spent_per_hour(demand) * hours
     cap = spec.max_earned_credits
     start_total = state.earned + state.launch
     elapsed = 0.0
@@ -233,20 +270,16 @@ def _standard_hour(spec: BurstableSpec, state: _State, hour: int, demand: float)
         effective = demand
     else:
         effective = (demand * throttled_at + spec.baseline_percent * (1 - throttled_at))
-    spent = spec.credits_spent_per_hour(effective)
+    spent = spec.credits_spent_per_hour(effective) * hours
     end_total = state.earned + state.launch
-    return CreditHour(
-        hour=hour, demanded_cpu=demand, effective_cpu=effective,
-        earned=end_total - start_total + spent, spent=spent,
-        earned_balance=state.earned, launch_balance=state.launch, surplus_balance=0.0,
-        surplus_charged=0.0, throttled=throttled_at is not None,
-        throttled_from=None if throttled_at is None else hour + throttled_at,
-    )
+    return _Part(effective_cpu=effective, earned=end_total - start_total + spent, spent=spent,
+                 surplus_charged=0.0, throttled_from=throttled_at)
 
 
-def _unlimited_hour(spec: BurstableSpec, state: _State, hour: int, demand: float) -> CreditHour:
-    earn = spec.credits_per_hour
-    spend = spec.credits_spent_per_hour(demand)
+def _unlimited_part(spec: BurstableSpec, state: _State, demand: float, hours: float, *,
+                    hour_ends: bool) -> _Part:
+    earn = spec.credits_per_hour * hours
+    spend = spec.credits_spent_per_hour(demand) * hours
     cap = spec.max_earned_credits
     net = earn - spend
     discarded = 0.0
@@ -261,14 +294,121 @@ def _unlimited_hour(spec: BurstableSpec, state: _State, hour: int, demand: float
         drawn = min(state.earned, -net)
         state.earned -= drawn
         state.surplus += -net - drawn
-    charged = max(0.0, state.surplus - cap)
+    # Surplus beyond the accrual limit is charged at the end of the (clock) hour, not as it
+    # accrues: within the hour, earnings may still pay it down.
+    charged = max(0.0, state.surplus - cap) if hour_ends else 0.0
     state.surplus -= charged
-    return CreditHour(
-        hour=hour, demanded_cpu=demand, effective_cpu=demand, earned=earn - discarded,
-        spent=spend, earned_balance=state.earned, launch_balance=0.0,
-        surplus_balance=state.surplus, surplus_charged=charged, throttled=False,
-        throttled_from=None,
-    )
+    return _Part(effective_cpu=demand, earned=earn - discarded, spent=spend,
+                 surplus_charged=charged, throttled_from=None)
+
+
+@dataclass(frozen=True)
+class CreditStep:
+    """One step of a `CreditAccount`; balances are at the end of the step, on CloudWatch's terms."""
+
+    minutes: float
+    demanded_cpu: float
+    effective_cpu: float
+    """Average utilization the instance got in the step (CloudWatch CPUUtilization)."""
+    balance: float
+    """Earned plus launch credits (CloudWatch CPUCreditBalance)."""
+    credit_usage: float
+    """Credits spent in the step, surplus ones included (CloudWatch CPUCreditUsage)."""
+    earned: float
+    surplus_balance: float
+    """Surplus credits spent and not yet paid down (CloudWatch CPUSurplusCreditBalance)."""
+    surplus_charged: float
+    """Surplus credits charged in the step (CloudWatch CPUSurplusCreditsCharged)."""
+    throttled: bool
+    throttled_minutes: float
+    """Minutes of the step during which the CPU was held at the baseline."""
+
+
+@dataclass
+class CreditAccount:
+    """The credits of one running instance, stepped forward any number of minutes at a time.
+
+    The same rules as `project_balance` (which is this account stepped an hour at a time):
+    a step is cut at each end of a clock hour, where unlimited mode charges surplus credits.
+    `minutes_into_hour` is where in the clock hour the account stands, so that an account
+    started at 10:25 charges at 11:00.
+    """
+
+    spec: BurstableSpec
+    mode: CreditMode
+    earned: float = 0.0
+    launch: float = 0.0
+    surplus: float = 0.0
+    minutes_into_hour: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.mode = CreditMode(self.mode)
+        self.earned = min(self.earned, self.spec.max_earned_credits)
+        if not 0 <= self.minutes_into_hour < MINUTES_PER_HOUR:
+            raise ValueError("minutes_into_hour: must be from 0 to under 60")
+
+    @classmethod
+    def launched(cls, spec: BurstableSpec, *, mode: CreditMode | str | None = None,
+                 minutes_into_hour: float = 0.0) -> CreditAccount:
+        """A freshly launched instance: 30 launch credits per vCPU for T2 in standard mode,
+        otherwise an empty balance."""
+        credit_mode = CreditMode(mode) if mode is not None else spec.default_mode
+        launch = spec.launch_credits if credit_mode is CreditMode.STANDARD else 0.0
+        return cls(spec, credit_mode, launch=launch, minutes_into_hour=minutes_into_hour)
+
+    @classmethod
+    def resumed(cls, spec: BurstableSpec, *, mode: CreditMode | str, balance: float,
+                surplus_balance: float = 0.0, minutes_into_hour: float = 0.0) -> CreditAccount:
+        """An account continued from what CloudWatch shows. CPUCreditBalance does not say how
+        much of it is launch credits; whatever exceeds the accrual limit must be, the rest is
+        taken as earned (it only matters for a T2 that has not spent its launch credits yet)."""
+        credit_mode = CreditMode(mode)
+        standard = credit_mode is CreditMode.STANDARD
+        earned = min(balance, spec.max_earned_credits)
+        return cls(spec, credit_mode, earned=earned, launch=balance - earned if standard else 0.0,
+                   surplus=0.0 if standard else surplus_balance,
+                   minutes_into_hour=minutes_into_hour)
+
+    @property
+    def balance(self) -> float:
+        return self.earned + self.launch
+
+    def step(self, minutes: float, demand_cpu: float) -> CreditStep:
+        """Run `minutes` at a demanded utilization of `demand_cpu` percent."""
+        if minutes < 0 or math.isnan(minutes):
+            raise ValueError("minutes: must not be negative")
+        demand = _clamp_cpu(demand_cpu)
+        state = _State(earned=self.earned, launch=self.launch, surplus=self.surplus)
+        left = float(minutes)
+        cpu_minutes = spent = earned = charged = throttled_minutes = 0.0
+        throttled = False
+        while True:
+            to_hour_end = MINUTES_PER_HOUR - self.minutes_into_hour
+            piece = min(left, to_hour_end)
+            hour_ends = piece >= to_hour_end
+            hours = piece / MINUTES_PER_HOUR
+            if self.mode is CreditMode.STANDARD:
+                part = _standard_part(self.spec, state, demand, hours)
+            else:
+                part = _unlimited_part(self.spec, state, demand, hours, hour_ends=hour_ends)
+            cpu_minutes += part.effective_cpu * piece
+            spent += part.spent
+            earned += part.earned
+            charged += part.surplus_charged
+            if part.throttled_from is not None:
+                throttled = True
+                throttled_minutes += (1 - part.throttled_from) * piece
+            left -= piece
+            self.minutes_into_hour = 0.0 if hour_ends else self.minutes_into_hour + piece
+            if left <= 0:
+                break
+        self.earned, self.launch, self.surplus = state.earned, state.launch, state.surplus
+        return CreditStep(
+            minutes=minutes, demanded_cpu=demand,
+            effective_cpu=cpu_minutes / minutes if minutes else demand, balance=self.balance,
+            credit_usage=spent, earned=earned, surplus_balance=self.surplus,
+            surplus_charged=charged, throttled=throttled, throttled_minutes=throttled_minutes,
+        )
 
 
 def first_throttled(projection: Sequence[CreditHour]) -> float | None:
