@@ -211,8 +211,15 @@ class Sweeper:
         """Rules that name another group keep both groups alive; drop them first."""
         group = self.ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
         ingress = [p for p in group.get("IpPermissions", []) if p.get("UserIdGroupPairs")]
-        if ingress:
+        if not ingress:
+            return
+        try:
             self.ec2.revoke_security_group_ingress(GroupId=group_id, IpPermissions=ingress)
+        except AWS_ERRORS as exc:
+            # A rule naming a group that is already gone cannot be revoked, and holds nothing
+            # alive: retrying it would only run the sweep into its deadline.
+            if _code(exc) != "InvalidGroup.NotFound":
+                raise
 
     def empty_buckets(self, buckets: list[str]) -> None:
         """Empty the buckets a stack is about to delete (release bundles, uploads)."""

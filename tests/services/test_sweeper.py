@@ -112,3 +112,24 @@ def test_sweep_removes_what_every_service_left(ctx: PortalContext) -> None:
 ])
 def test_arn_kinds(arn: str, kind: str) -> None:
     assert arn_kind(arn) == kind
+
+
+def test_a_rule_naming_a_group_already_gone_does_not_hold_up_the_sweep(ctx: PortalContext) -> None:
+    env_id = f"sg-{uuid.uuid4().hex[:8]}"
+    ec2 = ctx.connection.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    tags = [{"ResourceType": "security-group", "Tags": [{"Key": ENV_TAG, "Value": env_id}]}]
+    app = ec2.create_security_group(GroupName=f"app-{env_id}", Description="app", VpcId=vpc,
+                                    TagSpecifications=tags)["GroupId"]
+    gone = ec2.create_security_group(GroupName=f"gone-{env_id}", Description="gone",
+                                     VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=app, IpPermissions=[{
+        "IpProtocol": "tcp", "FromPort": 80, "ToPort": 80,
+        "UserIdGroupPairs": [{"GroupId": gone}]}])
+    ec2.delete_security_group(GroupId=gone)
+
+    left = ctx.sweeper.sweep(env_id, deadline=time.monotonic() + 20, pause=0.1)
+    assert left == []
+    assert not ec2.describe_security_groups(Filters=[{"Name": "group-id",
+                                                      "Values": [app]}])["SecurityGroups"]
+    ec2.delete_vpc(VpcId=vpc)
