@@ -1,15 +1,20 @@
-"""My environments (instructors: everyone's): status, outputs, runs, and Destroy."""
+"""My environments (instructors: everyone's): status, outputs, runs, and Destroy; for a student
+also what their own environments cost and how healthy they are, in the charts the instructor's
+Class cost and Class health pages draw for the whole class."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from portal import identity
+from portal.components.cost_charts import cost_metrics, cost_panel
+from portal.components.dashboard_filters import dashboard_filters
+from portal.components.health_charts import health_panel
 from portal.components.environment_card import environment_card
 from portal.components.environments_table import environments_table
 from portal.components.live import live_section
 from portal.ui_context import portal_context, portal_errors, reconcile_history
-from services import environment_service, jobs
+from services import cost_meter, environment_service, jobs
 from services.environment_service import EnvironmentView, EventView
 from services.history.models import EnvironmentStatus
 
@@ -58,4 +63,19 @@ def environments() -> bool:
     return any(env.in_progress for env in envs)
 
 
-live_section(environments, key="my_environments")
+if actor.is_instructor:
+    live_section(environments, key="my_environments")
+else:
+    listed, cost_tab, health_tab = st.tabs(["Environments", "Cost", "Health"])
+    with listed:
+        live_section(environments, key="my_environments")
+    with cost_tab, portal_errors():
+        chosen = dashboard_filters(ctx, actor, key="my_cost")
+        cost = cost_meter.class_cost(ctx, actor=actor, filter=chosen)
+        cost_metrics(cost)
+        cost_panel(cost, key="my_cost")
+    with health_tab, portal_errors():
+        chosen = dashboard_filters(ctx, actor, key="my_health")
+        if not health_panel(ctx, actor, chosen, key="my_health"):
+            st.info("No metrics yet for your environments in this window: they are collected "
+                    "every few minutes while an environment runs.", icon=":material/info:")

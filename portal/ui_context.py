@@ -11,6 +11,8 @@ from portal.components.text import md_escape
 from services import environment_service, jobs
 from services.context import PortalContext, get_context
 from services.errors import PortalError
+from services.monitoring.passes import start_schedule
+from services.monitoring.scheduler import BackgroundScheduler
 from services.reconcile_service import ReconcileReport, reconcile_and_clean_up
 
 
@@ -21,6 +23,13 @@ def portal_context() -> PortalContext:
     Cached here rather than built per rerun: cloud clients are the expensive part (boto3 guide).
     """
     return get_context()
+
+
+@st.cache_resource(show_spinner=False)
+def background_schedule() -> BackgroundScheduler:
+    """The process's monitoring schedule (simulated workload on the embedded cloud, collector,
+    ending leases), started by the first page load and shared by every session."""
+    return start_schedule(portal_context())
 
 
 @contextmanager

@@ -121,3 +121,27 @@ def test_a_launch_whose_portal_process_died_is_cleaned_up_by_the_portal(app, por
     assert [(r.kind, r.status) for r in env.runs] == [("launch", "failed"),
                                                        ("destroy", "succeeded")]
     assert "interrupted" in (env.runs[0].error or "")
+
+
+def test_a_student_sees_the_cost_and_health_of_their_own_environments_only(app, portal) -> None:
+    mine = launched(portal, ALICE)
+    launched(portal, BOB)
+    assert mine.hourly_cost_usd and mine.hourly_cost_usd > 0  # priced at launch
+    at = open_page(app(ALICE), "my_environments_page.py")
+    assert not at.exception
+    assert [t.label for t in at.tabs] == ["Environments", "Cost", "Health"]
+    metrics = {m.label: m.value for m in at.metric}
+    assert "Cost so far" in metrics and "Projected" in metrics
+    # Only alice's environment counts: one running, not two.
+    assert metrics["Running now"] == "1"
+    assert not [s for s in at.multiselect if s.label == "Student"]
+    # No metrics collected yet, but the launch itself is timed, resource by resource.
+    assert {"CPU credits", "Deploy timings"} <= set(texts(at.subheader))
+    assert any("No CPU credit metrics in this window" in i for i in texts(at.info))
+
+
+def test_an_instructor_sees_no_cost_or_health_tabs_here(app, portal) -> None:
+    launched(portal, ALICE)
+    at = open_page(app(TEACHER), "my_environments_page.py")
+    assert not at.exception
+    assert not at.tabs

@@ -1,0 +1,62 @@
+"""An instructor opens Class health of a demo class in Chromium: the charts are drawn by plotly in
+the page and the simulated data says so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services.context import get_context
+from services.demo import build_demo_class
+from services.identity import Actor, Role
+from services.monitoring.filters import DashboardFilter
+from services.monitoring.health_view import SIMULATED_LABEL, class_health
+from tests.browser.test_launch_in_browser import (  # noqa: F401 - fixtures
+    browser_page,
+    chromium,
+    portal_url,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("embedded-cloud")]
+
+TEACHER = Actor("ms-lee", Role.INSTRUCTOR)
+
+
+@pytest.fixture
+def demo_class(portal_env: dict[str, str]) -> str:
+    """A small demo class built through the real paths (launches on the embedded cloud, two days
+    of simulated metrics, one collector pass); returns its course."""
+    report = build_demo_class(get_context(), students=4, days=2, seed=3)
+    assert report.launched and not report.errors, report.to_json()
+    return report.course
+
+
+def test_the_instructor_sees_the_health_of_the_demo_class(chromium: Path, demo_class: str,
+                                                         portal_url: str,
+                                                         tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    health = class_health(get_context(), actor=TEACHER, filter=DashboardFilter.last(7))
+    assert not health.is_empty and health.simulated == len(health.instances)
+    with browser_page(chromium, tmp_path) as page:
+        page.goto(portal_url)
+        page.get_by_label("Name", exact=True).fill(TEACHER.name)
+        page.get_by_text("Instructor", exact=True).click()
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("link", name="Class health", exact=True).click()
+        expect(page.get_by_role("heading", name="Class health")).to_be_visible(timeout=60_000)
+
+        expect(page.get_by_role("heading", name="CPU credits")).to_be_visible(timeout=60_000)
+        # The class's balances, one instance in detail, the launch and destroy durations and a
+        # run's waterfall at least, each drawn by plotly into its own SVG.
+        plots = page.locator(".js-plotly-plot")
+        expect(plots.nth(3)).to_be_visible(timeout=60_000)
+        expect(plots.first.locator(".main-svg").first).to_be_attached()
+        legend = page.locator(".js-plotly-plot .legendtext")
+        expect(legend.filter(has_text="credit balance").first).to_be_attached()
+        expect(legend.filter(has_text="CPU").first).to_be_attached()
+        expect(legend.filter(has_text=health.instances["instance_id"].iloc[0]).first
+               ).to_be_attached()
+        expect(page.get_by_text(SIMULATED_LABEL).first).to_be_visible()
+        expect(page.get_by_test_id("stException")).to_have_count(0)

@@ -1,0 +1,185 @@
+"""The Health charts: one line per instance and the throttled hours marked, the detail with its
+baseline and shaded throttling, activities with their causes, durations and the waterfall; and
+the panel drawing them with the simulated label."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+from streamlit.testing.v1 import AppTest
+
+from portal.components import health_charts
+from services.context import PortalContext
+from services.identity import Actor
+from services.monitoring import health_view
+from tests.services.monitoring.health_history import (
+    ALICE,
+    DAY,
+    NOW,
+    T0,
+    TEACHER,
+    add_environment,
+    add_events,
+    add_instance,
+    build_class,
+    samples,
+)
+
+
+def test_one_balance_line_per_instance_and_the_throttled_stretches_in_red(
+        ctx: PortalContext) -> None:
+    build_class(ctx)
+    health = health_view.class_health(ctx, actor=TEACHER, filter=DAY, now=NOW)
+    figure = health_charts.credit_balance_figure(health)
+    lines = [t for t in figure.data if t.name != health_charts.THROTTLED_TRACE]
+    assert [t.name.split(" ")[0] for t in lines] == ["i-bob-1", "i-alice", "i-bob-2"]
+    assert lines[0].name == "i-bob-1 (bob, ha-web)"
+    assert list(lines[1].y) == list(health.hours[health.hours["instance_id"] == "i-alice"]
+                                    ["balance"])
+    [stretches] = [t for t in figure.data if t.name == health_charts.THROTTLED_TRACE]
+    # One stretch each, from the start of its first throttled hour to the end of its last, with
+    # a gap after it: alice's hours 4 to 8 and bob's whole day.
+    segments = {who: [pd.Timestamp(x, unit="ms") for x in stretches.x[i:i + 2]]
+                for i, who in zip(range(0, len(stretches.x), 3), stretches.text[::3],
+                                  strict=True)}
+    start = pd.Timestamp("2026-11-02")
+    assert segments == {"i-alice": [start + timedelta(hours=4), start + timedelta(hours=9)],
+                        "i-bob-1": [start, start + timedelta(hours=24)]}
+    assert np.isnan(stretches.x[2]) and np.isnan(stretches.y[5])
+
+
+def test_a_large_class_draws_its_most_throttled_apart_and_the_rest_as_one_trace(
+        ctx: PortalContext) -> None:
+    with ctx.sessions() as session, session.begin():
+        for number in range(20):
+            add_environment(session, env_id=f"e-{number:02d}", owner=f"s{number:02d}",
+                            created_at=T0 - timedelta(hours=1))
+            # Student n is held at the baseline for n hours.
+            add_instance(session, env_id=f"e-{number:02d}", instance_id=f"i-{number:02d}",
+                         with_usage=False,
+                         balance=samples(T0, 24, lambda i, n=number: 0.0 if i < 12 * n else 9),
+                         cpu=samples(T0, 24, lambda i: 10.0))
+    health = health_view.class_health(ctx, actor=TEACHER, filter=DAY, now=NOW)
+    figure = health_charts.credit_balance_figure(health)
+    names = [t.name.split(" ")[0] for t in figure.data]
+    assert names == [f"i-{n:02d}" for n in range(19, 11, -1)] + ["12", "throttled"]
+    others = figure.data[health_charts.HIGHLIGHTED]
+    assert others.name == "12 other instances"
+    # 12 lines of 24 hours, broken by a gap between two instances.
+    assert len(others.x) == 12 * 24 + 11 and sum(np.isnan(others.y)) == 11
+    assert set(others.text) - {""} == {f"i-{n:02d}" for n in range(12)}
+
+
+def test_the_detail_draws_the_baseline_and_shades_throttling(ctx: PortalContext) -> None:
+    build_class(ctx)
+    detail = health_view.instance_detail(ctx, actor=TEACHER, instance_id="i-alice", filter=DAY)
+    figure = health_charts.instance_detail_figure(detail)
+    assert [(t.name, t.yaxis) for t in figure.data] == [
+        ("credit balance", "y"), ("CPU", "y2"), (health_charts.THROTTLED_TRACE, "y2")]
+    shapes = figure.layout.shapes
+    [baseline] = [s for s in shapes if s.type == "line"]
+    assert (baseline.y0, baseline.y1, baseline.yref) == (10, 10, "y2")
+    # One throttled stretch, shaded over both plots.
+    [shaded] = [s for s in shapes if s.type == "rect"]
+    assert (pd.Timestamp(shaded.x0), pd.Timestamp(shaded.x1), shaded.yref) == (
+        pd.Timestamp("2026-11-02 04:00"), pd.Timestamp("2026-11-02 09:00"), "paper")
+    assert any("baseline 10%" in a.text for a in figure.layout.annotations)
+
+    unthrottled = health_view.instance_detail(ctx, actor=TEACHER, instance_id="i-bob-2",
+                                              filter=DAY)
+    figure = health_charts.instance_detail_figure(unthrottled)
+    assert not [s for s in figure.layout.shapes if s.type == "rect"]
+    assert health_charts.THROTTLED_TRACE not in [t.name for t in figure.data]
+
+
+def test_scaling_activities_show_their_cause_on_hover(ctx: PortalContext) -> None:
+    build_class(ctx)
+    timeline = health_view.scaling_timeline(ctx, actor=TEACHER, filter=DAY)
+    figure = health_charts.scaling_timeline_figure(timeline, until=DAY.end)
+    assert [t.name for t in figure.data] == ["Launching", "Terminating"]
+    terminating = figure.data[1]
+    assert list(terminating.y) == ["bob · sbx-asg"]
+    assert "ELB system health" in terminating.customdata[0][1]
+    assert list(terminating.x) == [60_000]  # a minute, in milliseconds on a date axis
+
+
+def test_durations_per_template_and_day_and_deployments_by_status(ctx: PortalContext) -> None:
+    build_class(ctx)
+    window = health_view.deploy_timings(
+        ctx, actor=TEACHER, filter=DAY.__class__(start=T0 - timedelta(hours=4), end=NOW))
+    figure = health_charts.run_durations_figure(window)
+    boxes = {(t.name, t.xaxis): list(t.y) for t in figure.data}
+    assert boxes == {("web-server", "x"): [42.0], ("ha-web", "x"): [300.0],
+                     ("ha-web", "x2"): [120.0]}
+    deployments = health_charts.deployment_durations_figure(window)
+    assert {t.name: list(t.y) for t in deployments.data} == {"Failed": [34.0],
+                                                             "Succeeded": [105.0]}
+
+
+def test_the_waterfall_has_a_bar_per_resource_first_started_on_top(ctx: PortalContext) -> None:
+    runs = build_class(ctx)
+    with ctx.sessions() as session, session.begin():
+        add_events(session, run_id=runs["alice"], start=T0, events=[
+            (0.0, "Stack", "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS"),
+            (1.0, "Vpc", "AWS::EC2::VPC", "CREATE_IN_PROGRESS"),
+            (3.0, "Vpc", "AWS::EC2::VPC", "CREATE_COMPLETE"),
+            (3.5, "Server", "AWS::EC2::Instance", "CREATE_IN_PROGRESS"),
+            (6.0, "Server", "AWS::EC2::Instance", "CREATE_FAILED"),
+            (7.0, "Stack", "AWS::CloudFormation::Stack", "CREATE_COMPLETE")])
+    waterfall = health_view.run_waterfall(ctx, actor=ALICE, run_id=runs["alice"])
+    figure = health_charts.run_waterfall_figure(waterfall, until=NOW)
+    assert list(figure.layout.yaxis.categoryarray) == [
+        "Stack (create)", "Vpc (create)", "Server (create)"]
+    bars = {y: x for t in figure.data for y, x in zip(t.y, t.x, strict=True)}
+    assert bars == {"Stack (create)": 7000, "Vpc (create)": 2000, "Server (create)": 2500}
+    assert {t.name: t.marker.color for t in figure.data}["CREATE_FAILED"] == "#d62728"
+
+
+def panel_app(actor: "Actor") -> None:  # run as a script: no postponed annotations
+    from datetime import UTC, datetime, timedelta
+
+    from portal.components.health_charts import health_panel
+    from services.context import get_context
+    from services.monitoring.filters import DashboardFilter
+
+    t0 = datetime(2026, 11, 2, tzinfo=UTC)
+    health_panel(get_context(), actor, DashboardFilter(start=t0 - timedelta(hours=4),
+                                                       end=t0 + timedelta(hours=24)),
+                 key="test")
+
+
+def test_the_panel_draws_every_section_and_labels_simulated_data(ctx: PortalContext) -> None:
+    runs = build_class(ctx)
+    with ctx.sessions() as session, session.begin():
+        add_events(session, run_id=runs["bob_destroy"], start=T0 + timedelta(hours=23), events=[
+            (0.0, "Web", "AWS::AutoScaling::AutoScalingGroup", "DELETE_IN_PROGRESS"),
+            (80.0, "Web", "AWS::AutoScaling::AutoScalingGroup", "DELETE_COMPLETE")])
+    at = AppTest.from_function(panel_app, args=(TEACHER,), default_timeout=30).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [h.value for h in at.subheader] == ["CPU credits", "Auto Scaling activity",
+                                               "Deploy timings"]
+    charts = at.get("plotly_chart")
+    assert len(charts) == 6  # balances, detail, scaling, runs, deployments, waterfall
+    captions = [c.value for c in at.caption]
+    # alice's environment is on the embedded cloud: credits and timings carry the label; the
+    # scaling activities are all bob's, on AWS.
+    assert sum(health_view.SIMULATED_LABEL in c for c in captions) == 2
+    assert {m.label: m.value for m in at.metric} == {
+        "Instances": "3", "Throttled at some point": "2", "Hours throttled": "31"}
+    # The newest run is picked for the waterfall: bob's destroy.
+    assert at.selectbox(key="health_charts.test.run").value == runs["bob_destroy"]
+    assert at.selectbox(key="health_charts.test.instance").value == "i-bob-1"
+    at.selectbox(key="health_charts.test.instance").select("i-alice").run()
+    assert not at.exception
+    # The two hours before the day, and hours 4-8 of it.
+    assert "2 throttled stretches shaded" in "\n".join(c.value for c in at.caption)
+
+
+def test_a_student_with_nothing_to_show_gets_empty_states(ctx: PortalContext) -> None:
+    at = AppTest.from_function(panel_app, args=(ALICE,), default_timeout=30).run()
+    assert not at.exception
+    assert len(at.info) == 3 and not at.get("plotly_chart")
+    assert "sandbox demo" in at.info[0].value
+    assert not any(health_view.SIMULATED_LABEL in c.value for c in at.caption)
