@@ -404,6 +404,10 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--page-repeats", type=int, default=7)
     parser.add_argument("--skip-page", action="store_true", help="no browser figure")
+    parser.add_argument("--only-page", action="store_true",
+                        help="the browser figure alone (with --class-db, no build either)")
+    parser.add_argument("--class-db", type=Path,
+                        help="keep the class's history database here and reuse it if present")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     global VERBOSE
@@ -412,19 +416,23 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as tmp:
         workdir = Path(tmp)
         cloud = Settings(data_dir=workdir / "cloud", collect_interval_s=0, collect_lag_s=0)
+        class_db = args.class_db.resolve() if args.class_db else workdir / "class.db"
         class_settings = Settings(data_dir=workdir / "cloud", collect_interval_s=0,
-                                  database_url=f"sqlite:///{workdir / 'class.db'}")
+                                  database_url=f"sqlite:///{class_db}")
         try:
             now = datetime.now(UTC).replace(second=0, microsecond=0)
+            reuse = class_db.exists()
             class_ctx = PortalContext(class_settings)
-            log(f"writing {args.environments} environments x {args.days} days of samples")
-            build_class_history(class_ctx, environments=args.environments, days=args.days,
-                                now=now)
-            log("timing the class Health view against DuckDB")
-            figures.update(health_data_vs_duckdb(class_ctx, days=args.days,
-                                                 repeats=args.repeats, now=now))
-            log(f"collector pass over {args.instances} instances")
-            figures.update(metric_calls(cloud, instances=args.instances))
+            if not reuse:
+                log(f"writing {args.environments} environments x {args.days} days of samples")
+                build_class_history(class_ctx, environments=args.environments, days=args.days,
+                                    now=now)
+            if not args.only_page:
+                log("timing the class Health view against DuckDB")
+                figures.update(health_data_vs_duckdb(class_ctx, days=args.days,
+                                                     repeats=args.repeats, now=now))
+                log(f"collector pass over {args.instances} instances")
+                figures.update(metric_calls(cloud, instances=args.instances))
             if not args.skip_page:
                 log("Health page against a bare plotly page in Chromium")
                 figures.update(health_page_vs_bare(class_settings, repeats=args.page_repeats,

@@ -39,10 +39,10 @@ CPU_COLOR = "#ff7f0e"
 BASELINE_COLOR = "#2ca02c"
 THROTTLE_COLOR = "#d62728"
 SURPLUS_COLOR = "#9467bd"
-OTHERS_COLOR = "rgba(127, 127, 127, 0.35)"
-# Instances drawn with a line and a legend entry of their own; the rest share one grey trace.
-HIGHLIGHTED = 8
 THROTTLED_TRACE = "throttled"
+# Empty (red) to full (green): an empty balance is what throttles a standard-mode instance.
+BALANCE_SCALE = [[0.0, "#d73027"], [0.15, "#fc8d59"], [0.4, "#fee08b"], [1.0, "#1a9850"]]
+THROTTLE_CELL_COLOR = "#111111"
 ACTION_COLORS = {"Launching": "#2ca02c", "Terminating": "#d62728"}
 STATUS_COLORS = {"Succeeded": "#2ca02c", "succeeded": "#2ca02c", "Failed": "#d62728",
                  "failed": "#d62728", "Stopped": "#7f7f7f", "InProgress": "#1f77b4",
@@ -91,89 +91,64 @@ def _colors(names: list[str]) -> dict[str, str]:
 
 
 # -- figures --------------------------------------------------------------------------------------
-def _with_gaps(rows: pd.DataFrame, *, columns: list[str]) -> dict[str, np.ndarray]:
-    """Many instances' lines as one: a NaN point between two instances breaks the line there."""
-    owners = rows["instance_id"].to_numpy()
-    breaks = np.flatnonzero(owners[1:] != owners[:-1]) + 1
-    joined: dict[str, np.ndarray] = {}
-    for column in columns:
-        values = rows[column].to_numpy()
-        if values.dtype.kind == "f":
-            joined[column] = np.insert(values, breaks, np.nan)
-        else:
-            joined[column] = np.insert(values.astype(str), breaks, "")
-    return joined
-
-
-def _throttled_stretches(hours: pd.DataFrame, *, step: pd.Timedelta) -> dict[str, np.ndarray]:
-    """Consecutive throttled hours (or spans) of an instance as one segment each, from the start
-    of the first to the end of the last, at the segment's lowest balance; segments separated by
-    NaN points so that one trace draws them all."""
-    marked = hours[hours["throttled"]]
-    if marked.empty:
-        return {}
-    owners = marked["instance_id"].to_numpy()
-    starts = marked["hour"].reset_index(drop=True)
-    new = np.ones(len(marked), dtype=bool)
-    new[1:] = (owners[1:] != owners[:-1]) | (starts.diff().iloc[1:].to_numpy() != step)
-    segment = np.cumsum(new)
-    grouped = marked.assign(segment=segment).groupby("segment", sort=True).agg(
-        instance_id=("instance_id", "first"), start=("hour", "first"), end=("hour", "last"),
-        balance=("balance_min", "min"))
-    count = len(grouped)
-    x = np.full(count * 3, np.nan)
-    x[0::3], x[1::3] = _ms(grouped["start"]), _ms(grouped["end"] + step)
-    y = np.full(count * 3, np.nan)
-    y[0::3] = y[1::3] = grouped["balance"].to_numpy()
-    text = np.full(count * 3, "", dtype=object)
-    text[0::3] = text[1::3] = grouped["instance_id"].to_numpy()
-    return {"x": x, "y": y, "text": text.astype(str)}
-
-
 def credit_balance_figure(health: ClassHealth) -> go.Figure:
-    """The credit balance of every instance over the window, throttled stretches in red.
+    """The credit balance of every instance over the window: one row per instance (the most
+    throttled on top), one cell per hour (or span of hours), coloured from empty (red) to full;
+    throttled cells overlaid in black.
 
-    The most throttled instances (HIGHLIGHTED) get a line and a legend entry each; the rest of a
-    larger class is drawn as one grey trace (a line per instance all the same). Lines are SVG,
-    not WebGL: browsers without a GPU (and headless ones) draw a class of 200 instances' WebGL
-    lines several times slower, and SVG paths of a few tens of thousands of points are quick.
+    A heatmap, not a line per instance: a class of 200 instances over a week is 30,000 points,
+    which a browser draws as SVG lines several times slower than as one heatmap image, and 200
+    lines on one axis cannot be told apart anyway. One instance's lines, with its baseline, are
+    the detail chart below.
     """
     hours = health.hours
     instances = health.instances
-    labels = dict(zip(instances["instance_id"],
-                      instances["instance_id"] + " (" + instances["owner"] + ", "
-                      + instances["template_id"] + ")", strict=True))
     ranked = instances["instance_id"].tolist()  # the most throttled first
-    own = ranked if len(ranked) <= HIGHLIGHTED + 1 else ranked[:HIGHLIGHTED]
-    # Traces as plain dicts, texts as fixed-width string arrays: plotly deep-copies what it is
-    # given, and an array of Python strings string by string.
-    traces: list[dict[str, object]] = []
-    for instance_id in own:
-        rows = hours[hours["instance_id"] == instance_id]
-        traces.append({
-            "type": "scatter", "x": _ms(rows["hour"]), "y": rows["balance"].to_numpy(),
-            "mode": "lines", "name": labels[instance_id], "customdata": rows["cpu"].to_numpy(),
-            "hovertemplate": (f"{labels[instance_id]}<br>%{{x|%b %d %H:%M}} UTC: %{{y:.1f}} "
-                              "credits, CPU %{customdata:.1f}%<extra></extra>")})
-    rest = hours[~hours["instance_id"].isin(own)]
-    if not rest.empty:
-        joined = _with_gaps(rest.assign(at=_ms(rest["hour"])),
-                            columns=["at", "balance", "instance_id"])
-        traces.append({
-            "type": "scatter", "x": joined["at"], "y": joined["balance"], "mode": "lines",
-            "connectgaps": False, "name": f"{len(ranked) - len(own)} other instances",
-            "text": joined["instance_id"], "line": {"color": OTHERS_COLOR, "width": 1},
-            "hovertemplate": "%{text}<br>%{x|%b %d %H:%M} UTC: %{y:.1f} credits<extra></extra>"})
-    stretches = _throttled_stretches(hours, step=pd.Timedelta(seconds=health.resolution_s))
-    if stretches:
-        traces.append({
-            "type": "scatter", **stretches, "mode": "lines", "connectgaps": False,
-            "name": THROTTLED_TRACE, "line": {"color": THROTTLE_COLOR, "width": 5},
-            "hovertemplate": "%{text} throttled, %{x|%b %d %H:%M} UTC<extra></extra>"})
+    labels = (instances["instance_id"] + " (" + instances["owner"] + ", "
+              + instances["template_id"] + ")").tolist()
+    columns = np.sort(hours["hour"].unique())
+    row_of = {instance_id: row for row, instance_id in enumerate(ranked)}
+    column_of = {moment: column for column, moment in enumerate(columns)}
+    rows = hours["instance_id"].map(row_of).to_numpy()
+    cols = hours["hour"].map(column_of).to_numpy()
+    shape = (len(ranked), len(columns))
+    balance = np.full(shape, np.nan)
+    # Rounded to what a reader can see: the page ships every cell to the browser as JSON text,
+    # and full float precision tripled its size.
+    balance[rows, cols] = hours["balance"].to_numpy(dtype="float64").round(1)
+    marked = hours["throttled"].to_numpy(dtype=bool)
+    # Throttled cells are drawn in the same image: a value below zero, which the colour scale's
+    # first stop paints black. One heatmap draws in half the time of a heatmap and an overlay.
+    top = max(float(np.nanmax(balance)) if np.isfinite(balance).any() else 0.0, 1.0)
+    marker = -top / 20
+    shown = balance.copy()
+    balance[rows[marked], cols[marked]] = marker
+    empty_at = -marker / (top - marker)
+    scale = [[0.0, THROTTLE_CELL_COLOR], [empty_at * 0.999, THROTTLE_CELL_COLOR]] + [
+        [empty_at + (1 - empty_at) * stop, color] for stop, color in BALANCE_SCALE]
+    # Hover shows the balance itself; CPU per hour would double what the page sends, and the
+    # detail chart below has it.
+    traces: list[dict[str, object]] = [{
+        "type": "heatmap", "x": _ms(pd.Series(columns)), "y": labels, "z": balance,
+        "customdata": shown,
+        "name": "credit balance", "zmin": marker, "zmax": top, "colorscale": scale,
+        "colorbar": {"title": {"text": "credits"}, "thickness": 12, "tick0": 0,
+                     "tickmode": "auto"},
+        "hoverongaps": False,
+        "hovertemplate": ("%{y}<br>%{x|%b %d %H:%M} UTC: %{customdata:.1f} credits"
+                          "<extra></extra>")}]
+    if marked.any():
+        # A legend entry for the black cells (a heatmap has none of its own).
+        traces.append({"type": "scatter", "x": [None], "y": [None], "mode": "markers",
+                       "name": THROTTLED_TRACE, "showlegend": True,
+                       "marker": {"symbol": "square", "size": 12, "color": THROTTLE_CELL_COLOR}})
     return go.Figure(data=traces, layout={
-        "height": 420, "margin": MARGIN, "legend": LEGEND, "hovermode": "closest",
+        "height": max(240, min(900, 20 * len(ranked) + 140)), "margin": MARGIN,
+        "legend": LEGEND, "hovermode": "closest",
         "xaxis": {"title": {"text": "time (UTC)"}, "type": "date"},
-        "yaxis": {"title": {"text": "CPU credit balance"}, "rangemode": "tozero"}})
+        # Every row named while the names fit; a larger class is read by hovering.
+        "yaxis": {"autorange": "reversed", "title": {"text": None}, "tickmode": "linear",
+                  "dtick": 1, "showticklabels": len(ranked) <= 40}})
 
 
 def instance_detail_figure(detail: InstanceDetail) -> go.Figure:
@@ -423,20 +398,22 @@ def _credits_section(ctx: PortalContext, actor: Actor, filter: DashboardFilter, 
     cols[2].metric("Hours throttled", int(health.instances["hours_throttled"].sum()))
     st.plotly_chart(figure, key=_key(key, "balances"))
     st.caption(THROTTLE_RULE)
-    st.dataframe(
-        health.instances.assign(min_balance=health.instances["min_balance"].round(1)),
-        hide_index=True, width="stretch",
-        column_order=["instance_id", "owner", "template_id", "env_id", "instance_type",
-                      "baseline_percent", "min_balance", "hours_throttled", "first_throttled",
-                      "replaced"],
-        column_config={"instance_id": "instance", "template_id": "template",
-                       "env_id": "environment", "instance_type": "type",
-                       "baseline_percent": st.column_config.NumberColumn("baseline",
-                                                                         format="%g%%"),
-                       "min_balance": "lowest balance", "hours_throttled": "hours throttled",
-                       "first_throttled": st.column_config.DatetimeColumn(
-                           "first throttled (UTC)", format="YYYY-MM-DD HH:mm"),
-                       "replaced": st.column_config.CheckboxColumn("replaced by Auto Scaling")})
+    with st.expander(f"Every instance ({len(health.instances)}), the most throttled first",
+                     icon=":material/table:"):
+        st.dataframe(
+            health.instances.assign(min_balance=health.instances["min_balance"].round(1)),
+            hide_index=True, width="stretch",
+            column_order=["instance_id", "owner", "template_id", "env_id", "instance_type",
+                          "baseline_percent", "min_balance", "hours_throttled", "first_throttled",
+                          "replaced"],
+            column_config={"instance_id": "instance", "template_id": "template",
+                           "env_id": "environment", "instance_type": "type",
+                           "baseline_percent": st.column_config.NumberColumn("baseline",
+                                                                             format="%g%%"),
+                           "min_balance": "lowest balance", "hours_throttled": "hours throttled",
+                           "first_throttled": st.column_config.DatetimeColumn(
+                               "first throttled (UTC)", format="YYYY-MM-DD HH:mm"),
+                           "replaced": st.column_config.CheckboxColumn("replaced by Auto Scaling")})
     _detail_fragment(ctx, actor, filter, health.instances["instance_id"].tolist(), key=key)
     return True
 
@@ -445,9 +422,13 @@ def _credits_section(ctx: PortalContext, actor: Actor, filter: DashboardFilter, 
 def _detail_fragment(ctx: PortalContext, actor: Actor, filter: DashboardFilter,
                      instance_ids: list[str], *, key: str) -> None:
     # A fragment: picking another instance redraws this chart only, not the class view.
-    instance_id = st.selectbox("Instance in detail", instance_ids, key=_key(key, "instance"),
-                               help="The most throttled first: its five-minute credit balance "
-                                    "and CPU, its baseline, and its throttled stretches shaded.")
+    # Nothing picked at first: the class view is what the page opens on, and one instance's
+    # five-minute points are drawn when asked for.
+    instance_id = st.selectbox("Instance in detail", instance_ids, index=None,
+                               key=_key(key, "instance"),
+                               placeholder="Pick an instance (the most throttled are first)",
+                               help="Its five-minute credit balance and CPU, its baseline, and "
+                                    "its throttled stretches shaded.")
     if instance_id is None:
         return
     detail, figure = _detail(ctx, _database(ctx), actor, instance_id, filter)

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import numpy as np
 import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from portal.components import health_charts
@@ -28,30 +29,34 @@ from tests.services.monitoring.health_history import (
 )
 
 
-def test_one_balance_line_per_instance_and_the_throttled_stretches_in_red(
+def test_a_row_per_instance_most_throttled_on_top_and_its_throttled_hours_marked(
         ctx: PortalContext) -> None:
     build_class(ctx)
     health = health_view.class_health(ctx, actor=TEACHER, filter=DAY, now=NOW)
     figure = health_charts.credit_balance_figure(health)
-    lines = [t for t in figure.data if t.name != health_charts.THROTTLED_TRACE]
-    assert [t.name.split(" ")[0] for t in lines] == ["i-bob-1", "i-alice", "i-bob-2"]
-    assert lines[0].name == "i-bob-1 (bob, ha-web)"
-    assert list(lines[1].y) == list(health.hours[health.hours["instance_id"] == "i-alice"]
-                                    ["balance"])
-    [stretches] = [t for t in figure.data if t.name == health_charts.THROTTLED_TRACE]
-    # One stretch each, from the start of its first throttled hour to the end of its last, with
-    # a gap after it: alice's hours 4 to 8 and bob's whole day.
-    segments = {who: [pd.Timestamp(x, unit="ms") for x in stretches.x[i:i + 2]]
-                for i, who in zip(range(0, len(stretches.x), 3), stretches.text[::3],
-                                  strict=True)}
+    [balances, legend] = figure.data
+    assert legend.name == health_charts.THROTTLED_TRACE
+    assert list(balances.y) == ["i-bob-1 (bob, ha-web)", "i-alice (alice, web-server)",
+                                "i-bob-2 (bob, ha-web)"]
+    hours = health.hours
+    alice = hours[hours["instance_id"] == "i-alice"].sort_values("hour")
+    columns = [pd.Timestamp(x, unit="ms") for x in balances.x]
+    # What hovering a cell shows is the balance at the end of its hour (empty when throttled).
+    row = np.asarray(balances.customdata, dtype="float64")[1]
+    by_hour = dict(zip(columns, row, strict=True))
+    for _, hour in alice.iterrows():
+        assert by_hour[hour["hour"].tz_localize(None)] == pytest.approx(hour["balance"], abs=0.051)
+    # Throttled cells sit below zero, where the colour scale is black: alice's hours 4 to 8 and
+    # bob's whole day, nothing else.
+    marked = np.asarray(balances.z, dtype="float64") < 0
+    assert balances.colorscale[0][1] == health_charts.THROTTLE_CELL_COLOR
     start = pd.Timestamp("2026-11-02")
-    assert segments == {"i-alice": [start + timedelta(hours=4), start + timedelta(hours=9)],
-                        "i-bob-1": [start, start + timedelta(hours=24)]}
-    assert np.isnan(stretches.x[2]) and np.isnan(stretches.y[5])
+    assert [c for c, m in zip(columns, marked[1], strict=True) if m] == [
+        start + timedelta(hours=h) for h in range(4, 9)]
+    assert marked[0].sum() == 24 and not marked[2].any()
 
 
-def test_a_large_class_draws_its_most_throttled_apart_and_the_rest_as_one_trace(
-        ctx: PortalContext) -> None:
+def test_a_large_class_is_one_image_with_a_row_per_instance(ctx: PortalContext) -> None:
     with ctx.sessions() as session, session.begin():
         for number in range(20):
             add_environment(session, env_id=f"e-{number:02d}", owner=f"s{number:02d}",
@@ -63,13 +68,11 @@ def test_a_large_class_draws_its_most_throttled_apart_and_the_rest_as_one_trace(
                          cpu=samples(T0, 24, lambda i: 10.0))
     health = health_view.class_health(ctx, actor=TEACHER, filter=DAY, now=NOW)
     figure = health_charts.credit_balance_figure(health)
-    names = [t.name.split(" ")[0] for t in figure.data]
-    assert names == [f"i-{n:02d}" for n in range(19, 11, -1)] + ["12", "throttled"]
-    others = figure.data[health_charts.HIGHLIGHTED]
-    assert others.name == "12 other instances"
-    # 12 lines of 24 hours, broken by a gap between two instances.
-    assert len(others.x) == 12 * 24 + 11 and sum(np.isnan(others.y)) == 11
-    assert set(others.text) - {""} == {f"i-{n:02d}" for n in range(12)}
+    assert [t.type for t in figure.data] == ["heatmap", "scatter"]
+    assert [label.split(" ")[0] for label in figure.data[0].y] == [
+        f"i-{n:02d}" for n in range(19, -1, -1)]
+    marked = (np.asarray(figure.data[0].z, dtype="float64") < 0).sum(axis=1)
+    assert list(marked) == [min(n, 24) for n in range(19, -1, -1)]
 
 
 def test_the_detail_draws_the_baseline_and_shades_throttling(ctx: PortalContext) -> None:
@@ -161,7 +164,7 @@ def test_the_panel_draws_every_section_and_labels_simulated_data(ctx: PortalCont
     assert [h.value for h in at.subheader] == ["CPU credits", "Auto Scaling activity",
                                                "Deploy timings"]
     charts = at.get("plotly_chart")
-    assert len(charts) == 6  # balances, detail, scaling, runs, deployments, waterfall
+    assert len(charts) == 5  # balances, scaling, runs, deployments, waterfall
     captions = [c.value for c in at.caption]
     # alice's environment is on the embedded cloud: credits and timings carry the label; the
     # scaling activities are all bob's, on AWS.
@@ -170,9 +173,12 @@ def test_the_panel_draws_every_section_and_labels_simulated_data(ctx: PortalCont
         "Instances": "3", "Throttled at some point": "2", "Hours throttled": "31"}
     # The newest run is picked for the waterfall: bob's destroy.
     assert at.selectbox(key="health_charts.test.run").value == runs["bob_destroy"]
-    assert at.selectbox(key="health_charts.test.instance").value == "i-bob-1"
-    at.selectbox(key="health_charts.test.instance").select("i-alice").run()
+    # No instance in detail until one is picked; the most throttled is offered first.
+    picker = at.selectbox(key="health_charts.test.instance")
+    assert picker.value is None and picker.options[0] == "i-bob-1"
+    picker.select("i-alice").run()
     assert not at.exception
+    assert len(at.get("plotly_chart")) == 6
     # The two hours before the day, and hours 4-8 of it.
     assert "2 throttled stretches shaded" in "\n".join(c.value for c in at.caption)
 
