@@ -50,17 +50,23 @@ def test_the_instructor_sees_the_health_of_the_demo_class(chromium: Path, demo_c
         expect(page.get_by_role("heading", name="Class health")).to_be_visible(timeout=60_000)
 
         expect(page.get_by_role("heading", name="CPU credits")).to_be_visible(timeout=60_000)
-        # The class's balances, one instance in detail, the launch and destroy durations and a
-        # run's waterfall at least, each drawn by plotly into its own SVG.
+        # The class's balances, the launch and destroy durations and a run's waterfall at least,
+        # each drawn by plotly into its own SVG.
         plots = page.locator(".js-plotly-plot")
-        expect(plots.nth(3)).to_be_visible(timeout=60_000)
+        expect(plots.nth(2)).to_be_visible(timeout=60_000)
         expect(plots.first.locator(".main-svg").first).to_be_attached()
+        # The class chart has a row per instance, named on its axis with its student.
+        rows = plots.first.locator(".ytick text")
+        expect(rows.filter(has_text=re.compile(r"^i-[0-9a-f]+ \(student-")).first
+               ).to_be_attached()
+        drawn = plots.count()
+
+        # One instance in detail once picked: its balance and CPU lines.
+        page.get_by_test_id("stSelectbox").filter(has_text="Instance in detail").click()
+        page.get_by_role("option").first.click()
+        expect(plots).to_have_count(drawn + 1, timeout=60_000)
         legend = page.locator(".js-plotly-plot .legendtext")
         expect(legend.filter(has_text="credit balance").first).to_be_attached()
         expect(legend.filter(has_text="CPU").first).to_be_attached()
-        # The class chart has a row per instance, named on its axis with its student.
-        rows = page.locator(".js-plotly-plot").first.locator(".ytick text")
-        expect(rows.filter(has_text=re.compile(r"^i-[0-9a-f]+ \(student-")).first
-               ).to_be_attached()
         expect(page.get_by_text(SIMULATED_LABEL).first).to_be_visible()
         expect(page.get_by_test_id("stException")).to_have_count(0)
