@@ -11,13 +11,14 @@ from pathlib import Path
 import streamlit as st
 
 from portal import identity
-from portal.ui_context import background_schedule
+from portal.ui_context import background_schedule, warm_previews
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 
 st.set_page_config(page_title="Sandbox Portal", page_icon=":material/cloud:", layout="wide")
 
 background_schedule()
+warm_previews()
 
 actor = identity.current_actor()
 if actor is None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 
 import streamlit as st
 
 from portal.components.text import md_escape
-from services import environment_service, jobs
+from services import environment_service, jobs, preview_service
 from services.context import PortalContext, get_context
 from services.errors import PortalError
 from services.monitoring.passes import start_schedule
@@ -30,6 +31,12 @@ def background_schedule() -> BackgroundScheduler:
     """The process's monitoring schedule (simulated workload on the embedded cloud, collector,
     ending leases), started by the first page load and shared by every session."""
     return start_schedule(portal_context())
+
+
+@st.cache_resource(show_spinner=False)
+def warm_previews() -> Future[None]:
+    """The Launch page's previews computed once in the background when the app starts."""
+    return jobs.submit(preview_service.warm, portal_context())
 
 
 @contextmanager
