@@ -128,7 +128,10 @@ def test_student_launches_uses_and_destroys_web_server(chromium: Path, portal_ur
         page.get_by_test_id("stSelectbox").first.click()
         page.get_by_role("option", name=f"{web_server_title} (web-server)").click()
         expect(page.get_by_role("textbox", name="site_title")).to_be_visible()
-        expect(page.get_by_role("tab", name="CloudFormation")).to_be_visible()
+        # The page's first previews (cfn-lint's import, each template's first parse and diagram)
+        # take seconds of CPU; with the other test worker busy on the same two cores, more than
+        # playwright's default 5 s.
+        expect(page.get_by_role("tab", name="CloudFormation")).to_be_visible(timeout=30_000)
 
         page.get_by_role("button", name="Launch", exact=True).click()
         expect(page.get_by_text(re.compile(r"Environment \w+ is ready"))).to_be_visible(
