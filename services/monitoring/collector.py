@@ -52,6 +52,7 @@ from services.monitoring.discovery import (
     Discovery,
     DiscoveryRequest,
     EnvironmentResources,
+    as_utc,
     aws_reason,
     run_in_threads,
 )
@@ -202,12 +203,6 @@ def floor_period(at: datetime, period_s: int = PERIOD_S) -> datetime:
 def ceil_period(at: datetime, period_s: int = PERIOD_S) -> datetime:
     floor = floor_period(at, period_s)
     return floor if floor == at else floor + timedelta(seconds=period_s)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 # -- the pass -----------------------------------------------------------------------------------
@@ -511,7 +506,7 @@ class _Pass:
                 if result.get("StatusCode") not in (None, "Complete", "PartialData"):
                     failed.add(query_id)
                 series_id = series_of[query_id]
-                rows += [{"series_id": series_id, "at": _aware(at), "value": float(value)}
+                rows += [{"series_id": series_id, "at": as_utc(at), "value": float(value)}
                          for at, value in zip(result.get("Timestamps", []),
                                               result.get("Values", []))]
             self.report.points_stored += self._store_points(rows)
@@ -620,9 +615,9 @@ class _Pass:
                     "application_name": info.get("applicationName", ""),
                     "group_name": info.get("deploymentGroupName", ""),
                     "status": info.get("status", ""),
-                    "created_at": _aware(info.get("createTime")) or self.now,
-                    "started_at": _aware(info.get("startTime")),
-                    "ended_at": _aware(info.get("completeTime")),
+                    "created_at": as_utc(info.get("createTime")) or self.now,
+                    "started_at": as_utc(info.get("startTime")),
+                    "ended_at": as_utc(info.get("completeTime")),
                     "error": (f"{error.get('code')}: {error.get('message')}"
                               if error.get("code") or error.get("message") else None),
                 }

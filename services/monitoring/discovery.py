@@ -122,7 +122,8 @@ def target_group_dimension(arn: str) -> str | None:
     return f"targetgroup/{resource}" if found else None
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def as_utc(value: datetime | None) -> datetime | None:
+    """A time as AWS or the database gave it, naive ones read as UTC."""
     if value is None:
         return None
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
@@ -285,7 +286,7 @@ class Discovery:
         for page in paginator.paginate(AutoScalingGroupName=group):
             reached_back = False
             for raw in page.get("Activities", []):
-                start_time = _aware(raw["StartTime"])
+                start_time = as_utc(raw["StartTime"])
                 if start_time is None or start_time < since:
                     reached_back = True
                     continue
@@ -294,7 +295,7 @@ class Discovery:
                     group_name=raw.get("AutoScalingGroupName", group),
                     status_code=raw.get("StatusCode", ""), description=raw.get("Description"),
                     cause=raw.get("Cause"), start_time=start_time,
-                    end_time=_aware(raw.get("EndTime"))))
+                    end_time=as_utc(raw.get("EndTime"))))
             if reached_back:
                 break
         return found

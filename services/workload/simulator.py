@@ -57,7 +57,11 @@ from services.context import PortalContext
 from services.engines.cloudformation_engine import AWS_ERRORS, retry_reads
 from services.errors import PortalError
 from services.history.models import Environment, EnvironmentStatus, utcnow
-from services.monitoring.discovery import load_balancer_dimension, target_group_dimension
+from services.monitoring.discovery import (
+    aws_reason,
+    load_balancer_dimension,
+    target_group_dimension,
+)
 from services.workload.profiles import AGENT_OVERHEAD_PERCENT, ProfileKind, WorkloadProfile
 
 PERIOD_S = 300
@@ -253,7 +257,7 @@ def simulate(source: PortalContext | CloudConnection, env: Any, *,
     try:
         return _EnvironmentPass(connection, target, until=end, profile=profile).run()
     except AWS_ERRORS as exc:
-        raise SimulationError(target.env_id, _aws_reason(exc)) from exc
+        raise SimulationError(target.env_id, aws_reason(exc)) from exc
 
 
 def simulate_running(ctx: PortalContext, *, now: datetime | None = None,
@@ -1012,11 +1016,3 @@ def _bundle(key: str) -> bytes:
                          "  - source: index.html\n    destination: /var/www/html\n")
         archive.writestr("index.html", f"<p>release {key}</p>\n")
     return buffer.getvalue()
-
-
-def _aws_reason(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        error = response.get("Error", {})
-        return f"{error.get('Code') or 'Error'}: {error.get('Message') or exc}"
-    return f"{type(exc).__name__}: {exc}"
