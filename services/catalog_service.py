@@ -36,6 +36,11 @@ class ParameterSpec(BaseModel):
     min: int | None = None
     max: int | None = None
     within: str | None = None
+    # Integer parameters this one must not exceed (at_most) or fall below (at_least), e.g. an
+    # Auto Scaling group's min_size <= desired_capacity <= max_size. A name or a list of names;
+    # AWS refuses the launch otherwise, minutes in, so validation refuses it before.
+    at_most: tuple[str, ...] = ()
+    at_least: tuple[str, ...] = ()
     advanced: bool = False
 
     @field_validator("name")
@@ -44,6 +49,12 @@ class ParameterSpec(BaseModel):
         if not SNAKE_NAME.match(value):
             raise ValueError(f"parameter name {value!r} is not snake_case")
         return value
+
+    @field_validator("at_most", "at_least", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        # `at_most: max_size` reads better in a manifest than a one-item list.
+        return (value,) if isinstance(value, str) else value
 
     @field_validator("pattern")
     @classmethod
@@ -91,7 +102,27 @@ class TemplateManifest(BaseModel):
                 raise ValueError(f"{parameter.name}: 'within' names unknown {parameter.within!r}")
             if parameter.type == "cidr" and parameter.default is not None:
                 ipaddress.ip_network(parameter.default, strict=True)
+            for key, others in (("at_most", parameter.at_most), ("at_least", parameter.at_least)):
+                for other in others:
+                    if other not in names:
+                        raise ValueError(f"{parameter.name}: {key!r} names unknown {other!r}")
+                    if other == parameter.name:
+                        raise ValueError(f"{parameter.name}: {key!r} names the parameter itself")
+                    if parameter.type != "integer" or self.parameter(other).type != "integer":
+                        raise ValueError(f"{parameter.name}: {key!r} {other!r} compares "
+                                         f"integer parameters only")
         return self
+
+    @property
+    def orderings(self) -> list[tuple[str, str]]:
+        """(lower, upper) pairs of parameters where lower <= upper must hold, each once,
+        whichever side declared it (`at_most` on the lower or `at_least` on the upper)."""
+        pairs: list[tuple[str, str]] = []
+        for parameter in self.parameters:
+            declared = [(parameter.name, other) for other in parameter.at_most] + \
+                [(other, parameter.name) for other in parameter.at_least]
+            pairs.extend(pair for pair in declared if pair not in pairs)
+        return pairs
 
     def parameter(self, name: str) -> ParameterSpec | None:
         return next((p for p in self.parameters if p.name == name), None)

@@ -133,10 +133,40 @@ def validate_parameters(manifest: TemplateManifest, given: Mapping[str, Any]) ->
                 # subnets outside it), so the form marks both.
                 errors.setdefault(parameter.within,
                                   f"{outer} does not contain {parameter.name} {inner}")
+    for name, message in _ordering_errors(manifest, values).items():
+        errors.setdefault(name, message)
     if errors:
         raise ValidationError(errors)
     _check_overlaps(manifest, values)
     return values
+
+
+def _ordering_errors(manifest: TemplateManifest, values: Mapping[str, Any]) -> dict[str, str]:
+    """A message for every field on either side of a broken `at_most`/`at_least` pair.
+
+    Either side may be the one to change (min_size 5 or max_size 2), so both are marked, like
+    `within`; and each message names every field it contradicts, so min_size 5 against
+    desired_capacity 2 and max_size 2 says both at once. Pairs with a field that failed its
+    own check are skipped: that field already has its message.
+    """
+    too_high: dict[str, list[str]] = {}
+    too_low: dict[str, list[str]] = {}
+    for lower, upper in manifest.orderings:
+        if lower not in values or upper not in values or values[lower] <= values[upper]:
+            continue
+        too_high.setdefault(lower, []).append(f"{upper} {values[upper]}")
+        too_low.setdefault(upper, []).append(f"{lower} {values[lower]}")
+    errors: dict[str, str] = {}
+    for parameter in manifest.parameters:
+        name = parameter.name
+        parts = []
+        if name in too_high:
+            parts.append("more than " + " and ".join(too_high[name]))
+        if name in too_low:
+            parts.append("less than " + " and ".join(too_low[name]))
+        if parts:
+            errors[name] = f"{name} {values[name]} is " + " and ".join(parts)
+    return errors
 
 
 def _check_overlaps(manifest: TemplateManifest, values: dict[str, Any]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +13,16 @@ from services.advisor.terraform_model import TfResource, expression_text, nested
 from services.advisor.values import as_number, cfn_target
 
 ALL_PORTS = (0, 65535)
-WORLD = ("0.0.0.0/0", "::/0")
+# When a range counts as "the whole internet". 0.0.0.0/0 is only the usual spelling: 0.0.0.0/1
+# plus 128.0.0.0/1, or 64.0.0.0/2, put SSH in front of the same scanners. The line is the block
+# IANA hands a regional internet registry, a /8 in IPv4 and a /12 in IPv6 (2600::/12 is
+# ARIN's): a /8 is 16.7 million addresses, the networks of thousands of unrelated
+# organisations, while a school or company holds a /16 or narrower (a few early-internet /8s
+# aside). Nobody means "us" by a /8, so a range that wide is an error as soon as any of it is
+# public. Narrower public ranges (an ISP's /11, a provider's /16, 203.0.113.0/24) are not the
+# world and stay what they were, ranges; a /8 that is all private or special-purpose
+# (10.0.0.0/8, 127.0.0.0/8, fc00::/7) holds nobody on the internet and is not the world either.
+WORLD_PREFIX = {4: 8, 6: 12}
 _ALL_PROTOCOLS = ("-1", "all")
 _TCP = ("tcp", "6")
 
@@ -40,7 +51,7 @@ class IngressRule:
 
     @property
     def world_cidrs(self) -> list[str]:
-        return [c for c in self.cidrs if c in WORLD]
+        return [c for c in self.cidrs if is_world_cidr(c)]
 
     def describe_ports(self) -> str:
         if self.protocol in _ALL_PROTOCOLS:
@@ -49,6 +60,48 @@ class IngressRule:
         if (low, high) == ALL_PORTS:
             return "all TCP ports"
         return f"TCP port {low}" if low == high else f"TCP ports {low}-{high}"
+
+
+def _is_public_block(block: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    """Whether a block of exactly WORLD_PREFIX holds globally routable addresses.
+
+    The stdlib's network tests ask whether both ends of a network lie in a special-purpose range,
+    which says nothing about the middle of 0.0.0.0/0. At /8 and /12 they are exact: IANA's
+    special-purpose ranges either hold a whole block (10.0.0.0/8, 224.0.0.0/4, fc00::/7, ::/8)
+    or lie inside an otherwise public one (192.168.0.0/16, 2001:db8::/32).
+    """
+    return not (block.is_private or block.is_multicast or block.is_reserved
+                # fec0::/10, the deprecated site-local range, is in none of the stdlib's lists.
+                or getattr(block, "is_site_local", False))
+
+
+@functools.lru_cache(maxsize=1024)
+def is_world_cidr(cidr: str) -> bool:
+    """A range at least as wide as WORLD_PREFIX that holds public addresses.
+
+    Unparseable text answers False: the advisor stays quiet rather than guess.
+    """
+    try:
+        # Host bits set (0.0.0.1/0) still admit the whole range.
+        network = ipaddress.ip_network(cidr.strip(), strict=False)
+    except ValueError:
+        return False
+    widest = WORLD_PREFIX[network.version]
+    if network.prefixlen > widest:
+        return False
+    # At most 256 blocks in IPv4 and 4,096 in IPv6 (::/0, about 20 ms once; cached after).
+    return any(_is_public_block(block) for block in network.subnets(new_prefix=widest))
+
+
+def world_size(cidr: str) -> str:
+    """How much of the internet a world range is, for a message: "" for 0.0.0.0/0 and ::/0,
+    which say it themselves."""
+    network = ipaddress.ip_network(cidr.strip(), strict=False)
+    if network.prefixlen == 0:
+        return ""
+    if network.version == 4:
+        return f"{network.num_addresses:,} addresses"
+    return f"2^{128 - network.prefixlen} addresses"
 
 
 def _protocol(value: Any) -> str | None:

@@ -188,3 +188,104 @@ def test_random_input_is_refused_or_renders_clean(template_id: str, data: st.Dat
 def test_catalog_reads_every_template_folder() -> None:
     ids = {t.id for t in Catalog(TEMPLATES_DIR).all_templates()}
     assert {"web-server", "three-tier"} <= ids
+
+
+def ha_web() -> TemplateManifest:
+    return catalog().get_template("ha-web")
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    pytest.param({"min_size": 5, "max_size": 2}, {
+        "min_size": "min_size 5 is more than desired_capacity 2 and max_size 2",
+        "max_size": "max_size 2 is less than min_size 5",
+        "desired_capacity": "desired_capacity 2 is less than min_size 5",
+    }, id="min-above-max-and-the-default-desired"),
+    pytest.param({"min_size": "5", "max_size": "2", "desired_capacity": "3"}, {
+        "min_size": "min_size 5 is more than desired_capacity 3 and max_size 2",
+        "max_size": "max_size 2 is less than min_size 5 and desired_capacity 3",
+        "desired_capacity": "desired_capacity 3 is more than max_size 2 and less than min_size 5",
+    }, id="all-three-reversed-as-the-cli-passes-them"),
+    pytest.param({"desired_capacity": 6}, {
+        "desired_capacity": "desired_capacity 6 is more than max_size 4",
+        "max_size": "max_size 4 is less than desired_capacity 6",
+    }, id="desired-above-the-default-max"),
+    pytest.param({"min_size": 3}, {
+        "min_size": "min_size 3 is more than desired_capacity 2",
+        "desired_capacity": "desired_capacity 2 is less than min_size 3",
+    }, id="min-above-the-default-desired"),
+    pytest.param({"max_size": 1}, {
+        "max_size": "max_size 1 is less than desired_capacity 2",
+        "desired_capacity": "desired_capacity 2 is more than max_size 1",
+    }, id="max-below-the-default-desired"),
+    pytest.param({"min_size": 0, "max_size": 2}, {"min_size": "must be at least 1"},
+                 id="a-field-out-of-its-own-range-gets-only-that-message"),
+])
+def test_scaling_bounds_out_of_order_name_every_field_involved(given: dict,
+                                                               expected: dict) -> None:
+    with pytest.raises(ValidationError) as caught:
+        validate_parameters(ha_web(), given)
+    assert caught.value.field_errors == expected
+
+
+@pytest.mark.parametrize("given", [
+    pytest.param({}, id="defaults-1-2-4"),
+    pytest.param({"min_size": 3, "desired_capacity": 3, "max_size": 3}, id="all-equal"),
+    pytest.param({"min_size": 1, "desired_capacity": 1, "max_size": 1}, id="one-server"),
+    pytest.param({"min_size": 1, "desired_capacity": 10, "max_size": 10}, id="widest"),
+    pytest.param({"min_size": "2", "desired_capacity": "2", "max_size": "6"}, id="cli-strings"),
+])
+def test_scaling_bounds_in_order_pass(given: dict) -> None:
+    values = validate_parameters(ha_web(), given)
+    assert values["min_size"] <= values["desired_capacity"] <= values["max_size"]
+
+
+@given(low=st.integers(1, 10), desired=st.integers(1, 10), high=st.integers(1, 10))
+@settings(max_examples=200, deadline=None)
+def test_scaling_bounds_pass_exactly_when_in_order(low: int, desired: int, high: int) -> None:
+    given = {"min_size": low, "desired_capacity": desired, "max_size": high}
+    broken = [(a, b) for a, b in (("min_size", "desired_capacity"), ("min_size", "max_size"),
+                                  ("desired_capacity", "max_size")) if given[a] > given[b]]
+    if not broken:
+        assert validate_parameters(ha_web(), given)["desired_capacity"] == desired
+        return
+    with pytest.raises(ValidationError) as caught:
+        validate_parameters(ha_web(), given)
+    errors = caught.value.field_errors
+    assert set(errors) == {name for pair in broken for name in pair}
+    # Each side of a broken pair names itself, the other field and both values; the exact
+    # wording is pinned by the named cases above.
+    for lower, upper in broken:
+        assert errors[lower].startswith(f"{lower} {given[lower]} is ")
+        assert "more than" in errors[lower] and f"{upper} {given[upper]}" in errors[lower]
+        assert errors[upper].startswith(f"{upper} {given[upper]} is ")
+        assert "less than" in errors[upper] and f"{lower} {given[lower]}" in errors[upper]
+
+
+def _bounded(**specs: dict) -> TemplateManifest:
+    parameters = [{"name": name, "type": "integer", "default": 5, "description": name, **spec}
+                  for name, spec in specs.items()]
+    return TemplateManifest.model_validate({"id": "bounded", "title": "t", "summary": "s",
+                                            "parameters": parameters, "outputs": []})
+
+
+def test_at_least_and_at_most_say_the_same_thing_from_either_side() -> None:
+    from_below = _bounded(low={"at_most": "high"}, high={})
+    from_above = _bounded(low={}, high={"at_least": ["low"]})
+    both = _bounded(low={"at_most": ["high"]}, high={"at_least": "low"})
+    assert from_below.orderings == from_above.orderings == both.orderings == [("low", "high")]
+    for manifest in (from_below, from_above, both):
+        with pytest.raises(ValidationError) as caught:
+            validate_parameters(manifest, {"low": 7, "high": 6})
+        assert caught.value.field_errors == {"low": "low 7 is more than high 6",
+                                             "high": "high 6 is less than low 7"}
+
+
+@pytest.mark.parametrize(("specs", "message"), [
+    pytest.param({"low": {"at_most": "nope"}}, "'at_most' names unknown 'nope'", id="unknown"),
+    pytest.param({"low": {"at_least": "low"}}, "names the parameter itself", id="itself"),
+    pytest.param({"low": {"at_most": "name"}, "name": {"type": "string", "default": "x"}},
+                 "compares integer parameters only", id="not-an-integer"),
+])
+def test_a_manifest_with_a_broken_ordering_does_not_load(specs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _bounded(**specs)

@@ -8,6 +8,7 @@ import hcl2
 import pytest
 from cfnlint.api import lint_file
 
+from services.advisor.network import is_world_cidr
 from services.catalog_service import TemplateManifest
 from services.render_service import portal_tags, render, validate_parameters
 from services.template_model import resolve_template
@@ -152,11 +153,26 @@ def test_ssh_is_not_open_to_the_world_by_default(template_id: str) -> None:
     manifest = catalog().get_template(template_id)
     ssh_cidr = manifest.parameter("ssh_cidr")
     if ssh_cidr is not None:
-        assert ssh_cidr.default != "0.0.0.0/0"
+        assert not is_world_cidr(ssh_cidr.default)
     resolved = resolve_template(cfn_document(manifest), {}, region="us-east-1")
     for resource in resolved.of_type("AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupIngress"):
         rules = resource.properties.get("SecurityGroupIngress", [resource.properties])
         for rule in rules:
             covers_ssh = str(rule.get("IpProtocol")) == "-1" or \
                 int(rule.get("FromPort", -1)) <= 22 <= int(rule.get("ToPort", -1))
-            assert not (covers_ssh and rule.get("CidrIp") == "0.0.0.0/0"), resource.logical_id
+            cidrs = [c for c in (rule.get("CidrIp"), rule.get("CidrIpv6")) if isinstance(c, str)]
+            assert not (covers_ssh and any(is_world_cidr(c) for c in cidrs)), resource.logical_id
+
+
+# An Auto Scaling group's bounds, lowest first. A template that asks for any two of them must
+# declare their order in its manifest (`at_most`/`at_least`), so validation refuses min_size 5
+# with max_size 2 instead of AWS, minutes into the launch.
+SCALING_BOUNDS = ("min_size", "desired_capacity", "max_size")
+
+
+@pytest.mark.parametrize("template_id", TEMPLATE_IDS)
+def test_scaling_bounds_declare_their_order(template_id: str) -> None:
+    manifest = catalog().get_template(template_id)
+    present = [name for name in SCALING_BOUNDS if manifest.parameter(name) is not None]
+    wanted = {(low, high) for i, low in enumerate(present) for high in present[i + 1:]}
+    assert wanted <= set(manifest.orderings)

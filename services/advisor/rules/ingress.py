@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from services.advisor.model import AdvisorSubject, Finding, Rule, Severity, Source
-from services.advisor.network import IngressRule, ingress_rules
+from services.advisor.network import IngressRule, ingress_rules, world_size
 
 SSH_PORT = 22
 
@@ -20,9 +20,21 @@ DATABASE_PORTS: dict[int, str] = {
 }
 
 
+def _ranges(cidrs: list[str]) -> str:
+    """World ranges as a message names them, each but /0 with its size (0.0.0.0/1 (2,147,483,648
+    addresses)): a reader who knows only 0.0.0.0/0 as the internet sees why a /1 is too."""
+    named = []
+    for cidr in cidrs:
+        size = world_size(cidr)
+        named.append(f"{cidr} ({size})" if size else cidr)
+    return " and ".join(named)
+
+
 class SshOpenToWorld(Rule):
-    """Port 22 reachable from 0.0.0.0/0 or ::/0: every scanner on the internet tries passwords
-    and keys on it within minutes of launch. A rule for all traffic, or a port range that
+    """Port 22 reachable from the internet: every scanner on it tries passwords and keys there
+    within minutes of launch. The internet is 0.0.0.0/0 or ::/0, and also any range of a /8
+    (IPv4) or /12 (IPv6) or wider that holds public addresses, such as 0.0.0.0/1 or 2000::/3
+    (`network.WORLD_PREFIX` says why there). A rule for all traffic, or a port range that
     includes 22, opens it just the same."""
 
     id = "ADV003"
@@ -39,7 +51,7 @@ class SshOpenToWorld(Rule):
             what = "SSH (TCP port 22)" if rule.ports == (SSH_PORT, SSH_PORT) else \
                 f"{rule.describe_ports()}, SSH (port 22) included,"
             yield self.finding(
-                f"{rule.resource} admits {what} from {' and '.join(world)}: anyone on the "
+                f"{rule.resource} admits {what} from {_ranges(world)}: anyone on the "
                 f"internet can try to log in.", resource=rule.resource, source=source)
 
     def check_cloudformation(self, subject: AdvisorSubject) -> Iterator[Finding]:
@@ -53,7 +65,8 @@ class DatabasePortOpenToCidr(Rule):
     """A database or cache port admitted by address range instead of by the security group of
     the tier that uses it. An address range admits whatever gets an address in it later (any
     instance in the subnet, a student's laptop over a VPN); a security group admits exactly the
-    instances that carry it. From 0.0.0.0/0 the database is on the internet: an error.
+    instances that carry it. From the internet (0.0.0.0/0, or any range SshOpenToWorld calls the
+    internet, such as 0.0.0.0/1) the database answers anyone: an error.
 
     Rules that open all traffic from a private range are left alone here: they are not about a
     database, and the database port is only one of 65,536 they open."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.errors import ValidationError
 from tests.templates_support import catalog
 
 TEMPLATE_IDS = [t.id for t in catalog().all_templates()]
@@ -27,11 +28,25 @@ def test_every_rule_runs_on_every_template_without_a_crash(builtin, template_id:
     pytest.param("web-server", {"ssh_cidr": "0.0.0.0/0"},
                  {("ADV003", "error", "cloudformation"), ("ADV003", "error", "terraform"),
                   ("ADV005", "info", "cloudformation")}, id="web-server-ssh-world"),
+    pytest.param("web-server", {"ssh_cidr": "0.0.0.0/1"},
+                 {("ADV003", "error", "cloudformation"), ("ADV003", "error", "terraform"),
+                  ("ADV005", "info", "cloudformation")}, id="web-server-ssh-half-the-internet"),
+    pytest.param("web-server", {"ssh_cidr": "64.0.0.0/3"},
+                 {("ADV003", "error", "cloudformation"), ("ADV003", "error", "terraform"),
+                  ("ADV005", "info", "cloudformation")}, id="web-server-ssh-an-eighth"),
+    pytest.param("web-server", {"ssh_cidr": "10.0.0.0/8"},
+                 {("ADV005", "info", "cloudformation")}, id="web-server-ssh-private-slash-8"),
+    pytest.param("web-server", {"ssh_cidr": "203.0.113.0/24"},
+                 {("ADV005", "info", "cloudformation")}, id="web-server-ssh-public-slash-24"),
     pytest.param("web-server", {"instance_type": "t2.micro"},
                  {("ADV005", "info", "cloudformation")}, id="web-server-t2-ssm-agent-only"),
     pytest.param("three-tier", {},
                  {("ADV004", "warning", "cloudformation"), ("ADV004", "warning", "terraform"),
                   ("ADV005", "info", "cloudformation")}, id="three-tier-defaults"),
+    pytest.param("three-tier", {"ssh_cidr": "128.0.0.0/1"},
+                 {("ADV003", "error", "cloudformation"), ("ADV003", "error", "terraform"),
+                  ("ADV004", "warning", "cloudformation"), ("ADV004", "warning", "terraform"),
+                  ("ADV005", "info", "cloudformation")}, id="three-tier-ssh-upper-half"),
     pytest.param("three-tier", {"ssh_cidr": "0.0.0.0/0"},
                  {("ADV003", "error", "cloudformation"), ("ADV003", "error", "terraform"),
                   ("ADV004", "warning", "cloudformation"), ("ADV004", "warning", "terraform"),
@@ -79,3 +94,13 @@ def test_ha_web_credit_message_has_the_numbers(builtin) -> None:
     assert "the SSM, CloudWatch and CodeDeploy agents ~11%" in finding.message
     assert "Net −48 credits/h; from a balance of 0, throttled to 10% from the first minute" in \
         finding.message
+
+
+def test_ha_web_scaling_bounds_out_of_order_never_reach_the_rules(builtin) -> None:
+    # `sandbox advise` and `sandbox launch` validate first, as the Launch page does: AWS would
+    # refuse the group minutes into the launch.
+    with pytest.raises(ValidationError) as caught:
+        builtin("ha-web", min_size="5", max_size="2")
+    assert caught.value.field_errors["min_size"].startswith("min_size 5 is more than")
+    assert "max_size 2" in caught.value.field_errors["min_size"]
+    assert caught.value.field_errors["max_size"] == "max_size 2 is less than min_size 5"
