@@ -17,7 +17,7 @@ install: $(STAMP)
 
 # The portal on its embedded defaults: embedded AWS emulator, SQLite in ./.sandbox.
 run: install
-	$(BIN)/streamlit run portal/app.py
+	$(BIN)/streamlit run portal/server.py
 
 # Debian's Chromium for the browser tests. Without root or apt the browser tests are skipped
 # (and say so); CI sets PORTAL_REQUIRE_BROWSER=1 so there they must run.

@@ -1,7 +1,8 @@
-"""Entry point of the Sandbox Portal UI: page set-up and navigation only.
+"""The Sandbox Portal UI's script: page set-up and navigation only.
 
-Run with `streamlit run portal/app.py`. Which pages exist depends on who is signed in; each page
-is a file in the top-level `pages/` folder.
+Served by `streamlit run portal/server.py`, which puts the sign-in gate in front of it. Which
+pages exist depends on who is signed in; each page is a file in the top-level `pages/` folder.
+A page the role may not see does not exist for it: its URL falls back to the first page.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ else:
                     icon=":material/payments:", url_path="cost"),
             st.Page(PAGES_DIR / "instructor_health_page.py", title="Class health",
                     icon=":material/monitor_heart:", url_path="health"),
+            st.Page(PAGES_DIR / "courses_page.py", title="Courses", icon=":material/school:",
+                    url_path="courses"),
+            st.Page(PAGES_DIR / "audit_page.py", title="Audit log", icon=":material/policy:",
+                    url_path="audit"),
         ]
 
 st.navigation(pages).run()

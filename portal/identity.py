@@ -1,72 +1,92 @@
-"""Who is using this browser session: the sign-in form, the signed-in actor and signing out.
+"""Who is using this browser session: the signed-in actor, resolved on every run, and sign-out.
 
-This module owns the `identity.*` keys of `st.session_state`. There is no password yet: a name and a
-role are enough for a classroom on a trusted network, and every service call already takes the
-`Actor` this module hands out, so real authentication can replace `sign_in_form` alone.
+This module owns the `identity.*` keys of `st.session_state`. Signing in happens before the app
+runs (portal/account_routes.py sets the session cookie); here the cookie is checked again on each
+run, because a websocket outlives the page load that opened it: a session that ended (signed out
+in another tab, idle too long, account disabled) stops the page at its next click. A browser
+signed in through `st.login` (OIDC) is mapped by its e-mail to a roster entry; an unknown e-mail
+gets no access.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
+from portal.account_routes import SESSION_COOKIE
 from portal.components.text import md_escape
-from services.errors import PortalError
-from services.identity import Actor, Role, sign_in
+from services import accounts
+from services.identity import Actor, Role
 
 ACTOR_KEY = "identity.actor"
-NAME_KEY = "identity.name"
-ROLE_KEY = "identity.role"
-FORM_KEY = "identity.sign_in"
-SUBMIT_KEY = "identity.submit"
 SIGN_OUT_KEY = "identity.sign_out"
+OIDC_EMAIL_KEY = "identity.oidc_email"
 
 ROLE_LABELS = {Role.STUDENT.value: "Student", Role.INSTRUCTOR.value: "Instructor"}
 
 
+def _oidc_user() -> tuple[bool, str | None]:
+    """Whether Streamlit's OIDC cookie is present, and the e-mail it vouches for."""
+    try:
+        user = st.user
+        if not user.is_logged_in:
+            return False, None
+    except Exception:  # noqa: BLE001 - st.login not configured: no OIDC identity
+        return False, None
+    email = user.get("email")
+    verified = user.get("email_verified", True)
+    return True, str(email) if email and verified is not False else None
+
+
 def current_actor() -> Actor | None:
+    """The actor of this browser session, or None when nobody (valid) is signed in."""
+    # Imported here: ui_context shows errors differently to instructors, so it imports this module.
+    from portal.ui_context import portal_context
+
+    token = st.context.cookies.get(SESSION_COOKIE)
+    if token:
+        actor = accounts.resolve_session(portal_context(), token)
+        if actor is None:
+            st.session_state.pop(ACTOR_KEY, None)
+        else:
+            st.session_state[ACTOR_KEY] = actor
+        return actor
+    signed_in, email = _oidc_user()
+    if signed_in:
+        st.session_state[OIDC_EMAIL_KEY] = email
+        actor = accounts.actor_by_email(portal_context(), email)
+        if actor is None:
+            st.session_state.pop(ACTOR_KEY, None)
+        else:
+            st.session_state[ACTOR_KEY] = actor
+        return actor
+    # No cookie of either kind: only the server itself can have put an actor here (the page
+    # tests do); a browser cannot write session_state.
     return st.session_state.get(ACTOR_KEY)
 
 
 def require_actor() -> Actor:
     """The signed-in actor; a page reached without one shows a notice and stops."""
-    actor = current_actor()
+    actor = st.session_state.get(ACTOR_KEY)
     if actor is None:
-        st.warning("Sign in first.", icon=":material/login:")
+        st.warning("Your sign-in has ended. [Sign in again](/account/sign-in).",
+                   icon=":material/login:")
         st.stop()
     return actor
-
-
-def sign_in_form() -> None:
-    """Name and role; on a valid submit the actor is stored and the app reruns signed in."""
-    with st.form(FORM_KEY, enter_to_submit=True):
-        name = st.text_input("Name", key=NAME_KEY, max_chars=64, placeholder="e.g. alice",
-                             help="Letters, digits, dots, dashes or underscores. Your environments "
-                                  "are recorded under this name.")
-        role = st.radio("Role", list(ROLE_LABELS), format_func=ROLE_LABELS.__getitem__,
-                        key=ROLE_KEY, horizontal=True)
-        submitted = st.form_submit_button("Sign in", type="primary", key=SUBMIT_KEY,
-                                          icon=":material/login:")
-    if not submitted:
-        return
-    try:
-        actor = sign_in(name or "", role or Role.STUDENT.value)
-    except PortalError as exc:
-        st.error(md_escape(str(exc)), icon=":material/error:")
-        return
-    st.session_state[ACTOR_KEY] = actor
-    st.rerun()
 
 
 def sign_out() -> None:
     # Everything this browser session holds (chosen template, typed parameters, runs being
     # watched) belongs to the person signing out, so all of it goes, not only identity's keys.
     st.session_state.clear()
+    # st.logout sends the browser to /auth/logout, where the sign-in gate ends the portal's own
+    # session and clears its cookie, and Streamlit clears its OIDC cookie.
+    st.logout()
 
 
 def account_panel(actor: Actor) -> None:
     """Who is signed in, and the sign-out control; drawn in the sidebar by the app shell."""
+    role = ROLE_LABELS[actor.role.value] + (" · admin" if actor.is_admin else "")
     with st.sidebar:
-        st.markdown(f":material/account_circle: **{md_escape(actor.name)}**  \n"
-                    f"{ROLE_LABELS[actor.role.value]}")
-        st.button("Sign out", key=SIGN_OUT_KEY, on_click=sign_out, icon=":material/logout:",
-                  width="stretch")
+        st.markdown(f":material/account_circle: **{md_escape(actor.name)}**  \n{role}")
+        if st.button("Sign out", key=SIGN_OUT_KEY, icon=":material/logout:", width="stretch"):
+            sign_out()

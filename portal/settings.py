@@ -22,6 +22,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from services.data_dir import ensure_private_dir
+
 
 class CloudTarget(str, enum.Enum):
     EMBEDDED = "embedded"
@@ -47,8 +49,18 @@ class Settings(BaseSettings):
     max_lease_hours: int = Field(default=168, ge=1)
     # The course launches are recorded under until courses are set up in the portal.
     default_course: str = "default"
-    # What each student may spend, in USD, until courses set their own budgets.
+    # What each student may spend, in USD, in the default course (courses set their own).
     student_budget_usd: float = Field(default=50.0, gt=0)
+    # The most environments a student may run at once in the default course (courses set their
+    # own): one student must not use up a region's VPC and Elastic IP quotas for the class.
+    max_running_envs: int = Field(default=3, ge=1)
+    # A browser's sign-in ends after this long without use, and after `session_max_hours` in
+    # any case; both are checked on the server, whatever the cookie says.
+    session_idle_minutes: int = Field(default=60, ge=1)
+    session_max_hours: int = Field(default=12, ge=1)
+    # Seconds between budget checks of running environments: a student whose metered spend
+    # crossed their budget loses their environments within this (plus one destroy's start).
+    budget_check_interval_s: float = Field(default=60.0, ge=0)
     # Seconds between background collector passes (CloudWatch, Auto Scaling, CodeDeploy); 0 turns
     # the schedule off, leaving collection on demand only.
     collect_interval_s: float = Field(default=300.0, ge=0)
@@ -85,5 +97,6 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # 0700, and tightened if an earlier version left it world-readable (services/data_dir.py).
+    ensure_private_dir(settings.data_dir)
     return settings

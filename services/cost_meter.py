@@ -461,3 +461,43 @@ def budget_day(crosses_at: datetime | pd.Timestamp | None) -> date | None:
         return None
     return pd.Timestamp(crosses_at).tz_convert(UTC).date()
 
+
+
+# -- what one student has spent in one course, for the limits -----------------------------------
+@dataclass(frozen=True)
+class StudentSpend:
+    owner: str
+    course: str
+    # Metered up to now.
+    spent_usd: float
+    # What the student's running environments will still cost until their leases end.
+    committed_usd: float
+    running: int
+
+    @property
+    def total_usd(self) -> float:
+        return self.spent_usd + self.committed_usd
+
+
+def spend_by_student(ctx: PortalContext, *, course: str, owners: list[str] | None = None,
+                     now: datetime | None = None) -> dict[str, StudentSpend]:
+    """Each student's spend in `course` as of `now`, from the same metering as the dashboards;
+    students with nothing launched are absent."""
+    now = now or utcnow()
+    at_now = pd.Timestamp(now).tz_convert(UTC)
+    scope = DashboardFilter(start=now - pd.Timedelta(days=1), end=now, courses=(course,),
+                            owners=tuple(owners or ()))
+    envs, runs = _load(ctx, scope, now)
+    if envs.empty:
+        return {}
+    lives = _lifetimes(ctx, envs, runs, at_now)
+    lives["hours"] = _hours(lives["started_at"], lives["ended_at"].fillna(at_now))
+    lives["cost_usd"] = (lives["hours"] * lives["price"]).fillna(0.0)
+    left = _hours(pd.Series(at_now, index=lives.index), lives["expires_at"]).fillna(0.0)
+    lives["committed_usd"] = np.where(lives["running"], (left * lives["price"]).fillna(0.0), 0.0)
+    totals = lives.groupby("owner").agg(spent=("cost_usd", "sum"),
+                                        committed=("committed_usd", "sum"),
+                                        running=("running", "sum"))
+    return {owner: StudentSpend(owner=owner, course=course, spent_usd=float(row["spent"]),
+                                committed_usd=float(row["committed"]), running=int(row["running"]))
+            for owner, row in totals.iterrows()}

@@ -17,20 +17,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import selectinload
 
 from portal.settings import CloudTarget
-from services import cost_meter
+from services import audit, cost_meter, limits
 from services.advisor import advise
+from services.audit import Action, Outcome
 from services.catalog_service import TemplateManifest
 from services.context import PortalContext
+from services.courses import CoursePolicy, policy_in
+from services.monitoring.filters import visible_clause
 from services.engines.cloudformation_engine import OperationResult, StackEvent
 from services.errors import (
     EnvironmentNotFoundError,
     InvalidStateError,
     LaunchBlockedError,
     PermissionDeniedError,
+    PortalError,
     ValidationError,
 )
 from services.history.models import (
@@ -220,7 +224,7 @@ def _sweep_logger(ctx: PortalContext, run_id: int):  # type: ignore[no-untyped-d
 
 def _visible_env(session: Any, actor: Actor, env_id: str) -> Environment:
     env = session.get(Environment, env_id)
-    if env is None or not actor.can_see(env.owner):
+    if env is None or not actor.can_see(env.owner, env.course):
         raise EnvironmentNotFoundError(env_id)
     return env
 
@@ -233,7 +237,8 @@ class StartedRun:
 
 
 def lease_hours_for(ctx: PortalContext, requested: Any) -> int:
-    """The lease a launch asks for, checked against the portal's bounds; None takes the default."""
+    """The lease a launch asks for, checked against the portal's bounds; None takes the default.
+    A course's own longest lease is checked with the course's other limits."""
     limit = ctx.settings.max_lease_hours
     if requested is None or requested == "":
         return min(ctx.settings.default_lease_hours, limit)
@@ -256,18 +261,56 @@ def course_for(ctx: PortalContext, requested: str | None) -> str:
     return course
 
 
+def _refused(ctx: PortalContext, *, performed_by: str, action: Action, exc: PortalError,
+             course: str | None, target: str | None, detail: str | None = None) -> None:
+    """A refusal is audited and nothing else is recorded."""
+    audit.record_now(ctx, actor=performed_by, action=action, outcome=Outcome.REFUSED,
+                     course_id=course, target=target,
+                     detail=f"{detail + ': ' if detail else ''}{exc}")
+
+
+def _course_policy(ctx: PortalContext, course: str) -> CoursePolicy:
+    with ctx.sessions() as session:
+        policy = policy_in(session, ctx, course)
+    if policy is None:
+        raise limits.LimitExceededError("course", f"there is no course {course}", course=course)
+    return policy
+
+
 def start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
                  parameters: Mapping[str, Any], lease_hours: Any = None,
-                 course: str | None = None) -> StartedRun:
+                 course: str | None = None, performed_by: str | None = None,
+                 now: datetime | None = None) -> StartedRun:
     """Validate, render, check and record a launch; nothing is created in the cloud yet.
 
-    The advisor's errors (SSH open to the world, say) refuse the launch here, whoever asks for it:
-    the Launch page, the CLI or a script.
+    `actor` owns the environment; `performed_by` (default: the actor) is who asked, as the audit
+    log names them (the CLI's operator launching for a student). The advisor's errors (SSH open
+    to the world, say) and the course's limits refuse the launch here, whoever asks for it: the
+    Launch page, the CLI, a script or a worker. A refusal records nothing but its audit entry.
     """
+    performed_by = performed_by or actor.name
+    course_name = course_for(ctx, course)
+    try:
+        return _start_launch(ctx, actor=actor, template_id=template_id, parameters=parameters,
+                             lease_hours=lease_hours, course_name=course_name,
+                             performed_by=performed_by, now=now or utcnow())
+    except (limits.LimitExceededError, LaunchBlockedError, ValidationError) as exc:
+        _refused(ctx, performed_by=performed_by, action=Action.LAUNCH, exc=exc,
+                 course=course_name, target=template_id,
+                 detail=None if performed_by == actor.name else f"for {actor.name}")
+        raise
+
+
+def _start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
+                  parameters: Mapping[str, Any], lease_hours: Any, course_name: str,
+                  performed_by: str, now: datetime) -> StartedRun:
     manifest = ctx.catalog.get_template(template_id)
     values = validate_parameters(manifest, parameters)
+    policy = _course_policy(ctx, course_name)
     lease = lease_hours_for(ctx, lease_hours)
-    course_name = course_for(ctx, course)
+    with ctx.sessions() as session:
+        limits.check_access(session, policy=policy, actor=actor, manifest=manifest,
+                            values=values, lease_hours=lease, now=now)
     # Rendered as the Launch page's preview renders it, so the page's report is reused.
     advice = advise(render_template(ctx, template_id=template_id, parameters=values,
                                     owner=actor.name),
@@ -275,16 +318,21 @@ def start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
     if advice.blocks_launch:
         raise LaunchBlockedError(advice.errors)
     # Priced now, at the prices of the day it starts: cost so far is metered from this at once,
-    # not from a bill that arrives a day later.
+    # not from a bill that arrives a day later. Unpriced (a template the price table does not
+    # know) counts as free: the budget can only hold what the portal can price.
     hourly_cost = cost_meter.hourly_cost_usd(ctx, template_id=template_id, parameters=values,
                                              region=ctx.settings.region)
     env_id = secrets.token_hex(5)
-    now = utcnow()
     cloud_session = None
     if ctx.settings.cloud is CloudTarget.EMBEDDED:
         ctx.ensure_current_connection()
         cloud_session = ctx.connection.cloud_session
     with ctx.sessions() as session, session.begin():
+        limits.lock_owner(session, course=course_name, owner=actor.name)
+        if not actor.is_instructor:
+            limits.check_quota(ctx, session, policy=policy, owner=actor.name,
+                               launch_cost_usd=(hourly_cost or 0.0) * lease,
+                               lease_hours=lease, now=now)
         env = Environment(
             id=env_id, template_id=template_id, owner=actor.name, course=course_name,
             status=EnvironmentStatus.LAUNCHING.value, parameters=values, outputs={},
@@ -296,9 +344,14 @@ def start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
             hourly_cost_usd=hourly_cost,
         )
         run = Run(environment=env, kind=RunKind.LAUNCH.value, status=RunStatus.RUNNING.value,
-                  started_at=now, worker=WORKER,
+                  started_at=now, worker=WORKER, reason=f"requested by {performed_by}",
                   deadline_at=now + timedelta(seconds=ctx.settings.operation_timeout_s))
         session.add_all([env, run])
+        audit.record(session, actor=performed_by, action=Action.LAUNCH, course_id=course_name,
+                     target=env_id, at=now,
+                     detail=f"{template_id} for {lease} h"
+                            + (f" for {actor.name}" if performed_by != actor.name else "")
+                            + (f" at ${hourly_cost:.4f}/h" if hourly_cost is not None else ""))
         session.flush()
         return StartedRun(env_id=env_id, run_id=run.id)
 
@@ -371,31 +424,59 @@ def _remove_everything(ctx: PortalContext, *, run_id: int, env_id: str,
 
 def launch(ctx: PortalContext, *, actor: Actor, template_id: str,
            parameters: Mapping[str, Any], lease_hours: Any = None,
-           course: str | None = None) -> EnvironmentView:
+           course: str | None = None, performed_by: str | None = None) -> EnvironmentView:
     """Launch and wait until the environment is ready or has failed."""
     started = start_launch(ctx, actor=actor, template_id=template_id, parameters=parameters,
-                           lease_hours=lease_hours, course=course)
+                           lease_hours=lease_hours, course=course, performed_by=performed_by)
     run_launch(ctx, run_id=started.run_id)
     return get_environment(ctx, actor=actor, env_id=started.env_id)
 
 
 # -- destroy ------------------------------------------------------------------------------------
-def start_destroy(ctx: PortalContext, *, actor: Actor, env_id: str) -> StartedRun:
+class AlreadyDestroyingError(InvalidStateError):
+    """Another request started this environment's destroy first; it goes on."""
+
+    def __init__(self, env_id: str) -> None:
+        self.env_id = env_id
+        super().__init__(f"environment: {env_id} is already being destroyed")
+
+
+def start_destroy(ctx: PortalContext, *, actor: Actor, env_id: str,
+                  reason: str | None = None, performed_by: str | None = None,
+                  action: Action = Action.DESTROY) -> StartedRun:
+    """Record a destroy. The status moves to `destroying` by one conditional update, so of any
+    number of simultaneous requests (the page, the CLI, a lease end, a budget stop) exactly one
+    records a run; the others are told it is already being destroyed."""
     ctx.ensure_current_connection()
     now = utcnow()
+    performed_by = performed_by or actor.name
     with ctx.sessions() as session, session.begin():
         env = _visible_env(session, actor, env_id)
-        if not (actor.is_instructor or env.owner == actor.name):
+        if not (env.owner == actor.name or actor.teaches(env.course)):
             raise PermissionDeniedError(f"environment: {env_id} belongs to {env.owner}")
-        if EnvironmentStatus(env.status) not in DESTROYABLE:
+        status = env.status
+        if status == EnvironmentStatus.DESTROYING.value:
+            raise AlreadyDestroyingError(env_id)
+        if EnvironmentStatus(status) not in DESTROYABLE:
             raise InvalidStateError(
-                f"environment: {env_id} is {env.status}; only ready, failed or lost "
+                f"environment: {env_id} is {status}; only ready, failed or lost "
                 "environments can be destroyed")
-        env.status, env.status_reason = EnvironmentStatus.DESTROYING.value, None
-        run = Run(environment=env, kind=RunKind.DESTROY.value, status=RunStatus.RUNNING.value,
-                  started_at=now, worker=WORKER,
+        moved = session.execute(
+            update(Environment)
+            .where(Environment.id == env_id,
+                   Environment.status.in_([s.value for s in DESTROYABLE]))
+            .values(status=EnvironmentStatus.DESTROYING.value, status_reason=None,
+                    updated_at=now)
+            .execution_options(synchronize_session=False)).rowcount
+        if moved != 1:
+            raise AlreadyDestroyingError(env_id)
+        why = reason or f"requested by {performed_by}"
+        run = Run(env_id=env_id, kind=RunKind.DESTROY.value, status=RunStatus.RUNNING.value,
+                  started_at=now, worker=WORKER, reason=why,
                   deadline_at=now + timedelta(seconds=ctx.settings.operation_timeout_s))
         session.add(run)
+        audit.record(session, actor=performed_by, action=action, course_id=env.course,
+                     target=env_id, at=now, detail=why)
         session.flush()
         return StartedRun(env_id=env_id, run_id=run.id)
 
@@ -440,10 +521,97 @@ def run_destroy(ctx: PortalContext, *, run_id: int) -> None:
             run.status, run.error = RunStatus.FAILED.value, error
 
 
-def destroy(ctx: PortalContext, *, actor: Actor, env_id: str) -> EnvironmentView:
-    started = start_destroy(ctx, actor=actor, env_id=env_id)
+def destroy(ctx: PortalContext, *, actor: Actor, env_id: str,
+            performed_by: str | None = None) -> EnvironmentView:
+    started = start_destroy(ctx, actor=actor, env_id=env_id, performed_by=performed_by)
     run_destroy(ctx, run_id=started.run_id)
     return get_environment(ctx, actor=actor, env_id=env_id)
+
+
+# -- leases -------------------------------------------------------------------------------------
+# A lease can be extended while the environment is running or still launching.
+EXTENDABLE = (EnvironmentStatus.LAUNCHING.value, EnvironmentStatus.READY.value)
+# The banner on a student's pages shows this long before a lease ends.
+LEASE_WARNING = timedelta(minutes=30)
+
+
+def extend_lease(ctx: PortalContext, *, actor: Actor, env_id: str, hours: Any,
+                 performed_by: str | None = None, now: datetime | None = None
+                 ) -> EnvironmentView:
+    """Move a lease's end `hours` later. Its owner may, up to the course's longest lease and
+    within the budget (the extra hours are priced as at launch); an instructor of the course may
+    extend any lease. The end moves by one conditional update, so two extensions never both
+    apply to the same old end."""
+    performed_by = performed_by or actor.name
+    now = now or utcnow()
+    try:
+        extra = int(str(hours).strip())
+    except ValueError:
+        raise ValidationError({"hours": f"a whole number of hours, got {hours!r}"}) from None
+    with ctx.sessions() as session:
+        env = _visible_env(session, actor, env_id)
+        owner, course, old_end = env.owner, env.course, env.expires_at
+        created_at, status, price = env.created_at, env.status, env.hourly_cost_usd
+    teacher = actor.teaches(course)
+    try:
+        if not (owner == actor.name or teacher):
+            raise PermissionDeniedError(f"environment: {env_id} belongs to {owner}")
+        if not 1 <= extra <= ctx.settings.max_lease_hours:
+            raise ValidationError({"hours": f"between 1 and {ctx.settings.max_lease_hours}"})
+        if status not in EXTENDABLE or old_end is None:
+            raise InvalidStateError(f"environment: {env_id} is {status}; only a launching or "
+                                    "ready environment's lease can be extended")
+        new_end = max(old_end, now) + timedelta(hours=extra)
+        policy = _course_policy(ctx, course)
+        with ctx.sessions() as session, session.begin():
+            limits.lock_owner(session, course=course, owner=owner)
+            if not teacher:
+                limits.lease_end_allowed(policy, created_at=created_at, new_expires_at=new_end)
+                extra_cost = (price or 0.0) * (new_end - max(old_end, now)).total_seconds() / 3600
+                limits.check_quota(ctx, session, policy=policy, owner=owner,
+                                   launch_cost_usd=extra_cost, lease_hours=extra, now=now,
+                                   count_running=False)
+            moved = session.execute(
+                update(Environment)
+                .where(Environment.id == env_id, Environment.expires_at == old_end,
+                       Environment.status.in_(EXTENDABLE))
+                .values(expires_at=new_end,
+                        lease_hours=max(1, round((new_end - created_at).total_seconds() / 3600)))
+                .execution_options(synchronize_session=False)).rowcount
+            if moved != 1:
+                raise InvalidStateError(f"environment: {env_id}'s lease changed a moment ago; "
+                                        "look again and retry")
+            audit.record(session, actor=performed_by, action=Action.LEASE_EXTEND,
+                         course_id=course, target=env_id,
+                         detail=f"+{extra} h, now ends {new_end.isoformat(timespec='minutes')}")
+    except (limits.LimitExceededError, PermissionDeniedError, ValidationError,
+            InvalidStateError) as exc:
+        _refused(ctx, performed_by=performed_by, action=Action.LEASE_EXTEND, exc=exc,
+                 course=course, target=env_id)
+        raise
+    return get_environment(ctx, actor=actor, env_id=env_id)
+
+
+def end_lease(ctx: PortalContext, *, actor: Actor, env_id: str,
+              performed_by: str | None = None) -> StartedRun:
+    """An instructor of the course ends a lease now: the environment is destroyed."""
+    performed_by = performed_by or actor.name
+    with ctx.sessions() as session:
+        env = _visible_env(session, actor, env_id)
+        course = env.course
+    if not actor.teaches(course):
+        exc = PermissionDeniedError("lease: only an instructor of the course may end a lease")
+        _refused(ctx, performed_by=performed_by, action=Action.LEASE_END, exc=exc,
+                 course=course, target=env_id)
+        raise exc
+    return start_destroy(ctx, actor=actor, env_id=env_id, performed_by=performed_by,
+                         reason=f"lease ended early by {performed_by}", action=Action.LEASE_END)
+
+
+def lease_ends_soon(view: EnvironmentView, *, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    return (view.status in EXTENDABLE and view.expires_at is not None
+            and now <= view.expires_at <= now + LEASE_WARNING)
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -452,8 +620,7 @@ def list_environments(ctx: PortalContext, *, actor: Actor,
     with ctx.sessions() as session:
         query = (select(Environment).options(selectinload(Environment.runs))
                  .order_by(Environment.created_at.desc()))
-        if not actor.is_instructor:
-            query = query.where(Environment.owner == actor.name)
+        query = query.where(visible_clause(actor))
         if not include_destroyed:
             query = query.where(Environment.status != EnvironmentStatus.DESTROYED.value)
         return [_view(ctx, env) for env in session.scalars(query)]
@@ -474,7 +641,7 @@ def get_environment(ctx: PortalContext, *, actor: Actor, env_id: str,
 def run_events(ctx: PortalContext, *, actor: Actor, run_id: int) -> list[EventView]:
     with ctx.sessions() as session:
         run = session.get(Run, run_id)
-        if run is None or not actor.can_see(run.environment.owner):
+        if run is None or not actor.can_see(run.environment.owner, run.environment.course):
             raise EnvironmentNotFoundError(f"run {run_id}")
         rows = session.scalars(select(RunEvent).where(RunEvent.run_id == run_id)
                                .order_by(RunEvent.occurred_at, RunEvent.id))

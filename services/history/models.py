@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    false as sa_false,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -132,6 +143,9 @@ class Run(Base):
     # host:pid of the process doing the work, so a restarted portal can tell an orphaned run.
     worker: Mapped[str | None] = mapped_column(String(128))
     leftovers: Mapped[list[str] | None] = mapped_column(JSON)
+    # Who or what asked for the run and why: "requested by alice", "lease ended",
+    # "budget of course x exceeded: spent $52.10 of $50.00".
+    reason: Mapped[str | None] = mapped_column(Text)
 
     environment: Mapped[Environment] = relationship(back_populates="runs")
     events: Mapped[list[RunEvent]] = relationship(
@@ -269,3 +283,137 @@ class CollectorPass(Base):
     activities_stored: Mapped[int] = mapped_column(default=0)
     deployments_stored: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Accounts, courses and the audit log: who may sign in, what each course allows its students,
+# and what everyone did (services/accounts.py, services/courses.py, services/audit.py).
+
+
+class Account(Base):
+    """A person who signs in. The role belongs to the account; nobody picks it at sign-in."""
+
+    __tablename__ = "account"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Unique when set: OIDC sign-in maps the provider's e-mail to this account.
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    # An admin may create instructors and sees every course.
+    is_admin: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    # argon2id hash (PHC string); None until the person sets a password with their one-time code.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    # SHA-256 of a one-time code that lets an imported student set their own password.
+    setup_code_hash: Mapped[str | None] = mapped_column(String(64))
+    setup_code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebSession(Base):
+    """A browser's sign-in: the cookie carries a random token, the database only its hash."""
+
+    __tablename__ = "web_session"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_name: Mapped[str] = mapped_column(
+        ForeignKey("account.name", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Touched while the person uses the portal; idle longer than the setting and it has ended.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SignInFailure(Base):
+    """A failed password: recent ones slow further attempts on the same name or from the same
+    client down, in every portal process alike."""
+
+    __tablename__ = "sign_in_failure"
+    __table_args__ = (Index("ix_sign_in_failure_login_at", "login", "at"),
+                      Index("ix_sign_in_failure_client_at", "client", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    login: Mapped[str] = mapped_column(String(254))
+    client: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BudgetAction(str, enum.Enum):
+    # Destroy a student's running environments once their metered spend crosses the budget.
+    STOP = "stop"
+    NOTIFY = "notify"
+
+
+class Course(Base):
+    """What a course's students may launch, for how long and for how much."""
+
+    __tablename__ = "course"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    # Templates students may launch; None allows every template of the catalog.
+    templates: Mapped[list[str] | None] = mapped_column(JSON)
+    # EC2 instance types and RDS classes allowed, narrower than each template's own list;
+    # None keeps the template's list.
+    instance_types: Mapped[list[str] | None] = mapped_column(JSON)
+    db_classes: Mapped[list[str] | None] = mapped_column(JSON)
+    max_running_envs: Mapped[int] = mapped_column()
+    budget_usd: Mapped[float] = mapped_column()
+    budget_action: Mapped[str] = mapped_column(String(16), default=BudgetAction.STOP.value)
+    max_lease_hours: Mapped[int] = mapped_column()
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class EnrolmentRole(str, enum.Enum):
+    STUDENT = "student"
+    INSTRUCTOR = "instructor"
+
+
+class Enrolment(Base):
+    """A person in a course, as a student or as one of its instructors."""
+
+    __tablename__ = "enrolment"
+
+    course_id: Mapped[str] = mapped_column(
+        ForeignKey("course.id", ondelete="CASCADE"), primary_key=True)
+    account_name: Mapped[str] = mapped_column(
+        ForeignKey("account.name", ondelete="CASCADE"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LaunchGuard(Base):
+    """One row per student and course, updated first in every launch of theirs: the row lock
+    (PostgreSQL) or write lock (SQLite) it takes makes the count-then-insert of a launch one
+    serial step, so simultaneous launches cannot all see room under the limit."""
+
+    __tablename__ = "launch_guard"
+
+    course_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64), primary_key=True)
+    launches: Mapped[int] = mapped_column(default=0)
+
+
+class AuditEntry(Base):
+    """Who did what, when, and whether the portal let them."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entry_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    # sign_in, sign_out, account.create, course.update, enrol, launch, destroy, lease.extend, ...
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    # succeeded | refused | failed
+    outcome: Mapped[str] = mapped_column(String(16))
+    course_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # What was acted on: an environment id, an account name, a course id.
+    target: Mapped[str | None] = mapped_column(String(128))
+    detail: Mapped[str | None] = mapped_column(Text)
+    client: Mapped[str | None] = mapped_column(String(64))

@@ -41,10 +41,16 @@ class DashboardFilter:
         return cls(start=end - timedelta(days=days), end=end, **choices)
 
     def for_actor(self, actor: Actor) -> DashboardFilter:
-        """Students see their own environments only, whatever they chose."""
-        if actor.is_instructor:
+        """Students see their own environments only, instructors those of the courses they teach,
+        whatever they chose."""
+        if actor.sees_every_course:
             return self
-        return replace(self, owners=(actor.name,))
+        if not actor.is_instructor:
+            return replace(self, owners=(actor.name,))
+        taught = sorted(actor.courses_taught or ())
+        chosen = [c for c in self.courses if c in taught] if self.courses else taught
+        # A course id is never empty: ("",) matches nothing, where () would mean every course.
+        return replace(self, courses=tuple(chosen) or ("",))
 
     def environment_clause(self) -> ColumnElement[bool]:
         """Environments chosen by course, student and template that existed during the window.
@@ -62,3 +68,13 @@ class DashboardFilter:
         clauses.append(or_(Environment.status.in_(LIVE_STATUSES),
                            Environment.updated_at >= self.start))
         return and_(*clauses)
+
+
+def visible_clause(actor: Actor) -> ColumnElement[bool]:
+    """The environments `actor` may see: their own, and those of the courses they teach."""
+    if actor.sees_every_course:
+        return Environment.id.is_not(None)
+    if actor.is_instructor:
+        return or_(Environment.owner == actor.name,
+                   Environment.course.in_(sorted(actor.courses_taught or ())))
+    return Environment.owner == actor.name

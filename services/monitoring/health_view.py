@@ -67,7 +67,7 @@ from services.history.models import (
     utcnow,
 )
 from services.identity import Actor
-from services.monitoring.filters import DashboardFilter
+from services.monitoring.filters import DashboardFilter, visible_clause
 
 EC2_NAMESPACE = "AWS/EC2"
 CREDIT_BALANCE = "CPUCreditBalance"
@@ -177,8 +177,7 @@ class FilterOptions:
 
 def filter_options(ctx: PortalContext, actor: Actor) -> FilterOptions:
     query = select(Environment.course, Environment.owner, Environment.template_id).distinct()
-    if not actor.is_instructor:
-        query = query.where(Environment.owner == actor.name)
+    query = query.where(visible_clause(actor))
     with ctx.sessions() as session:
         rows = session.execute(query).all()
     return FilterOptions(courses=tuple(sorted({r.course for r in rows})),
@@ -532,7 +531,7 @@ class RunWaterfall:
 def run_waterfall(ctx: PortalContext, *, actor: Actor, run_id: int) -> RunWaterfall:
     with ctx.sessions() as session:
         run = session.get(Run, run_id)
-        if run is None or not actor.can_see(run.environment.owner):
+        if run is None or not actor.can_see(run.environment.owner, run.environment.course):
             raise EnvironmentNotFoundError(f"run {run_id}")
         env = run.environment
         header = dict(run_id=run.id, kind=run.kind, env_id=env.id, template_id=env.template_id,

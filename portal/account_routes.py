@@ -1,0 +1,303 @@
+"""Sign-in in front of the app: the portal's own HTTP routes and the gate that sends anyone not
+signed in to them.
+
+Streamlit's script cannot set a cookie, so signing in happens here, as on any web site: a plain
+form posts the password to `/account/sign-in`, which sets an HttpOnly cookie holding a random
+session token (services/accounts.py keeps only its hash) and redirects to the page asked for.
+Every page load without a valid session is redirected to the form first (`SignInGate`), so a deep
+link works after signing in; the script checks the same cookie again on every run, since its
+websocket outlives the page load (services.accounts.resolve_session: idle timeout, sign-out).
+
+Sign-out goes through `st.logout()`, whose `/auth/logout` request the gate intercepts to end the
+session and clear the cookie. Streamlit's own OIDC sign-in (`st.login`) keeps its own cookie; the
+gate lets such a browser through, and the script maps its e-mail to a roster entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from portal import oidc
+from services import accounts
+from services.accounts import MIN_PASSWORD_LENGTH, SignInError, SignInThrottledError
+from services.context import PortalContext, get_context
+from services.errors import PermissionDeniedError, ValidationError
+
+logger = logging.getLogger(__name__)
+
+SESSION_COOKIE = "sandbox_session"
+# Streamlit's st.login cookie (streamlit.auth_util); its presence lets a browser through to the
+# script, which checks it properly through st.user.
+STREAMLIT_AUTH_COOKIE = "_streamlit_user"
+# Paths the gate never holds: Streamlit's own endpoints and assets, the sign-in routes
+# themselves, and st.login's redirect and callback.
+OPEN_PREFIXES = ("/_stcore/", "/static/", "/media/", "/component/", "/app/static/",
+                 "/account/", "/auth/", "/oauth2callback")
+
+_templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
+                         autoescape=select_autoescape(["html"]))
+
+
+def _context() -> PortalContext:
+    return get_context()
+
+
+def _base(scope: Scope) -> str:
+    from streamlit import config
+
+    base = (config.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}" if base else ""
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def safe_next(value: str | None) -> str:
+    """A redirect target inside this site: a path, never another origin (`//evil`, `https:`)."""
+    if not value:
+        return "/"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//") \
+            or "\\" in value:
+        return "/"
+    return value
+
+
+def _is_https(scope: Scope, headers: dict[str, str]) -> bool:
+    return scope.get("scheme") == "https" or headers.get("x-forwarded-proto", "") == "https"
+
+
+def _same_origin(request: Request) -> bool:
+    """A form post must come from this site's own pages (no cross-site sign-in or setup)."""
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if not source:
+        return False
+    parts = urlsplit(source)
+    host = request.headers.get("x-forwarded-host") or request.headers.get("host", "")
+    return parts.netloc == host
+
+
+def _page(request: Request, mode: str, *, status: int = 200, **values: Any) -> HTMLResponse:
+    headings = {
+        "sign-in": ("Sign in", "Sandbox Portal: launch, use and destroy cloud environments for "
+                               "your course."),
+        "setup": ("Set up the portal", "No instructor exists yet. Create the first one: it "
+                                       "can create courses, accounts and other instructors."),
+        "activate": ("Set your password", "Use the one-time code your instructor gave you."),
+    }
+    heading, lead = headings[mode]
+    body = _templates.get_template("account.html").render(
+        mode=mode, heading=heading, lead=lead, base=_base(request.scope),
+        min_password=MIN_PASSWORD_LENGTH, providers=oidc.configured_providers(),
+        next=values.pop("next", "/"), login=values.pop("login", ""),
+        email=values.pop("email", ""), token=values.pop("token", ""), **values)
+    response = HTMLResponse(body, status_code=status)
+    # The form pages hold passwords being typed: never cache them, never frame them.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
+
+
+def _signed_in(request: Request, token: str, target: str) -> Response:
+    response = RedirectResponse(safe_next(target), status_code=303)
+    settings = _context().settings
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=settings.session_max_hours * 3600,
+        path=_base(request.scope) or "/", httponly=True, samesite="lax",
+        secure=_is_https(request.scope, {k.lower(): v for k, v in request.headers.items()}))
+    return response
+
+
+def _field_message(exc: ValidationError) -> str:
+    return "; ".join(f"{name}: {message}" for name, message in exc.field_errors.items())
+
+
+# -- routes -------------------------------------------------------------------------------------
+async def sign_in_form(request: Request) -> Response:
+    ctx = _context()
+    if await run_in_threadpool(accounts.setup_needed, ctx):
+        return _page(request, "sign-in", notice=(
+            "The portal has no instructor yet. Open the setup link printed in the portal's log, "
+            "or create one with `sandbox users add NAME --role instructor --admin "
+            "--password-stdin`."), next=safe_next(request.query_params.get("next")))
+    return _page(request, "sign-in", next=safe_next(request.query_params.get("next")))
+
+
+async def sign_in(request: Request) -> Response:
+    form = await request.form()
+    target = safe_next(str(form.get("next") or "/"))
+    login = str(form.get("login") or "")[:254]
+    if not _same_origin(request):
+        return _page(request, "sign-in", status=403, next=target, login=login,
+                     error="This form must be sent from the portal's own page; reload it.")
+    ctx = _context()
+    client = _client(request)
+    try:
+        delay = await run_in_threadpool(accounts.throttle_delay, ctx, login=login, client=client)
+        if delay:
+            # Slows a guesser down without holding a worker thread.
+            await asyncio.sleep(delay)
+        actor = await run_in_threadpool(accounts.authenticate, ctx, login=login,
+                                        password=str(form.get("password") or ""), client=client)
+    except SignInThrottledError as exc:
+        return _page(request, "sign-in", status=429, next=target, login=login, error=str(exc))
+    except SignInError as exc:
+        return _page(request, "sign-in", status=401, next=target, login=login, error=str(exc))
+    token = await run_in_threadpool(accounts.start_session, ctx, account_name=actor.name)
+    return _signed_in(request, token, target)
+
+
+async def setup_form(request: Request) -> Response:
+    ctx = _context()
+    if not await run_in_threadpool(accounts.setup_needed, ctx):
+        return RedirectResponse(f"{_base(request.scope)}/account/sign-in", status_code=303)
+    return _page(request, "setup", token=request.query_params.get("token", ""))
+
+
+async def setup(request: Request) -> Response:
+    form = await request.form()
+    values = {"token": str(form.get("token") or ""), "login": str(form.get("name") or ""),
+              "email": str(form.get("email") or "")}
+    if not _same_origin(request):
+        return _page(request, "setup", status=403, **values,
+                     error="This form must be sent from the portal's own page; reload it.")
+    password = str(form.get("password") or "")
+    if password != str(form.get("confirm") or ""):
+        return _page(request, "setup", status=400, **values,
+                     error="The two passwords differ.")
+    ctx = _context()
+    try:
+        actor = await run_in_threadpool(
+            lambda: accounts.complete_setup(ctx, token=values["token"], name=values["login"],
+                                            password=password, email=values["email"] or None,
+                                            client=_client(request)))
+    except ValidationError as exc:
+        return _page(request, "setup", status=400, **values, error=_field_message(exc))
+    except PermissionDeniedError as exc:
+        return _page(request, "sign-in", status=409, error=str(exc))
+    token = await run_in_threadpool(accounts.start_session, ctx, account_name=actor.name)
+    return _signed_in(request, token, "/")
+
+
+async def activate_form(request: Request) -> Response:
+    return _page(request, "activate", login=request.query_params.get("login", "")[:254])
+
+
+async def activate(request: Request) -> Response:
+    form = await request.form()
+    login = str(form.get("login") or "")[:254]
+    if not _same_origin(request):
+        return _page(request, "activate", status=403, login=login,
+                     error="This form must be sent from the portal's own page; reload it.")
+    password = str(form.get("password") or "")
+    if password != str(form.get("confirm") or ""):
+        return _page(request, "activate", status=400, login=login,
+                     error="The two passwords differ.")
+    ctx = _context()
+    client = _client(request)
+    try:
+        # A wrong code counts like a wrong password: codes are short enough to guess at.
+        delay = await run_in_threadpool(accounts.throttle_delay, ctx, login=login, client=client)
+        if delay:
+            await asyncio.sleep(delay)
+        actor = await run_in_threadpool(
+            lambda: accounts.activate(ctx, login=login, code=str(form.get("code") or ""),
+                                      password=password, client=client))
+    except SignInThrottledError as exc:
+        return _page(request, "activate", status=429, login=login, error=str(exc))
+    except ValidationError as exc:
+        if "code" in exc.field_errors:
+            await run_in_threadpool(accounts.record_failure, ctx, login=login, client=client)
+        return _page(request, "activate", status=400, login=login, error=_field_message(exc))
+    token = await run_in_threadpool(accounts.start_session, ctx, account_name=actor.name)
+    return _signed_in(request, token, "/")
+
+
+def account_routes() -> list[Route]:
+    return [
+        Route("/account/sign-in", sign_in_form, methods=["GET"]),
+        Route("/account/sign-in", sign_in, methods=["POST"]),
+        Route("/account/setup", setup_form, methods=["GET"]),
+        Route("/account/setup", setup, methods=["POST"]),
+        Route("/account/activate", activate_form, methods=["GET"]),
+        Route("/account/activate", activate, methods=["POST"]),
+    ]
+
+
+# -- the gate -----------------------------------------------------------------------------------
+def _cookies(scope: Scope) -> dict[str, str]:
+    header = next((v.decode("latin-1") for k, v in scope.get("headers", [])
+                   if k == b"cookie"), "")
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(header)
+    except Exception:  # noqa: BLE001 - a malformed Cookie header is as good as none
+        return {}
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+class SignInGate:
+    """ASGI middleware: a page load without a valid sign-in goes to the sign-in form first, with
+    the page asked for as `next`; `/auth/logout` also ends the portal's own session."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        base = _base(scope)
+        path = scope["path"][len(base):] if base and scope["path"].startswith(base) \
+            else scope["path"]
+        cookies = _cookies(scope)
+        if path == "/auth/logout":
+            await self._sign_out(scope, receive, send, cookies.get(SESSION_COOKIE))
+            return
+        last = path.rsplit("/", 1)[-1]
+        if path.startswith(OPEN_PREFIXES) or "." in last:
+            await self.app(scope, receive, send)
+            return
+        query = scope.get("query_string", b"").decode("latin-1")
+        if STREAMLIT_AUTH_COOKIE in cookies or (path == "/" and query.startswith("sso=")):
+            await self.app(scope, receive, send)
+            return
+        token = cookies.get(SESSION_COOKIE)
+        if token and await run_in_threadpool(accounts.resolve_session, _context(), token):
+            await self.app(scope, receive, send)
+            return
+        target = path + (f"?{query}" if query else "")
+        location = f"{base}/account/sign-in" + (
+            f"?next={quote(base + target, safe='')}" if target not in ("", "/") else "")
+        response = RedirectResponse(location, status_code=303)
+        if token:
+            response.delete_cookie(SESSION_COOKIE, path=base or "/")
+        await response(scope, receive, send)
+
+    async def _sign_out(self, scope: Scope, receive: Receive, send: Send,
+                        token: str | None) -> None:
+        client = (scope.get("client") or ("unknown", 0))[0]
+        await run_in_threadpool(accounts.end_session, _context(), token, client=client)
+        expired = (f"{SESSION_COOKIE}=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; "
+                   f"Path={_base(scope) or '/'}; HttpOnly; SameSite=lax")
+
+        async def send_clearing_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  (b"set-cookie", expired.encode("latin-1"))]}
+            await send(message)
+
+        await self.app(scope, receive, send_clearing_cookie)

@@ -1,0 +1,48 @@
+"""The portal's web server: the Streamlit app (`portal/app.py`) behind the sign-in gate and the
+portal's own account routes.
+
+`streamlit run portal/server.py` finds the `st.App` below and serves it; tests that drive pages
+with AppTest run `portal/app.py` directly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import streamlit as st
+from starlette.middleware import Middleware
+
+from portal.account_routes import SignInGate, account_routes
+from services import accounts
+from services.context import get_context
+
+logger = logging.getLogger("sandbox.setup")
+
+
+def _announce_setup() -> None:
+    """On a portal with no instructor, log the one-time setup link (as Jenkins and Grafana do):
+    whoever can read the server's log may create the first instructor."""
+    from streamlit import config
+
+    token = accounts.setup_token(get_context())
+    if token is None:
+        return
+    host = config.get_option("server.address") or "localhost"
+    port = config.get_option("server.port")
+    base = (config.get_option("server.baseUrlPath") or "").strip("/")
+    url = f"http://{host}:{port}{'/' + base if base else ''}/account/setup?token={token}"
+    logger.warning(
+        "\n  No instructor account exists yet. Open this link to create the first one:\n"
+        "    %s\n  (or: sandbox users add NAME --role instructor --admin --password-stdin)\n", url)
+
+
+@asynccontextmanager
+async def _lifespan(_app: st.App) -> AsyncIterator[None]:
+    _announce_setup()
+    yield
+
+
+app = st.App("app.py", routes=account_routes(), middleware=[Middleware(SignInGate)],
+             lifespan=_lifespan)
