@@ -19,23 +19,47 @@ from portal.components.parameter_form import parameter_form
 from portal.components.template_picker import template_picker
 from portal.components.text import md_escape
 from portal.ui_context import portal_context, portal_errors
-from services import environment_service, jobs, preview_service
+from services import budget_service, courses, environment_service, jobs, preview_service
 from services.errors import LaunchBlockedError, ValidationError
 from services.history.models import EnvironmentStatus
+from services.limits import LimitExceededError
 
 ENVIRONMENTS_PAGE = Path(__file__).with_name("my_environments_page.py")
 LAUNCH_KEY = "launch_page.launch"
 LEASE_KEY = "launch_page.lease_hours"
+COURSE_KEY = "launch_page.course"
 
 actor = identity.require_actor()
 ctx = portal_context()
 
 st.title("Launch")
 with portal_errors():
-    templates = ctx.catalog.all_templates()
-if not templates:
-    st.info(f"No templates found in {ctx.settings.templates_dir}.")
+    offered = courses.launch_courses(ctx, actor=actor)
+if not offered:
+    st.info("None of your courses is running now, so there is nothing to launch.",
+            icon=":material/event_busy:")
     st.stop()
+by_course = {c.id: c for c in offered}
+course_id = st.selectbox("Course", list(by_course), key=COURSE_KEY,
+                         format_func=lambda c: by_course[c].title if by_course[c].title != c
+                         else c, disabled=len(by_course) == 1,
+                         help="The course this environment is for: its limits and budget apply.")
+policy = by_course[course_id]
+with portal_errors():
+    templates = [courses.narrowed_manifest(t, policy) for t in ctx.catalog.all_templates()
+                 if policy.allows_template(t.id)]
+    budgets = {b.course: b for b in budget_service.budget_status(ctx, actor=actor)}
+if not templates:
+    st.info(f"Course {course_id} offers no template of this portal.")
+    st.stop()
+budget = budgets.get(course_id)
+if not actor.is_instructor:
+    spent = budget.spent_usd if budget else 0.0
+    st.caption(f"Course **{md_escape(course_id)}**: up to {policy.max_running_envs} "
+               f"environments at once, leases up to {policy.max_lease_hours} h, budget "
+               f"${policy.budget_usd:,.2f} (spent so far ${spent:,.2f}).")
+    if budget is not None and budget.warning:
+        st.warning(md_escape(budget.warning), icon=":material/savings:")
 
 manifest = template_picker(templates)
 st.caption(md_escape(manifest.summary))
@@ -44,7 +68,8 @@ form_col, preview_col = st.columns([2, 3], gap="large")
 with form_col:
     form = parameter_form(manifest)
     lease_hours = lease_input(default=ctx.settings.default_lease_hours,
-                              maximum=ctx.settings.max_lease_hours, key=LEASE_KEY)
+                              maximum=min(ctx.settings.max_lease_hours, policy.max_lease_hours),
+                              key=LEASE_KEY)
     preview = None
     field_errors: dict[str, str] = {}
     with portal_errors():
@@ -66,10 +91,10 @@ with form_col:
                 with st.spinner("Recording the launch…"):
                     started = environment_service.start_launch(
                         ctx, actor=actor, template_id=manifest.id, parameters=form.values,
-                        lease_hours=lease_hours)
+                        lease_hours=lease_hours, course=course_id)
             except ValidationError as exc:
                 field_errors = exc.field_errors
-            except LaunchBlockedError as exc:
+            except (LaunchBlockedError, LimitExceededError) as exc:
                 st.error(md_escape(str(exc)), icon=":material/block:")
             else:
                 jobs.submit(environment_service.run_launch, ctx, run_id=started.run_id)

@@ -12,9 +12,10 @@ from portal.components.dashboard_filters import dashboard_filters
 from portal.components.health_charts import health_panel
 from portal.components.environment_card import environment_card
 from portal.components.environments_table import environments_table
+from portal.components.lease_controls import lease_banner, lease_controls
 from portal.components.live import live_section
 from portal.ui_context import portal_context, portal_errors, reconcile_history
-from services import cost_meter, environment_service, jobs
+from services import budget_service, cost_meter, environment_service, jobs
 from services.environment_service import EnvironmentView, EventView
 from services.history.models import EnvironmentStatus
 
@@ -26,6 +27,13 @@ with portal_errors():
     # Cheap, and how a student learns that a stopped emulator took their environment with it.
     reconcile_history(ctx)
     titles = {t.id: t.title for t in ctx.catalog.all_templates()}
+    budgets = [] if actor.is_instructor else budget_service.budget_status(ctx, actor=actor)
+for budget in budgets:
+    if budget.warning:
+        action = ("Your running environments are destroyed when you reach it."
+                  if budget.stops_at_budget else "Your instructor is told when you reach it.")
+        st.warning(f"Course **{budget.course}**: {budget.warning} {action}",
+                   icon=":material/savings:")
 
 
 def load_events(run_id: int) -> list[EventView]:
@@ -35,13 +43,27 @@ def load_events(run_id: int) -> list[EventView]:
 
 def card(env: EnvironmentView) -> None:
     confirmed = environment_card(env, title=titles.get(env.template_id, env.template_id),
-                                 show_owner=actor.is_instructor, load_events=load_events)
+                                 show_owner=actor.is_instructor, load_events=load_events,
+                                 show_detail=actor.is_instructor)
     if confirmed:
         with portal_errors():
             started = environment_service.start_destroy(ctx, actor=actor, env_id=env.env_id)
         jobs.submit(environment_service.run_destroy, ctx, run_id=started.run_id)
         # Redraw the whole page: the destroy is under way and the list must start refreshing.
         st.rerun()
+    if env.status in environment_service.EXTENDABLE and env.expires_at is not None:
+        extend_by, end_now = lease_controls(env, can_end=actor.teaches(env.course),
+                                            max_hours=ctx.settings.max_lease_hours)
+        if extend_by:
+            with portal_errors():
+                environment_service.extend_lease(ctx, actor=actor, env_id=env.env_id,
+                                                 hours=extend_by)
+            st.rerun()
+        if end_now:
+            with portal_errors():
+                started = environment_service.end_lease(ctx, actor=actor, env_id=env.env_id)
+            jobs.submit(environment_service.run_destroy, ctx, run_id=started.run_id)
+            st.rerun()
 
 
 def environments() -> bool:
@@ -51,6 +73,7 @@ def environments() -> bool:
         st.info("No environments yet. Pick a template in the Catalog and launch it.",
                 icon=":material/info:")
         return False
+    lease_banner(envs)
     environments_table(envs, show_owner=actor.is_instructor)
     destroyed = [e for e in envs if e.status == EnvironmentStatus.DESTROYED.value]
     for env in envs:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from portal import identity, oidc
+from portal.components.text import md_escape
 
 _, middle, _ = st.columns([1, 2, 1])
 with middle:
@@ -17,11 +18,21 @@ with middle:
         # The sign-in form's "Sign in with ..." link lands here: hand over to the provider.
         st.login(provider.login_name)
     elif signed_in_elsewhere:
-        email = st.session_state.get(identity.OIDC_EMAIL_KEY) or "your account"
-        st.error(f"{email} is not on the roster of any course here, so it has no access. Ask "
-                 "your instructor to add this e-mail to the course roster.",
-                 icon=":material/block:")
+        email = st.session_state.get(identity.OIDC_EMAIL_KEY)
+        if email:
+            # The address is the provider's to choose, not ours: shown literally, never as
+            # markdown (a link in it would look like the portal's own).
+            st.error(f"{md_escape(email)} is not on the roster of any course here, so it has no "
+                     "access. Ask your instructor to add this e-mail to the course roster.",
+                     icon=":material/block:")
+        else:
+            st.error("Your identity provider did not confirm an e-mail address for this "
+                     "account, and the portal knows its people by e-mail, so it has no access. "
+                     "Sign in with your name and password instead, or ask your instructor.",
+                     icon=":material/block:")
         st.button("Sign out", on_click=identity.sign_out, icon=":material/logout:")
     else:
         st.info("You are not signed in, or your sign-in has ended.", icon=":material/login:")
-        st.link_button("Sign in", "/account/sign-in", type="primary", icon=":material/login:")
+        base = (st.get_option("server.baseUrlPath") or "").strip("/")
+        st.link_button("Sign in", f"{'/' + base if base else ''}/account/sign-in",
+                       type="primary", icon=":material/login:")

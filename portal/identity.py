@@ -28,13 +28,14 @@ def _oidc_user() -> tuple[bool, str | None]:
     """Whether Streamlit's OIDC cookie is present, and the e-mail it vouches for."""
     try:
         user = st.user
-        if not user.is_logged_in:
+        # `is True`: outside a browser (AppTest) st.user is not a real identity.
+        if user.is_logged_in is not True:
             return False, None
     except Exception:  # noqa: BLE001 - st.login not configured: no OIDC identity
         return False, None
     email = user.get("email")
     verified = user.get("email_verified", True)
-    return True, str(email) if email and verified is not False else None
+    return True, email if isinstance(email, str) and email and verified is not False else None
 
 
 def current_actor() -> Actor | None:
@@ -43,7 +44,8 @@ def current_actor() -> Actor | None:
     from portal.ui_context import portal_context
 
     token = st.context.cookies.get(SESSION_COOKIE)
-    if token:
+    # Outside a browser (AppTest) there are no real cookies: only a string is a token.
+    if isinstance(token, str) and token:
         actor = accounts.resolve_session(portal_context(), token)
         if actor is None:
             st.session_state.pop(ACTOR_KEY, None)
@@ -75,6 +77,12 @@ def require_actor() -> Actor:
 
 
 def sign_out() -> None:
+    from portal.ui_context import portal_context
+
+    token = st.context.cookies.get(SESSION_COOKIE)
+    if isinstance(token, str) and token:
+        # Ended here already, so the run that follows this click finds nobody signed in.
+        accounts.end_session(portal_context(), token)
     # Everything this browser session holds (chosen template, typed parameters, runs being
     # watched) belongs to the person signing out, so all of it goes, not only identity's keys.
     st.session_state.clear()
@@ -88,5 +96,7 @@ def account_panel(actor: Actor) -> None:
     role = ROLE_LABELS[actor.role.value] + (" · admin" if actor.is_admin else "")
     with st.sidebar:
         st.markdown(f":material/account_circle: **{md_escape(actor.name)}**  \n{role}")
-        if st.button("Sign out", key=SIGN_OUT_KEY, icon=":material/logout:", width="stretch"):
-            sign_out()
+        # A callback: the run that follows already draws the signed-out page, while the
+        # browser follows st.logout's redirect.
+        st.button("Sign out", key=SIGN_OUT_KEY, on_click=sign_out, icon=":material/logout:",
+                  width="stretch")

@@ -17,6 +17,7 @@ from starlette.middleware import Middleware
 from portal.account_routes import SignInGate, account_routes
 from services import accounts
 from services.context import get_context
+from services.monitoring.passes import start_limits_schedule, start_schedule
 
 logger = logging.getLogger("sandbox.setup")
 
@@ -41,6 +42,10 @@ def _announce_setup() -> None:
 @asynccontextmanager
 async def _lifespan(_app: st.App) -> AsyncIterator[None]:
     _announce_setup()
+    # Leases end and budgets stop from the server's start, not from the first page view.
+    ctx = get_context()
+    start_limits_schedule(ctx)
+    start_schedule(ctx)
     yield
 
 

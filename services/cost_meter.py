@@ -491,7 +491,8 @@ def spend_by_student(ctx: PortalContext, *, course: str, owners: list[str] | Non
     if envs.empty:
         return {}
     lives = _lifetimes(ctx, envs, runs, at_now)
-    lives["hours"] = _hours(lives["started_at"], lives["ended_at"].fillna(at_now))
+    ended = lives["ended_at"].astype("datetime64[ns, UTC]").fillna(at_now)
+    lives["hours"] = _hours(lives["started_at"], ended)
     lives["cost_usd"] = (lives["hours"] * lives["price"]).fillna(0.0)
     left = _hours(pd.Series(at_now, index=lives.index), lives["expires_at"]).fillna(0.0)
     lives["committed_usd"] = np.where(lives["running"], (left * lives["price"]).fillna(0.0), 0.0)

@@ -528,3 +528,20 @@ def require_known_template(ctx: PortalContext, template_id: str) -> None:
     known = [m.id for m in ctx.catalog.all_templates()]
     if template_id not in known:
         raise UnknownTemplateError(template_id, known)
+
+
+def narrowed_manifest(manifest: TemplateManifest, policy: CoursePolicy) -> TemplateManifest:
+    """The template as a course offers it: each size parameter lists only the sizes the course
+    allows, its default the first of them when the template's own is not allowed. The Launch
+    page draws its form from this; the launch itself checks the same rule (services/limits.py)."""
+    parameters = []
+    for parameter in manifest.parameters:
+        if parameter.allowed:
+            allowed = tuple(policy.narrowed(parameter.allowed))
+            if allowed != tuple(parameter.allowed):
+                default = parameter.default if parameter.default in allowed else (
+                    allowed[0] if allowed else parameter.default)
+                parameter = parameter.model_copy(update={"allowed": allowed or parameter.allowed,
+                                                         "default": default})
+        parameters.append(parameter)
+    return manifest.model_copy(update={"parameters": parameters})

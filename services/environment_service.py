@@ -329,6 +329,9 @@ def _start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
         cloud_session = ctx.connection.cloud_session
     with ctx.sessions() as session, session.begin():
         limits.lock_owner(session, course=course_name, owner=actor.name)
+        # The time after the lock: a launch that waited for another one must see that one as
+        # already made (metering ignores environments created after `now`).
+        now = max(now, utcnow())
         if not actor.is_instructor:
             limits.check_quota(ctx, session, policy=policy, owner=actor.name,
                                launch_cost_usd=(hourly_cost or 0.0) * lease,

@@ -15,7 +15,9 @@ from services.context import PortalContext
 
 PORTAL_VARIABLES = ("PORTAL_DATA_DIR", "PORTAL_DATABASE_URL", "PORTAL_CLOUD", "PORTAL_REGION",
                     "PORTAL_OPERATION_TIMEOUT_S", "PORTAL_TEMPLATES_DIR",
-                    "PORTAL_COLLECT_INTERVAL_S", "PORTAL_COLLECT_LAG_S", "AWS_PROFILE",
+                    "PORTAL_COLLECT_INTERVAL_S", "PORTAL_COLLECT_LAG_S",
+                    "PORTAL_BUDGET_CHECK_INTERVAL_S", "PORTAL_MAX_RUNNING_ENVS",
+                    "PORTAL_SESSION_IDLE_MINUTES", "PORTAL_STUDENT_BUDGET_USD", "AWS_PROFILE",
                     "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION")
 
 
@@ -43,6 +45,7 @@ def portal_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
         "PORTAL_REGION": "us-east-1",
         # No background monitoring pass: a test runs the passes it means to, when it means to.
         "PORTAL_COLLECT_INTERVAL_S": "0",
+        "PORTAL_BUDGET_CHECK_INTERVAL_S": "0",
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)

@@ -9,6 +9,9 @@ import streamlit as st
 
 
 def lease_input(*, default: int, maximum: int, key: str) -> int:
+    # A lease typed for a course with a longer limit must not outlast this one's.
+    if isinstance(st.session_state.get(key), int) and st.session_state[key] > maximum:
+        st.session_state[key] = maximum
     return int(st.number_input(
         "Lease (hours)", min_value=1, max_value=maximum, value=min(default, maximum), step=1,
         key=key, persist_state="session", icon=":material/timer:",

@@ -62,6 +62,9 @@ def _widget(spec: ParameterSpec, key: str) -> Any:
         return st.checkbox(spec.name, value=bool(spec.default), **common)
     if spec.allowed:
         options = list(spec.allowed)
+        # A size picked under another course may not be offered by this one.
+        if key in st.session_state and st.session_state[key] not in options:
+            del st.session_state[key]
         index = options.index(spec.default) if spec.default in options else 0
         return st.selectbox(spec.name, options, index=index, **common)
     if spec.type == "integer":

@@ -5,6 +5,7 @@ its own), then the collector; the schedule also ends the leases that are over.
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 
 from portal.settings import CloudTarget
@@ -40,6 +41,39 @@ def end_leases(ctx: PortalContext) -> ReconcileReport:
     return reconcile_and_clean_up(
         ctx, execute=lambda run_id: jobs.submit(environment_service.run_destroy, ctx,
                                                 run_id=run_id))
+
+
+def stop_over_budget(ctx: PortalContext) -> list[object]:
+    """Destroy the running environments of students over budget (courses that stop at their
+    budget), on background threads."""
+    from services.budget_service import enforce_budgets
+
+    stops = enforce_budgets(ctx)
+    for stop in stops:
+        jobs.submit(environment_service.run_destroy, ctx, run_id=stop.run_id)
+    return list(stops)
+
+
+def limit_steps() -> list[Step]:
+    return [("budgets", stop_over_budget), ("leases", end_leases)]
+
+
+_limits_lock = threading.Lock()
+_limits_scheduler: BackgroundScheduler | None = None
+
+
+def start_limits_schedule(ctx: PortalContext) -> BackgroundScheduler:
+    """The process's budget and lease checks, every `budget_check_interval_s` (0: on demand
+    only): separate from the collector's pass so that a budget stop never waits minutes behind
+    a CloudWatch backfill."""
+    global _limits_scheduler
+    with _limits_lock:
+        if _limits_scheduler is None:
+            interval = ctx.settings.budget_check_interval_s
+            _limits_scheduler = BackgroundScheduler(ctx, limit_steps(), interval)
+            if interval > 0:
+                _limits_scheduler.start()
+        return _limits_scheduler
 
 
 def scheduled_steps() -> list[Step]:
