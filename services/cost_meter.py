@@ -369,13 +369,25 @@ def _midnights(start: datetime, end: datetime) -> list[pd.Timestamp]:
     return list(pd.date_range(first, pd.Timestamp(end), freq="D")) if first <= end else []
 
 
+def _budget_of(ctx: PortalContext, chosen: DashboardFilter) -> float:
+    """Each student's budget in the view: the course's own when one course is chosen (the same
+    for every course chosen), else the portal's default."""
+    from services.courses import get_policy
+
+    budgets = {policy.budget_usd for course in chosen.courses
+               if (policy := get_policy(ctx, course)) is not None}
+    if len(budgets) == 1:
+        return float(budgets.pop())
+    return float(ctx.settings.student_budget_usd)
+
+
 def class_cost(ctx: PortalContext, *, actor: Actor, filter: DashboardFilter,  # noqa: A002
                now: datetime | None = None) -> ClassCost:
     """The cost of the environments `filter` chooses (a student's own only), as of `now`."""
     chosen = filter.for_actor(actor)
     now = now or utcnow()
     at_now = pd.Timestamp(now).tz_convert(UTC)
-    budget = float(ctx.settings.student_budget_usd)
+    budget = _budget_of(ctx, chosen)
     envs, runs = _load(ctx, chosen, now)
     lives = _lifetimes(ctx, envs, runs, at_now)
 

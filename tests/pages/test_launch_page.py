@@ -187,3 +187,45 @@ def test_the_cost_tab_follows_the_lease_and_the_region(app) -> None:
     at.get("button_group")[0].set_value("ap-northeast-2").run()
     seoul = {m.label: m.value for m in _tab(at, "Cost estimate").metric}
     assert float(seoul["Per hour"].lstrip("$")) > per_hour
+
+
+def _course_for_alice(portal, **limits):  # type: ignore[no-untyped-def]
+    from services import accounts, courses
+    from services.identity import Actor, Role
+
+    operator = Actor("operator", Role.INSTRUCTOR, is_admin=True)
+    accounts.create_account(portal, actor=operator, name="alice", role="student")
+    courses.create_course(portal, actor=operator, course_id="cloud101", title="Cloud 101",
+                          **limits)
+    courses.enrol(portal, actor=operator, course_id="cloud101", names=["alice"])
+
+
+def test_a_course_narrows_the_templates_and_sizes_the_form_offers(app, portal) -> None:
+    _course_for_alice(portal, templates=["web-server", "three-tier"],
+                      instance_types=["t3.micro", "t3.small"], db_classes=["db.t3.micro"],
+                      max_lease_hours=6)
+    at = open_page(app(ALICE), "launch_page.py")
+    assert at.selectbox(key="launch_page.course").options == ["Default course", "Cloud 101"]
+    at.selectbox(key="launch_page.course").set_value("cloud101").run()
+    assert {option.rsplit("(", 1)[-1].rstrip(")")
+            for option in at.selectbox(key=PICKER_KEY).options} == {"web-server", "three-tier"}
+    at.selectbox(key=PICKER_KEY).set_value("three-tier").run()
+    assert at.selectbox(key=field_key("three-tier", "instance_type")).options == [
+        "t3.micro", "t3.small"]
+    assert at.selectbox(key=field_key("three-tier", "db_instance_class")).options == [
+        "db.t3.micro"]
+    assert at.number_input(key=LEASE).max == 6
+    assert "Cloud 101" in " ".join(texts(at.caption)) or "cloud101" in " ".join(
+        texts(at.caption))
+
+
+def test_a_refused_launch_names_the_limit_and_records_nothing(app, portal) -> None:
+    _course_for_alice(portal, budget_usd=0.01)
+    at = open_page(app(ALICE), "launch_page.py")
+    at.selectbox(key="launch_page.course").set_value("cloud101").run()
+    at.selectbox(key=PICKER_KEY).set_value("web-server").run()
+    at.button(key=LAUNCH).click().run()
+    assert not at.exception
+    refusal = " ".join(texts(at.error))
+    assert "refused by the course limit 'budget'" in refusal and "$0.01" in refusal
+    assert environment_service.list_environments(portal, actor=ALICE) == []

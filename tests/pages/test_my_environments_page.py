@@ -145,3 +145,27 @@ def test_an_instructor_sees_no_cost_or_health_tabs_here(app, portal) -> None:
     at = open_page(app(TEACHER), "my_environments_page.py")
     assert not at.exception
     assert not at.tabs
+
+
+def test_a_lease_ending_soon_shows_a_banner_and_can_be_extended(app, portal) -> None:
+    from datetime import timedelta
+
+    from services.history.models import utcnow
+
+    env = launched(portal, ALICE)
+    soon = utcnow() + timedelta(minutes=20)
+    with portal.sessions() as session, session.begin():
+        session.execute(update(Environment).where(Environment.id == env.env_id)
+                        .values(expires_at=soon))
+    at = open_page(app(ALICE), "my_environments_page.py")
+    assert not at.exception
+    banner = " ".join(texts(at.warning))
+    assert f"The lease of **{env.env_id}**" in banner and "min" in banner
+    at.number_input(key=f"lease_controls.{env.env_id}.hours").set_value(2)
+    next(b for b in at.button if b.label == "Extend").click().run()
+    assert not at.exception
+    extended = environment_service.get_environment(portal, actor=ALICE, env_id=env.env_id)
+    assert extended.expires_at == soon + timedelta(hours=2)
+    assert f"The lease of **{env.env_id}**" not in " ".join(texts(at.warning))
+    # A student may not end a lease; the control is not there for them.
+    assert not [b for b in at.button if b.key == f"lease_controls.{env.env_id}.end"]
