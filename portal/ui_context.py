@@ -7,12 +7,15 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 
 import streamlit as st
+from streamlit.errors import FragmentHandledException
 
 from portal.components.text import md_escape
 from services import environment_service, jobs, preview_service
 from services.context import PortalContext, get_context
 from services.errors import PortalError
-from services.monitoring.passes import start_schedule
+from services.identity import Actor
+from services.incidents import record_incident
+from services.monitoring.passes import start_limits_schedule, start_schedule
 from services.monitoring.scheduler import BackgroundScheduler
 from services.reconcile_service import ReconcileReport, reconcile_and_clean_up
 
@@ -29,7 +32,9 @@ def portal_context() -> PortalContext:
 @st.cache_resource(show_spinner=False)
 def background_schedule() -> BackgroundScheduler:
     """The process's monitoring schedule (simulated workload on the embedded cloud, collector,
-    ending leases), started by the first page load and shared by every session."""
+    ending leases) and its budget and lease checks, shared by every session. The web server
+    starts both when it starts (portal/server.py); this covers a script run on its own."""
+    start_limits_schedule(portal_context())
     return start_schedule(portal_context())
 
 
@@ -43,13 +48,39 @@ def warm_previews() -> Future[None]:
 def portal_errors() -> Iterator[None]:
     """Show a `PortalError` as the message it carries and stop this run (or fragment) there.
 
-    Anything else is a bug and propagates to Streamlit's own error display.
+    Anything else is a bug, whose text is for the server's log and not for students: they see a
+    short message with an incident id, the log gets the whole traceback under that id, and an
+    instructor sees it on the page too. `st.stop` and `st.rerun` pass through: Streamlit's
+    control-flow exceptions are not `Exception`s.
     """
     try:
         yield
     except PortalError as exc:
         st.error(md_escape(str(exc)), icon=":material/error:")
         st.stop()
+    except FragmentHandledException:
+        # A fragment inside this block failed outside a handler of its own, and Streamlit has
+        # shown and logged that already; this only tells the script run it happened.
+        raise
+    except Exception as exc:  # noqa: BLE001 - every bug gets an incident id, none a raw trace
+        actor = _actor_of_this_run()
+        who = f"{actor.name} ({actor.role.value})" if actor is not None else "nobody signed in"
+        incident = record_incident(exc, context=f"a page of {who}")
+        st.error(md_escape(incident.public_message()), icon=":material/error:")
+        if actor is not None and actor.is_instructor:
+            with st.expander(f"Details of incident {incident.incident_id} (instructors only)",
+                             icon=":material/bug_report:"):
+                st.code(incident.detail, language=None)
+        st.stop()
+
+
+def _actor_of_this_run() -> Actor | None:
+    """The actor identity resolved for this run, read from session_state rather than resolved
+    again: the failure being reported may be the database's, which resolving would need."""
+    # Imported here: portal.identity imports this module for the portal's context.
+    from portal.identity import ACTOR_KEY
+
+    return st.session_state.get(ACTOR_KEY)
 
 
 def reconcile_history(ctx: PortalContext) -> ReconcileReport:

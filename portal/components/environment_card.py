@@ -19,6 +19,7 @@ from services.environment_service import (
     RunView,
 )
 from services.history.models import EnvironmentStatus, RunStatus
+from services.incidents import student_text
 
 PREFIX = "environment_card"
 
@@ -41,6 +42,13 @@ STATUS_ICONS = {
 # Statuses a run is still moving through; pages refresh while any environment is in one.
 
 EventsLoader = Callable[[int], list[EventView]]
+
+
+def error_text(text: str, *, context: str, show_detail: bool) -> str:
+    """A stored error as this viewer may read it, escaped for markdown: in full for an
+    instructor (`show_detail`), for a student with raw text and identifiers replaced by an
+    incident id (services/incidents.py)."""
+    return md_escape(text if show_detail else student_text(text, context=context))
 
 
 def status_badge(status: str) -> None:
@@ -66,13 +74,23 @@ def outputs_view(outputs: Sequence[OutputView]) -> None:
             value_col.code(output.value or "(empty)", language=None)
 
 
-def events_table(events: Sequence[EventView]) -> None:
+def events_table(events: Sequence[EventView], *, context: str, show_detail: bool = False) -> None:
+    """The events of one run (`context`, e.g. "run 12"); reasons as `error_text` shows them, since
+    the portal's own events carry the sweep's and the engine's raw errors."""
     if not events:
         st.caption("No events recorded yet.")
         return
+
+    def reason(e: EventView) -> str:
+        if not e.reason or show_detail:
+            return e.reason or ""
+        return student_text(e.reason, context=f"{context} event {e.logical_id} {e.status} "
+                                              f"{e.occurred_at.isoformat()}")
+
+    # A dataframe's cells are not markdown: no escaping here.
     st.dataframe(
         [{"time": utc(e.occurred_at), "resource": e.logical_id, "type": e.resource_type,
-          "status": e.status, "reason": e.reason or "", "physical id": e.physical_id or ""}
+          "status": e.status, "reason": reason(e), "physical id": e.physical_id or ""}
          for e in events],
         hide_index=True, width="stretch")
 
@@ -83,7 +101,7 @@ def run_label(run: RunView) -> str:
     return f"{run.kind} · {run.status} · {duration(run.duration_s)} · started {utc(run.started_at)}"
 
 
-def _runs_view(env: EnvironmentView, load_events: EventsLoader) -> None:
+def _runs_view(env: EnvironmentView, load_events: EventsLoader, *, show_detail: bool) -> None:
     for run in reversed(env.runs):
         # Lazy: a closed expander loads nothing, so a page refreshing every second for a whole
         # class does not read every event of every run each time.
@@ -91,11 +109,13 @@ def _runs_view(env: EnvironmentView, load_events: EventsLoader) -> None:
                          on_change="rerun",
                          icon=":material/history:") as section:
             if run.error:
-                st.error(md_escape(run.error), icon=":material/error:")
+                st.error(error_text(run.error, context=f"run {run.run_id} error",
+                                    show_detail=show_detail), icon=":material/error:")
             if run.leftovers:
                 st.warning("Left behind: " + md_escape(", ".join(run.leftovers)))
             if section.open:
-                events_table(load_events(run.run_id))
+                events_table(load_events(run.run_id), context=f"run {run.run_id}",
+                             show_detail=show_detail)
 
 
 def _confirm_key(env_id: str) -> str:
@@ -128,8 +148,12 @@ def _destroy_controls(env: EnvironmentView, *, show_owner: bool) -> bool:
 
 
 def environment_card(env: EnvironmentView, *, title: str, show_owner: bool,
-                     load_events: EventsLoader) -> bool:
-    """Draw one environment; True when the user has just confirmed its destruction."""
+                     load_events: EventsLoader, show_detail: bool = False) -> bool:
+    """Draw one environment; True when the user has just confirmed its destruction.
+
+    `show_detail` (for instructors) shows stored errors in full; without it they are shown as a
+    student may read them, which is the default so that a page that forgets it leaks nothing.
+    """
     confirmed = False
     with st.container(border=True, key=f"{PREFIX}.{env.env_id}"):
         head, badge_col = st.columns([4, 1], vertical_alignment="center")
@@ -141,10 +165,12 @@ def environment_card(env: EnvironmentView, *, title: str, show_owner: bool,
         with badge_col:
             status_badge(env.status)
         if env.status_reason:
+            reason = error_text(env.status_reason, context=f"environment {env.env_id} status",
+                                show_detail=show_detail)
             if env.status in (EnvironmentStatus.FAILED.value, EnvironmentStatus.LOST.value):
-                st.error(md_escape(env.status_reason), icon=":material/error:")
+                st.error(reason, icon=":material/error:")
             else:
-                st.info(md_escape(env.status_reason))
+                st.info(reason)
         if env.status == EnvironmentStatus.READY.value:
             if env.expires_at is not None:
                 st.caption(f":material/timer: lease of {env.lease_hours} h ends "
@@ -156,7 +182,7 @@ def environment_card(env: EnvironmentView, *, title: str, show_owner: bool,
                 st.dataframe([{"parameter": name, "value": str(value)}
                               for name, value in env.parameters.items()],
                              hide_index=True, width="stretch")
-        _runs_view(env, load_events)
+        _runs_view(env, load_events, show_detail=show_detail)
         if env.can_destroy:
             confirmed = _destroy_controls(env, show_owner=show_owner)
         elif env.in_progress and env.latest_run is not None \

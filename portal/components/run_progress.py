@@ -5,17 +5,20 @@ Owns the `run_progress.*` session_state keys: the run a page is watching, per sl
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
-from portal.components.environment_card import events_table
+from portal.components.environment_card import error_text, events_table
 from portal.components.live import live_section
-from portal.components.text import duration, md_escape
+from portal.components.text import duration
 from portal.ui_context import portal_errors
 from services import environment_service
 from services.context import PortalContext
 from services.environment_service import EnvironmentView, RunView, StartedRun
 from services.history.models import RunStatus
 from services.identity import Actor
+from services.incidents import student_text
 
 PREFIX = "run_progress"
 
@@ -46,11 +49,14 @@ def _label(env: EnvironmentView, run: RunView) -> str:
 def run_progress(ctx: PortalContext, actor: Actor, *, slot: str) -> EnvironmentView | None:
     """Draw the run watched in `slot`, refreshing every second until it ends.
 
-    Returns the environment once its run has ended (for the page to show outputs), else None.
+    Returns the environment once its run has ended (for the page to show outputs and status
+    reason), else None. Errors are shown as `actor` may read them (in full to an instructor), and
+    so is the returned environment's status reason.
     """
     started = watched(slot)
     if started is None:
         return None
+    show_detail = actor.is_instructor
     latest: dict[str, EnvironmentView] = {}
     ended: dict[str, bool] = {}
 
@@ -63,9 +69,14 @@ def run_progress(ctx: PortalContext, actor: Actor, *, slot: str) -> EnvironmentV
         state = ("running" if running else
                  "complete" if run.status == RunStatus.SUCCEEDED.value else "error")
         with st.status(_label(env, run), state=state, expanded=running or state == "error"):
-            events_table(events)
+            events_table(events, context=f"run {run.run_id}", show_detail=show_detail)
             if run.error:
-                st.error(md_escape(run.error), icon=":material/error:")
+                st.error(error_text(run.error, context=f"run {run.run_id} error",
+                                    show_detail=show_detail), icon=":material/error:")
+        if env.status_reason and not show_detail:
+            # The same text and context as the environment card's, hence the same incident id.
+            env = replace(env, status_reason=student_text(
+                env.status_reason, context=f"environment {env.env_id} status"))
         latest["env"], ended["done"] = env, not running
         return running
 

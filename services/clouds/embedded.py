@@ -30,6 +30,7 @@ from typing import Iterator
 from portal.settings import CloudTarget, Settings
 from services.clouds import CloudConnection, new_session
 from services.clouds.embedded_server import BOOT_ID_PATH
+from services.data_dir import ensure_private_dir, private_opener, tighten
 from services.errors import EmbeddedCloudError
 
 STATE_FILE = "embedded-cloud.json"
@@ -66,8 +67,8 @@ class EmbeddedCloudStatus:
 @contextmanager
 def _exclusive(data_dir: Path) -> Iterator[None]:
     # One starter at a time across processes: two portals started together must share one emulator.
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with open(data_dir / LOCK_FILE, "w") as handle:
+    ensure_private_dir(data_dir)
+    with open(data_dir / LOCK_FILE, "w", opener=private_opener) as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -117,6 +118,9 @@ def ensure_running(settings: Settings) -> EmbeddedCloudState:
     """The running emulator's state, starting one when none answers."""
     state = _read_state(settings.data_dir)
     if state is not None and _alive(state):
+        # An emulator started by an earlier version of the portal left these world-readable.
+        for name in (STATE_FILE, LOG_FILE, LOCK_FILE):
+            tighten(settings.data_dir / name)
         return state
     with _exclusive(settings.data_dir):
         state = _read_state(settings.data_dir)
@@ -128,7 +132,8 @@ def ensure_running(settings: Settings) -> EmbeddedCloudState:
 def _start(settings: Settings) -> EmbeddedCloudState:
     port = _free_port()
     boot_id = uuid.uuid4().hex
-    log = open(settings.data_dir / LOG_FILE, "ab")
+    # The log holds every request the emulator served, parameters and outputs included.
+    log = open(settings.data_dir / LOG_FILE, "ab", opener=private_opener)
     process = subprocess.Popen(
         [sys.executable, "-m", "services.clouds.embedded_server", "--port", str(port),
          "--boot-id", boot_id],
@@ -150,7 +155,8 @@ def _start(settings: Settings) -> EmbeddedCloudState:
             )
         if _served_boot_id(state.endpoint_url, timeout=0.5) == boot_id:
             tmp = settings.data_dir / (STATE_FILE + ".tmp")
-            tmp.write_text(json.dumps(state.to_json()))
+            with open(tmp, "w", opener=private_opener) as handle:
+                handle.write(json.dumps(state.to_json()))
             tmp.replace(settings.data_dir / STATE_FILE)
             return state
         time.sleep(0.1)

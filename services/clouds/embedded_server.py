@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from typing import Any, Callable, Iterable
 
 BOOT_ID_PATH = "/sandbox-portal/boot-id"
@@ -40,6 +41,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--boot-id", required=True)
     args = parser.parse_args(argv)
+    # Whatever this process writes (its log is opened 0600 by the portal; moto may write more) is
+    # for the portal's user alone. Safe here, unlike in the portal: the process is the emulator's
+    # own and no thread is running yet.
+    os.umask(0o077)
 
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import run_simple

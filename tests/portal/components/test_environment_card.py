@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from streamlit.testing.v1 import AppTest
@@ -23,13 +24,14 @@ def view(status: str = "ready") -> EnvironmentView:
                       ended_at=NOW.replace(second=3), error=None, leftovers=[])])
 
 
-def card_app(env: "EnvironmentView") -> None:  # run as a script: no postponed annotations
+def card_app(env: "EnvironmentView",  # run as a script: no postponed annotations
+             show_detail: bool = False) -> None:
     import streamlit as st
 
     from portal.components.environment_card import environment_card
 
     if environment_card(env, title="Single web server", show_owner=True,
-                        load_events=lambda run_id: []):
+                        load_events=lambda run_id: [], show_detail=show_detail):
         st.session_state["test.confirmed"] = st.session_state.get("test.confirmed", 0) + 1
 
 
@@ -77,3 +79,63 @@ def test_a_ready_environment_says_when_its_lease_ends() -> None:
     assert "lease of 4 h ends in 3 h" in lease and "destroys" in lease
     at = AppTest.from_function(card_app, args=(view(),)).run()
     assert not [c.value for c in at.caption if "lease" in c.value]
+
+
+RAW = ("portal error: ClientError: An error occurred (AccessDenied) when calling the DeleteStack "
+       "operation: User: arn:aws:iam::123456789012:user/portal is not authorized")
+
+
+def failed_view() -> EnvironmentView:
+    from dataclasses import replace
+
+    env = view("failed")
+    run = replace(env.runs[0], status="failed", error=RAW)
+    return replace(env, status_reason=f"{RAW}; clean-up left 1 resources: destroy it to retry",
+                   runs=[run])
+
+
+def shown_errors(at: AppTest) -> list[str]:
+    return [e.value.replace("\\", "") for e in at.error]
+
+
+def test_a_student_sees_an_incident_id_in_place_of_raw_errors() -> None:
+    at = AppTest.from_function(card_app, args=(failed_view(),)).run()
+    assert not at.exception
+    reason, run_error = shown_errors(at)
+    assert re.fullmatch(r"an error on the portal's side; clean-up left 1 resources: destroy it "
+                        r"to retry \(incident [0-9a-f]{8}: your instructor can look it up\)",
+                        reason), reason
+    assert re.fullmatch(r"Something went wrong on the portal's side \(incident [0-9a-f]{8}\)\. "
+                        r"Your instructor can look it up\.", run_error), run_error
+    assert not any("arn:aws" in text or "ClientError" in text for text in shown_errors(at))
+
+
+def test_an_instructor_sees_the_full_text() -> None:
+    at = AppTest.from_function(card_app, args=(failed_view(),),
+                               kwargs={"show_detail": True}).run()
+    reason, run_error = shown_errors(at)
+    assert reason == f"{RAW}; clean-up left 1 resources: destroy it to retry"
+    assert run_error == RAW
+
+
+def events_app(events: list, show_detail: bool) -> None:
+    from portal.components.environment_card import events_table
+
+    events_table(events, context="run 1", show_detail=show_detail)
+
+
+def test_raw_event_reasons_are_replaced_for_students_only() -> None:
+    from services.environment_service import EventView
+
+    events = [EventView(occurred_at=NOW, logical_id="sweep", resource_type="AWS::EC2::VPC",
+                        physical_id="vpc-1", status="DELETE_FAILED",
+                        reason="ClientError: An error occurred (DependencyViolation) when "
+                               "calling the DeleteVpc operation: has dependencies"),
+              EventView(occurred_at=NOW, logical_id="Web", resource_type="AWS::EC2::Instance",
+                        physical_id="i-1", status="CREATE_FAILED", reason="t3.nano unsupported")]
+    for show_detail in (False, True):
+        at = AppTest.from_function(events_app, args=(events, show_detail)).run()
+        raw, readable = list(at.dataframe[0].value["reason"])
+        assert readable == "t3.nano unsupported"
+        assert ("DependencyViolation" in raw) is show_detail, raw
+        assert show_detail or re.search(r"incident [0-9a-f]{8}", raw)
