@@ -44,6 +44,7 @@ from portal.settings import Settings
 from services import environment_service
 from services.burstable import CreditAccount, CreditMode, burstable_spec
 from services.context import PortalContext
+from services.data_dir import ensure_private_dir
 from services.history.models import (
     Environment,
     MetricPoint,
@@ -59,8 +60,11 @@ from services.monitoring.rollups import rebuild_rollups
 from services.workload.profiles import AGENT_OVERHEAD_PERCENT, WorkloadProfile
 
 ROOT = Path(__file__).resolve().parent.parent
+# Teaches every course (courses_taught None): reads the whole class, and launches the collector's
+# instances itself, in the open default course. An instructor's own environments count against
+# no budget or running-environment limit; a student's would be refused after the default
+# course's three, and no course lets one student run --instances (130) at once.
 INSTRUCTOR = Actor(name="bench-instructor", role=Role.INSTRUCTOR)
-STUDENT = Actor(name="bench-student", role=Role.STUDENT)
 PERIOD = timedelta(minutes=5)
 INSTANCE_TYPE = "t3.micro"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -246,7 +250,7 @@ def metric_calls(settings: Settings, *, instances: int) -> dict[str, Any]:
     from concurrent.futures import ThreadPoolExecutor
 
     def launch(number: int) -> str:
-        env = environment_service.launch(ctx, actor=STUDENT, template_id="web-server",
+        env = environment_service.launch(ctx, actor=INSTRUCTOR, template_id="web-server",
                                          parameters={})
         if env.status != "ready":
             raise RuntimeError(f"bench launch {number} ended {env.status}: {env.status_reason}")
@@ -416,6 +420,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as tmp:
         workdir = Path(tmp)
         cloud = Settings(data_dir=workdir / "cloud", collect_interval_s=0, collect_lag_s=0)
+        # Made as get_settings() makes it: a launch reads the history (its course) before the
+        # embedded cloud's start would create the folder.
+        ensure_private_dir(cloud.data_dir)
         class_db = args.class_db.resolve() if args.class_db else workdir / "class.db"
         class_settings = Settings(data_dir=workdir / "cloud", collect_interval_s=0,
                                   database_url=f"sqlite:///{class_db}")

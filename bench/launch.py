@@ -8,6 +8,10 @@ Prints, measured in one run:
   median of --rounds rounds), and whether every launch ended ready;
 - rss_mb: this (portal) process's resident memory after all of the above.
 
+Every portal launch is a student's, checked against the limits of the course "bench", which the
+script creates with room for the concurrent launches (a course's limits, not the default
+course's three environments at once, are what a class runs under).
+
     python bench/launch.py [--json] [--repeats N] [--concurrency N] [--rounds N] [--template T]
 """
 
@@ -24,16 +28,28 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from portal.settings import Settings
+from services import accounts, courses
 from services import environment_service as environments
 from services.clouds import embedded
 from services.context import PortalContext
 from services.identity import Actor, Role
+from services.ownership import OwnedResources
 from services.render_service import portal_tags
 
 DEFAULT_TEMPLATE = "three-tier"
 HA_TEMPLATE = "ha-web"
 VERBOSE = False
 STUDENT = Actor("bench", Role.STUDENT)
+OPERATOR = Actor("bench-operator", Role.INSTRUCTOR, is_admin=True)
+BENCH_COURSE = "bench"
+# The warm-up portal launch of each template in `single_launches` is removed the raw way, so
+# the history keeps it as running: it counts against the course's limit for the whole run.
+WARM_UPS = 2
+# The most environments a course lets a student run at once (services/courses.py), less those.
+MAX_CONCURRENCY = 100 - WARM_UPS
+# Far above what the bench spends: every launch commits its whole lease (three-tier's 4 h are
+# cents), and --concurrency of them run at once.
+BENCH_BUDGET_USD = 10_000.0
 
 
 def rss_mb() -> float:
@@ -71,13 +87,29 @@ class RawLauncher:
         return env_id
 
     def remove(self, env_id: str) -> None:
-        self.ctx.engine.delete(stack=f"sbx-{env_id}", deadline=time.monotonic() + 60,
+        stack = f"sbx-{env_id}"
+        # The sweep deletes only what the deployment created; a raw stack has no history, so
+        # that is its live resource list, read before the delete takes it away.
+        owned = OwnedResources.of([(r["type"], r["physical_id"])
+                                   for r in self.ctx.engine.stack_resources(stack)],
+                                  stack_listed=True)
+        self.ctx.engine.delete(stack=stack, deadline=time.monotonic() + 60,
                                on_events=lambda _events: None)
-        self.ctx.sweeper.sweep(env_id, deadline=time.monotonic() + 60)
+        self.ctx.sweeper.sweep(env_id, owned=owned, deadline=time.monotonic() + 60)
+
+
+def set_up_course(ctx: PortalContext, *, concurrency: int) -> None:
+    """The bench student, enrolled in a course that lets them run `concurrency` environments
+    at once (besides the warm-ups) within a budget the bench never reaches."""
+    courses.create_course(ctx, actor=OPERATOR, course_id=BENCH_COURSE, title="Launch benchmark",
+                          max_running_envs=concurrency + WARM_UPS, budget_usd=BENCH_BUDGET_USD)
+    accounts.create_account(ctx, actor=OPERATOR, name=STUDENT.name, role=Role.STUDENT)
+    courses.enrol(ctx, actor=OPERATOR, course_id=BENCH_COURSE, names=[STUDENT.name])
 
 
 def portal_launch(ctx: PortalContext, template_id: str) -> str:
-    env = environments.launch(ctx, actor=STUDENT, template_id=template_id, parameters={})
+    env = environments.launch(ctx, actor=STUDENT, template_id=template_id, parameters={},
+                              course=BENCH_COURSE)
     if env.status != "ready":
         raise RuntimeError(f"portal launch ended {env.status}: {env.status_reason}")
     return env.env_id
@@ -100,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="rounds of concurrent launches; the ratio is of their medians")
     parser.add_argument("--verbose", action="store_true", help="print every sample to stderr")
     args = parser.parse_args(argv)
+    if not 1 <= args.concurrency <= MAX_CONCURRENCY:
+        parser.error(f"--concurrency: 1 to {MAX_CONCURRENCY}, the most environments a course "
+                     "lets one student run at once")
     global VERBOSE
     VERBOSE = args.verbose
 
@@ -165,7 +200,12 @@ def concurrent_round(ctx: PortalContext, raw: RawLauncher, *, template_id: str, 
         raw.remove(env_id)
 
     def one_portal_launch(_: int) -> str:
-        env = environments.launch(ctx, actor=STUDENT, template_id=template_id, parameters={})
+        try:
+            env = environments.launch(ctx, actor=STUDENT, template_id=template_id,
+                                      parameters={}, course=BENCH_COURSE)
+        except Exception as exc:  # noqa: BLE001 - a launch that raised is a lost launch
+            failures.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
+            return ""
         if env.status != "ready":
             failures.append(f"{env.env_id}: {env.status}: {env.status_reason}")
             return ""
@@ -188,6 +228,7 @@ def concurrent_round(ctx: PortalContext, raw: RawLauncher, *, template_id: str, 
 def run(ctx: PortalContext, *, template_id: str, repeats: int, concurrency: int,
         rounds: int) -> dict[str, object]:
     rss_start = rss_mb()
+    set_up_course(ctx, concurrency=concurrency)
     ctx.connection.warm("cloudformation", "ec2", "rds", "resourcegroupstaggingapi")
     portal_median, raw_median = single_launches(ctx, template_id, repeats=repeats)
     ha_portal_median, ha_raw_median = single_launches(ctx, HA_TEMPLATE, repeats=repeats)

@@ -1,31 +1,41 @@
 """`sandbox`: the portal's services on the command line.
 
-Bad input exits non-zero with a one-line error that names the field.
+Bad input exits non-zero with a one-line error that names the field; so does anything the
+portal refuses (a course's limit, the advisor), exit status 2. The CLI acts as the operator, an
+admin; the audit log names it for everything it does, a launch for a student included.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, Sequence
 
 from portal.settings import get_settings
 from services import (
+    accounts,
+    audit,
     cost_service,
+    courses,
     diagram_service,
     environment_service,
     preview_service,
     template_model,
 )
+from services.audit import Outcome
 from services.context import PortalContext
-from services.errors import PortalError
-from services.identity import Actor, Role, sign_in
+from services.errors import PermissionDeniedError, PortalError, ValidationError
+from services.history.models import Account, BudgetAction, EnrolmentRole
+from services.identity import Actor, Role
 from services.reconcile_service import reconcile_and_clean_up
 
-# The CLI is an operator's tool: it sees every environment unless --owner narrows a launch.
-OPERATOR = Actor(name="operator", role=Role.INSTRUCTOR)
+# The CLI is an operator's tool, run by whoever holds the portal's machine and its database: an
+# admin who sees and may change every course. Everything it does is audited under this name.
+OPERATOR = Actor(name="operator", role=Role.INSTRUCTOR, is_admin=True, courses_taught=None)
 
 
 class CliUsageError(PortalError):
@@ -106,14 +116,33 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _owner(ctx: PortalContext, name: str) -> Actor:
+    """Who an environment launched with --owner belongs to. An account launches as what it is
+    (a student with the course's limits, an instructor with the courses they teach), as it would
+    from the portal; a name without an account is a student, as before accounts existed, so
+    scripts that launch into the open default course keep working."""
+    name = name.strip()
+    account = accounts.get_account(ctx, name)
+    if account is None:
+        return Actor(name=name, role=Role.STUDENT)
+    if account.disabled:
+        raise PermissionDeniedError(f"owner: the account {name} is disabled")
+    if account.role == Role.STUDENT.value:
+        return Actor(name=account.name, role=Role.STUDENT)
+    # An instructor's courses are read as sign-in reads them (accounts.actor_for).
+    with ctx.sessions() as session:
+        return accounts.actor_for(session, session.get(Account, account.name))
+
+
 def cmd_launch(args: argparse.Namespace) -> int:
     ctx = _context()
-    actor = sign_in(args.owner, "student")
+    actor = _owner(ctx, args.owner)
+    # A refusal (the course's limits, the advisor) raises: main() prints its one line, exit 2.
     env = environment_service.launch(ctx, actor=actor, template_id=args.template,
                                      parameters=_params(args.param), lease_hours=args.lease_hours,
-                                     course=args.course)
-    data = {"env_id": env.env_id, "status": env.status, "outputs": env.outputs_by_name,
-            "error": env.status_reason}
+                                     course=args.course, performed_by=OPERATOR.name)
+    data = {"env_id": env.env_id, "status": env.status, "owner": env.owner,
+            "course": env.course, "outputs": env.outputs_by_name, "error": env.status_reason}
     text = f"{env.env_id}: {env.status}" + "".join(
         f"\n  {o.label}: {o.value}" for o in env.outputs)
     if env.status_reason:
@@ -139,13 +168,18 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_destroy(args: argparse.Namespace) -> int:
     ctx = _context()
     _reconciled(ctx)
-    env = environment_service.destroy(ctx, actor=OPERATOR, env_id=args.env)
+    env = environment_service.destroy(ctx, actor=OPERATOR, env_id=args.env,
+                                      performed_by=OPERATOR.name)
+    return _print_destroyed(env, args.json)
+
+
+def _print_destroyed(env: environment_service.EnvironmentView, as_json: bool) -> int:
     run = env.latest_run
     leftovers = run.leftovers if run else []
     data = {"env_id": env.env_id, "status": env.status, "leftovers": leftovers,
             "error": run.error if run else None}
     text = f"{env.env_id}: {env.status}" + "".join(f"\n  left: {x}" for x in leftovers)
-    _print(data, args.json, text)
+    _print(data, as_json, text)
     return 0 if env.status == "destroyed" else 1
 
 
@@ -154,7 +188,8 @@ def cmd_envs(args: argparse.Namespace) -> int:
     _reconciled(ctx)
     envs = environment_service.list_environments(ctx, actor=OPERATOR)
     data = [{"env_id": e.env_id, "status": e.status, "template": e.template_id,
-             "owner": e.owner, "created_at": e.created_at.isoformat()} for e in envs]
+             "owner": e.owner, "course": e.course, "created_at": e.created_at.isoformat()}
+            for e in envs]
     _print(data, args.json, "\n".join(
         f"{e['env_id']}  {e['status']:<10} {e['template']:<12} {e['owner']}" for e in data))
     return 0
@@ -234,11 +269,271 @@ def cmd_collect(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+# -- leases -------------------------------------------------------------------------------------
+def cmd_lease(args: argparse.Namespace) -> int:
+    ctx = _context()
+    # An environment whose lease has already ended is destroyed first, not extended or ended again.
+    _reconciled(ctx)
+    if args.action == "extend":
+        env = environment_service.extend_lease(ctx, actor=OPERATOR, env_id=args.env,
+                                               hours=args.hours, performed_by=OPERATOR.name)
+        expires = env.expires_at
+        _print({"env_id": env.env_id, "status": env.status, "lease_hours": env.lease_hours,
+                "expires_at": expires.isoformat() if expires else None}, args.json,
+               f"{env.env_id}: {env.status}, lease now ends "
+               f"{expires.isoformat(timespec='minutes') if expires else '-'}")
+        return 0
+    started = environment_service.end_lease(ctx, actor=OPERATOR, env_id=args.env,
+                                            performed_by=OPERATOR.name)
+    # The CLI has no background worker: the destroy the lease's end started runs here.
+    environment_service.run_destroy(ctx, run_id=started.run_id)
+    env = environment_service.get_environment(ctx, actor=OPERATOR, env_id=args.env)
+    return _print_destroyed(env, args.json)
+
+
+# -- accounts -----------------------------------------------------------------------------------
+def _read_password() -> str:
+    """One line of stdin, so a password never sits in argv (ps, shell history). At a terminal it
+    is asked for without echo."""
+    if sys.stdin.isatty():
+        return getpass.getpass("password: ", stream=sys.stderr)
+    line = sys.stdin.readline()
+    # Only the line's end is dropped: spaces may belong to the password.
+    return line.rstrip("\r\n")
+
+
+def _account_json(view: accounts.AccountView) -> dict[str, Any]:
+    return {"name": view.name, "role": view.role, "email": view.email,
+            "display_name": view.display_name, "is_admin": view.is_admin,
+            "has_password": view.has_password, "disabled": view.disabled,
+            "created_at": view.created_at.isoformat()}
+
+
+def _code_note(name: str) -> str:
+    days = accounts.SETUP_CODE_LIFETIME.days
+    return (f"shown once: give it to {name}, who sets their own password with it within "
+            f"{days} days")
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    ctx = _context()
+    code: str | None = None
+    if args.password_stdin:
+        # Checked here as well: an empty line must not quietly make an account without one.
+        password = accounts.check_password(_read_password())
+        view = accounts.create_account(ctx, actor=OPERATOR, name=args.name, role=args.role,
+                                       email=args.email, is_admin=args.admin, password=password)
+    else:
+        view, code = accounts.create_account_with_code(ctx, actor=OPERATOR, name=args.name,
+                                                       role=args.role, email=args.email,
+                                                       is_admin=args.admin)
+    data = {"name": view.name, "role": view.role, "email": view.email,
+            "is_admin": view.is_admin, "one_time_code": code}
+    text = (f"account {view.name} created ({view.role}{', admin' if view.is_admin else ''}"
+            f"{', ' + view.email if view.email else ''})")
+    text += (f"\n  one-time code: {code} ({_code_note(view.name)})" if code
+             else "; password set")
+    _print(data, args.json, text)
+    return 0
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    ctx = _context()
+    views = accounts.list_accounts(ctx, actor=OPERATOR)
+    data = [_account_json(v) for v in views]
+    _print(data, args.json, "\n".join(
+        f"{v.name:<20} {v.role:<10} {'admin' if v.is_admin else '-':<5} "
+        f"{'password' if v.has_password else 'no password yet':<15} "
+        f"{'disabled ' if v.disabled else ''}{v.email or ''}".rstrip() for v in views))
+    return 0
+
+
+def cmd_users_code(args: argparse.Namespace) -> int:
+    ctx = _context()
+    code = accounts.new_setup_code(ctx, actor=OPERATOR, name=args.name)
+    _print({"name": args.name, "one_time_code": code}, args.json,
+           f"{args.name}: one-time code {code} ({_code_note(args.name)})")
+    return 0
+
+
+def _read_text(source: str, *, field: str) -> str:
+    if source == "-":
+        return sys.stdin.read()
+    try:
+        return Path(source).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationError({field: f"cannot read {source}: {exc}"}) from None
+
+
+def cmd_users_import(args: argparse.Namespace) -> int:
+    ctx = _context()
+    entries = courses.import_roster(ctx, actor=OPERATOR, course_id=args.course,
+                                    text=_read_text(args.file, field="file"))
+    data = [e.to_json() for e in entries]
+    lines = [f"{len(entries)} people in course {args.course}: "
+             f"{sum(e.created for e in entries)} new accounts, "
+             f"{sum(e.enrolled for e in entries)} newly enrolled"]
+    lines += [f"  {e.name:<20} {e.role:<10} {e.email or '-':<30} "
+              f"{e.one_time_code or '(has a password)'}" for e in entries]
+    if any(e.one_time_code for e in entries):
+        lines.append("one-time codes are shown once: hand each person theirs")
+    _print(data, args.json, "\n".join(lines))
+    return 0
+
+
+# -- courses ------------------------------------------------------------------------------------
+def _names_option(value: str | None) -> list[str] | None:
+    return [part.strip() for part in value.split(",")] if value is not None else None
+
+
+def _course_changes(args: argparse.Namespace) -> dict[str, Any]:
+    """The limits given on the command line, as courses.create_course/update_course take them;
+    an option not given is left out, so an update changes only what it names. Values go to the
+    service as typed: its messages name the field, whatever the mistake."""
+    changes: dict[str, Any] = {}
+    for option, name in (("title", "title"), ("budget_usd", "budget_usd"),
+                         ("max_envs", "max_running_envs"), ("max_lease_hours", "max_lease_hours"),
+                         ("starts", "starts_on"), ("ends", "ends_on")):
+        if getattr(args, option) is not None:
+            changes[name] = getattr(args, option)
+    for option in ("templates", "instance_types", "db_classes"):
+        value = getattr(args, option)
+        if value is None:
+            continue
+        # "all" lifts the restriction: every template, or each template's own sizes.
+        changes[option] = None if value.strip().lower() == "all" else _names_option(value)
+    if args.notify_only:
+        changes["budget_action"] = BudgetAction.NOTIFY.value
+    elif args.stop_at_budget:
+        changes["budget_action"] = BudgetAction.STOP.value
+    return changes
+
+
+def _listed(values: list[str] | None, everything: str) -> str:
+    return ", ".join(values) if values is not None else everything
+
+
+def _course_text(data: dict[str, Any], *, members: bool) -> str:
+    own = "each template's own"
+    stops = "stops their environments" if data["budget_action"] == BudgetAction.STOP.value \
+        else "notifies only"
+    lines = [f"{data['id']}: {data['title']}",
+             f"  budget ${data['budget_usd']:,.2f} per student (at the budget it {stops}); "
+             f"{data['max_running_envs']} environments at once; leases up to "
+             f"{data['max_lease_hours']} h",
+             f"  templates: {_listed(data['templates'], 'all')}",
+             f"  instance types: {_listed(data['instance_types'], own)}",
+             f"  database classes: {_listed(data['db_classes'], own)}"]
+    if data["starts_on"] or data["ends_on"]:
+        lines.append(f"  dates: {data['starts_on'] or '-'} to {data['ends_on'] or '-'}")
+    lines.append(f"  {data['students']} students; instructors: "
+                 f"{', '.join(data['instructors']) or '-'}")
+    if members:
+        lines += [f"    {m['name']:<20} {m['role']:<10} "
+                  f"{'password' if m['has_password'] else 'no password yet':<15} "
+                  f"{m['email'] or ''}".rstrip() for m in data["members"]]
+    return "\n".join(lines)
+
+
+def cmd_courses_create(args: argparse.Namespace) -> int:
+    ctx = _context()
+    changes = _course_changes(args)
+    title = changes.pop("title", None)
+    view = courses.create_course(ctx, actor=OPERATOR, course_id=args.id, title=title, **changes)
+    data = view.to_json()
+    _print(data, args.json, _course_text(data, members=False))
+    return 0
+
+
+def cmd_courses_update(args: argparse.Namespace) -> int:
+    ctx = _context()
+    changes = _course_changes(args)
+    if not changes:
+        raise CliUsageError("courses update: name at least one limit to change")
+    view = courses.update_course(ctx, actor=OPERATOR, course_id=args.id, **changes)
+    data = view.to_json()
+    _print(data, args.json, _course_text(data, members=False))
+    return 0
+
+
+def _course_view(ctx: PortalContext, course_id: str) -> courses.CourseView:
+    for view in courses.visible_courses(ctx, actor=OPERATOR):
+        if view.id == course_id:
+            return view
+    raise ValidationError({"course": f"no course named {course_id}"})
+
+
+def cmd_courses_list(args: argparse.Namespace) -> int:
+    ctx = _context()
+    views = courses.visible_courses(ctx, actor=OPERATOR)
+    data = [{k: v for k, v in view.to_json().items() if k != "members"} for view in views]
+    _print(data, args.json, "\n".join(
+        f"{d['id']:<20} {d['students']:>4} students  ${d['budget_usd']:>9,.2f}  "
+        f"{d['max_running_envs']:>3} at once  {d['title']}" for d in data))
+    return 0
+
+
+def cmd_courses_show(args: argparse.Namespace) -> int:
+    ctx = _context()
+    data = _course_view(ctx, args.id).to_json()
+    _print(data, args.json, _course_text(data, members=True))
+    return 0
+
+
+def cmd_courses_enroll(args: argparse.Namespace) -> int:
+    ctx = _context()
+    role = EnrolmentRole.INSTRUCTOR if args.instructor else EnrolmentRole.STUDENT
+    added = courses.enrol(ctx, actor=OPERATOR, course_id=args.id, names=args.names,
+                          role=role.value)
+    already = [n for n in dict.fromkeys(args.names) if n not in added]
+    data = {"course": args.id, "role": role.value, "enrolled": added,
+            "already_enrolled": already}
+    text = f"course {args.id}: {len(added)} enrolled as {role.value}"
+    text += f" ({', '.join(added)})" if added else ""
+    text += f"; already enrolled: {', '.join(already)}" if already else ""
+    _print(data, args.json, text)
+    return 0
+
+
+# -- the audit log ------------------------------------------------------------------------------
+def _since(value: str | None) -> datetime | None:
+    """An ISO date or date-time; without a zone it is UTC, as every time the portal stores."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        try:
+            moment = datetime.combine(date.fromisoformat(value), time())
+        except ValueError:
+            raise ValidationError({"since": f"an ISO date or date-time (2024-05-01 or "
+                                            f"2024-05-01T09:00), got {value!r}"}) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    if args.json and args.csv:
+        raise CliUsageError("audit: --json or --csv, not both")
+    ctx = _context()
+    views = audit.entries(ctx, actor=OPERATOR, start=_since(args.since),
+                          actions=args.action or (), actors=args.actor or (),
+                          courses=args.course or (), outcomes=args.outcome or ())
+    if args.csv:
+        sys.stdout.write(audit.to_csv(views))
+        return 0
+    _print([v.to_json() for v in views], args.json, "\n".join(
+        f"{v.at.isoformat(timespec='seconds')}  {v.actor:<12} {v.action:<15} {v.outcome:<9} "
+        f"{v.course_id or '-':<12} {v.target or '-':<12} {v.detail or ''}".rstrip()
+        for v in views))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from services.demo import build_demo_class
 
     ctx = _context()
     report = build_demo_class(ctx, students=args.students, days=args.days, seed=args.seed,
+                              operator=OPERATOR,
                               **({"course": args.course} if args.course else {}))
     data = report.to_json()
     text = (f"course {data['course']}: {data['students']} students over {data['days']} days; "
@@ -262,11 +557,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="sandbox", description="Sandbox Portal on the command line.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    def add(name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
-        command = sub.add_parser(name, help=help_text)
+    def add(name: str, handler: Any, help_text: str, *,
+            group: Any = sub) -> argparse.ArgumentParser:
+        command = group.add_parser(name, help=help_text)
         command.add_argument("--json", action="store_true", help="print JSON")
         command.set_defaults(handler=handler)
         return command
+
+    def add_group(name: str, help_text: str) -> Any:
+        return sub.add_parser(name, help=help_text).add_subparsers(
+            dest=f"{name}_command", required=True, parser_class=_Parser)
 
     cloud = add("cloud", cmd_cloud, "start, stop or inspect the embedded cloud")
     cloud.add_argument("action", choices=["start", "stop", "status"])
@@ -278,10 +578,13 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--out", required=True)
     launch = add("launch", cmd_launch, "launch an environment and wait for it")
     launch.add_argument("template")
-    launch.add_argument("--owner", required=True)
+    launch.add_argument("--owner", required=True,
+                        help="whose environment it is: an account launches as its role; a name "
+                             "without an account as a student")
     launch.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
-    launch.add_argument("--course", help="the course it is launched for (default: the portal's "
-                                         "default course)")
+    launch.add_argument("--course", help="the course it is launched for, within its limits "
+                                         "(default: the portal's default course, open to "
+                                         "every student)")
     launch.add_argument("--lease-hours", help="how long it may run before the portal destroys it "
                                               "(default: the portal's default lease)")
     status = add("status", cmd_status, "one environment with its resources")
@@ -327,6 +630,88 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=int, default=14, help="at most 14")
     demo.add_argument("--seed", type=int, default=0, help="another seed, another class")
     demo.add_argument("--course", help="the course name of the demo class")
+    lease = add_group("lease", "change an environment's lease (as the operator)")
+    extend = add("extend", cmd_lease, "move an environment's lease end later", group=lease)
+    extend.add_argument("env", metavar="ENV_ID")
+    extend.add_argument("--hours", required=True, metavar="N", help="hours to add to the lease")
+    extend.set_defaults(action="extend")
+    end = add("end", cmd_lease, "end an environment's lease now: it is destroyed", group=lease)
+    end.add_argument("env", metavar="ENV_ID")
+    end.set_defaults(action="end")
+
+    users = add_group("users", "accounts: add, list, import a roster, one-time codes")
+    users_add = add("add", cmd_users_add, "create an account", group=users)
+    users_add.add_argument("name", metavar="NAME")
+    users_add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    users_add.add_argument("--email", help="for sign-in by e-mail and the identity provider")
+    users_add.add_argument("--admin", action="store_true",
+                           help="an admin instructor: creates instructors, sees every course")
+    users_add.add_argument("--password-stdin", action="store_true",
+                           help="read the password from stdin, one line (never give it in "
+                                "argv); without it the account gets a one-time code, printed "
+                                "once, with which the person sets their own password")
+    add("list", cmd_users_list, "list the accounts", group=users)
+    code = add("code", cmd_users_code, "a new one-time code for an account (a forgotten "
+               "password)", group=users)
+    code.add_argument("name", metavar="NAME")
+    users_import = add("import", cmd_users_import, "create and enrol the people of a roster "
+                       "CSV (columns name, email, role); prints each one's one-time code",
+                       group=users)
+    users_import.add_argument("course", metavar="COURSE")
+    users_import.add_argument("file", metavar="FILE.csv", help="the CSV file, or - for stdin")
+
+    course_group = add_group("courses", "courses: their limits and who is in them")
+
+    def course_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("id", metavar="ID")
+        command.add_argument("--title")
+        command.add_argument("--budget-usd", metavar="N", help="what each student may spend")
+        command.add_argument("--max-envs", metavar="N",
+                             help="environments a student may run at once")
+        command.add_argument("--max-lease-hours", metavar="N", help="the longest lease")
+        command.add_argument("--templates", metavar="A,B",
+                             help="the templates students may launch (all: every template)")
+        command.add_argument("--instance-types", metavar="X,Y",
+                             help="EC2 instance types allowed (all: each template's own)")
+        command.add_argument("--db-classes", metavar="X,Y",
+                             help="RDS classes allowed (all: each template's own)")
+        command.add_argument("--starts", metavar="YYYY-MM-DD",
+                             help="first day students may launch ('' clears it)")
+        command.add_argument("--ends", metavar="YYYY-MM-DD",
+                             help="last day of the course ('' clears it)")
+        budget = command.add_mutually_exclusive_group()
+        budget.add_argument("--notify-only", action="store_true",
+                            help="at the budget, warn instead of destroying the student's "
+                                 "environments")
+        budget.add_argument("--stop-at-budget", action="store_true",
+                            help="at the budget, destroy the student's environments (the "
+                                 "default)")
+
+    course_options(add("create", cmd_courses_create, "create a course (limits not given take "
+                       "the portal's defaults)", group=course_group))
+    course_options(add("update", cmd_courses_update, "change a course's limits",
+                       group=course_group))
+    add("list", cmd_courses_list, "list the courses", group=course_group)
+    show = add("show", cmd_courses_show, "a course with its limits and members",
+               group=course_group)
+    show.add_argument("id", metavar="ID")
+    enroll = add("enroll", cmd_courses_enroll, "enrol existing accounts in a course",
+                 group=course_group)
+    enroll.add_argument("id", metavar="ID")
+    enroll.add_argument("names", nargs="+", metavar="NAME")
+    enroll.add_argument("--instructor", action="store_true",
+                        help="enrol them as the course's instructors")
+
+    audit_log = add("audit", cmd_audit, "the audit log, newest first")
+    audit_log.add_argument("--since", metavar="ISO", help="entries from this date or time on "
+                                                          "(UTC unless it says otherwise)")
+    audit_log.add_argument("--action", action="append", metavar="A",
+                           help="launch, destroy, lease.extend, account.create, ... "
+                                "(repeatable)")
+    audit_log.add_argument("--actor", action="append", metavar="NAME", help="(repeatable)")
+    audit_log.add_argument("--course", action="append", metavar="ID", help="(repeatable)")
+    audit_log.add_argument("--outcome", action="append", choices=[o.value for o in Outcome])
+    audit_log.add_argument("--csv", action="store_true", help="print CSV")
     return parser
 
 

@@ -28,6 +28,9 @@ who mistypes a parameter), then carries the plan out through the portal's own pa
 
 The plan is a function of `seed` (and of the weekdays the `days` before now cover); the class is
 labelled with `course` (default "demo") so that every dashboard can tell it from a real one.
+Launches obey the course's limits, so before step 1 the demo creates its course (or raises the
+limits of an existing one) with room for the whole plan, and an account for each student
+(no password: nobody signs in as them), enrolled in it.
 Build a demo while no portal runs its schedule on the same data: a reconcile in between destroys
 the demo's environments whose (moved) leases have ended before the collector saw them, and a
 scheduled simulation may carry an environment past its planned end.
@@ -47,7 +50,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 
 from portal.settings import CloudTarget
-from services import environment_service
+from services import accounts, courses, environment_service
 from services.clouds.simulated_clock import at_simulated_time, use_simulated_clock
 from services.context import PortalContext
 from services.errors import PortalError, ValidationError
@@ -76,6 +79,16 @@ WORKERS = 6
 # and then with "OrderedDict mutated during iteration" (moto 5.2.5); the emulator, one Python
 # process, gains little from parallel requests anyway.
 DESTROY_WORKERS = 1
+# Who sets the demo class up (its course, its students' accounts) unless the caller names
+# someone: an admin, as the CLI's operator is.
+DEMO_OPERATOR = Actor("operator", Role.INSTRUCTOR, is_admin=True)
+# The demo course's limits must never refuse the plan. During the launch step every earlier
+# launch of a student is still running (the plan's destroys come last) and has been moved back
+# up to MAX_DEMO_DAYS, so the metered spend a launch is checked against is that of every one of
+# them running since its planned start: hundreds of dollars for a busy student, not the class's
+# real cost. Hence a budget far above it, and the most running environments a course allows.
+DEMO_BUDGET_USD = 10_000.0
+DEMO_MAX_RUNNING_ENVS = 100
 
 T = TypeVar("T")
 
@@ -263,11 +276,12 @@ def move_run_to_simulated_time(ctx: PortalContext, *, run_id: int, started_at: d
 
 # -- the build ----------------------------------------------------------------------------------
 def build_demo_class(ctx: PortalContext, *, students: int = 30, days: int = 14, seed: int = 0,
-                     course: str = DEFAULT_DEMO_COURSE,
-                     now: datetime | None = None) -> DemoReport:
+                     course: str = DEFAULT_DEMO_COURSE, now: datetime | None = None,
+                     operator: Actor = DEMO_OPERATOR) -> DemoReport:
     """Build a demo class of `students` over the last `days` days on the embedded cloud (see the
     module's docstring for the order of the steps and why). `now` is the wall clock unless a
-    test pins it: the emulator dates what it accepts by its own clock."""
+    test pins it: the emulator dates what it accepts by its own clock. `operator`, an admin,
+    sets up the course and the accounts; the audit log names them."""
     began = time.monotonic()
     if ctx.settings.cloud is not CloudTarget.EMBEDDED:
         raise DemoRefusedError(
@@ -279,13 +293,20 @@ def build_demo_class(ctx: PortalContext, *, students: int = 30, days: int = 14, 
                           "datapoints of the last 15 days only")
     if not 1 <= students <= MAX_DEMO_STUDENTS:
         errors["students"] = f"between 1 and {MAX_DEMO_STUDENTS}"
+    course = environment_service.course_for(ctx, course)
+    if course == ctx.settings.default_course:
+        # Setting the demo's limits would make the open default course a course of its own,
+        # closed to every student not enrolled in it.
+        errors["course"] = (f"the demo class needs a course of its own, not the portal's "
+                            f"default course {course}")
     if errors:
         raise ValidationError(errors)
-    course = environment_service.course_for(ctx, course)
     now = now or utcnow()
     plans = plan_class(students=students, days=days, seed=seed, now=now)
     report = DemoReport(course=course, students=students, days=days, seed=seed,
                         start=now - timedelta(days=days), now=now, planned=len(plans))
+    enrol_class(ctx, operator=operator, course=course,
+                students=sorted({plan.student for plan in plans}))
     ctx.ensure_current_connection()
     # The emulator dates the Auto Scaling activities of a launch and a destroy by this header.
     for service in ("cloudformation", "autoscaling", "ec2"):
@@ -360,6 +381,25 @@ def build_demo_class(ctx: PortalContext, *, students: int = 30, days: int = 14, 
     report.running = report.launched - len(ending)
     report.elapsed_s = time.monotonic() - began
     return report
+
+
+def enrol_class(ctx: PortalContext, *, operator: Actor, course: str,
+                students: Sequence[str]) -> None:
+    """The demo's course with limits that fit any plan (created, or its limits raised when it
+    exists from an earlier demo), and an enrolled student account for each of `students`."""
+    limits: dict[str, Any] = {
+        "budget_usd": DEMO_BUDGET_USD, "max_running_envs": DEMO_MAX_RUNNING_ENVS,
+        "max_lease_hours": ctx.settings.max_lease_hours, "templates": None,
+        "instance_types": None, "db_classes": None, "starts_on": None, "ends_on": None}
+    if courses.get_policy(ctx, course) is None:
+        courses.create_course(ctx, actor=operator, course_id=course,
+                              title=f"Demo class ({course})", **limits)
+    else:
+        courses.update_course(ctx, actor=operator, course_id=course, **limits)
+    for student in students:
+        if accounts.get_account(ctx, student) is None:
+            accounts.create_account(ctx, actor=operator, name=student, role=Role.STUDENT)
+    courses.enrol(ctx, actor=operator, course_id=course, names=list(students))
 
 
 @contextmanager

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import hcl2
@@ -56,7 +57,11 @@ def test_render_writes_files(portal_env: dict[str, str], tmp_path: Path, fmt: st
          "instance_type"),
         (["launch", "web-server", "--owner", "a", "--param", "novalue"], "param"),
         (["launch", "web-server", "--owner", "bad name!"], "name"),
+        (["launch", "web-server", "--owner", "a", "--course", "no-such-course"], "course"),
+        (["launch", "web-server", "--owner", "a", "--lease-hours", "0"], "lease_hours"),
         (["status", "doesnotexist"], "environment"),
+        (["lease", "extend", "doesnotexist", "--hours", "2"], "environment"),
+        (["lease", "end", "doesnotexist"], "environment"),
     ],
 )
 def test_bad_input_exits_non_zero_with_one_line_naming_the_field(
@@ -91,6 +96,40 @@ def test_launch_status_destroy_envs(portal_env: dict[str, str]) -> None:
     assert destroyed.returncode == 0, destroyed.stderr
     result = json.loads(destroyed.stdout)
     assert result["status"] == "destroyed" and result["leftovers"] == []
+
+    # The operator did both, for carol, in the portal's default course.
+    entries = json.loads(run("audit", "--json", "--course", "default").stdout)
+    assert [(e["action"], e["actor"], e["outcome"], e["target"]) for e in entries] == [
+        ("destroy", "operator", "succeeded", env_id), ("launch", "operator", "succeeded", env_id)]
+    assert "web-server" in entries[1]["detail"] and "for carol" in entries[1]["detail"]
+
+
+def test_lease_extend_and_end(portal_env: dict[str, str]) -> None:
+    launched = run("launch", "web-server", "--owner", "dora", "--lease-hours", "2", "--json")
+    assert launched.returncode == 0, launched.stderr
+    env_id = json.loads(launched.stdout)["env_id"]
+    before = json.loads(run("status", env_id, "--json").stdout)["expires_at"]
+
+    extended = run("lease", "extend", env_id, "--hours", "3", "--json")
+
+    assert extended.returncode == 0, extended.stderr
+    data = json.loads(extended.stdout)
+    assert data["lease_hours"] == 5 and data["status"] == "ready"
+    moved = datetime.fromisoformat(data["expires_at"]) - datetime.fromisoformat(before)
+    assert abs(moved - timedelta(hours=3)) < timedelta(minutes=1)
+    too_long = run("lease", "extend", env_id, "--hours", "100000")
+    assert too_long.returncode == 2 and "hours" in too_long.stderr
+    assert len(too_long.stderr.strip().splitlines()) == 1
+
+    ended = run("lease", "end", env_id, "--json")
+
+    assert ended.returncode == 0, ended.stderr
+    assert json.loads(ended.stdout)["status"] == "destroyed"
+    again = run("lease", "end", env_id)
+    assert again.returncode == 2 and env_id in again.stderr
+    entries = json.loads(run("audit", "--json", "--actor", "operator").stdout)
+    assert [(e["action"], e["outcome"]) for e in entries if e["action"] != "launch"] == [
+        ("lease.end", "succeeded"), ("lease.extend", "refused"), ("lease.extend", "succeeded")]
 
 
 def test_diagram_prints_dot_and_json_with_the_templates_references(

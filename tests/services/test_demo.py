@@ -9,14 +9,19 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.settings import CloudTarget
+from services import accounts, courses
 from services import environment_service as environments
 from services.context import PortalContext
 from services.demo import (
+    DEMO_BUDGET_USD,
+    DEMO_MAX_RUNNING_ENVS,
+    DEMO_OPERATOR,
     MAX_DEMO_DAYS,
     MISTYPED_AMI,
     TEMPLATE_MIX,
     DemoRefusedError,
     build_demo_class,
+    enrol_class,
     move_run_to_simulated_time,
     plan_class,
 )
@@ -36,6 +41,10 @@ pytestmark = pytest.mark.xdist_group("embedded-cloud")
 
 
 def test_a_small_class_has_every_kind_of_history(ctx: PortalContext) -> None:
+    # The collector leaves the last `collect_lag_s` unread, where an environment still running
+    # now (an evening's homework, depending on the wall clock) has simulated datapoints: without
+    # a lag every simulated datapoint is collected, whatever the time of day.
+    ctx = PortalContext(ctx.settings.model_copy(update={"collect_lag_s": 0}))
     report = build_demo_class(ctx, students=3, days=2, seed=7)
 
     assert report.errors == []
@@ -88,6 +97,37 @@ def test_a_small_class_has_every_kind_of_history(ctx: PortalContext) -> None:
         deployments = session.scalars(select(Deployment)).all()
         assert len(deployments) == report.deployments
         assert all(start <= d.created_at <= now for d in deployments)
+    # The class launched in a course of its own, as enrolled students without passwords.
+    (course,) = [v for v in courses.visible_courses(ctx, actor=DEMO_OPERATOR) if v.id == "demo"]
+    assert not course.policy.open_to_all and course.policy.templates is None
+    assert {(m.name, m.role, m.has_password) for m in course.members} == {
+        (f"student-0{n}", "student", False) for n in (1, 2, 3)}
+
+
+def test_the_demo_course_makes_room_for_the_plan_and_enrols_its_students(
+        ctx: PortalContext) -> None:
+    # A course left with tight limits (by hand, or an older portal) is widened, not refused.
+    courses.create_course(ctx, actor=DEMO_OPERATOR, course_id="demo", max_running_envs=1,
+                          budget_usd=1, templates=["web-server"])
+    accounts.create_account(ctx, actor=DEMO_OPERATOR, name="student-01", role="student")
+
+    enrol_class(ctx, operator=DEMO_OPERATOR, course="demo", students=["student-01", "student-02"])
+    enrol_class(ctx, operator=DEMO_OPERATOR, course="demo", students=["student-01", "student-02"])
+
+    policy = courses.get_policy(ctx, "demo")
+    assert policy is not None and policy.templates is None
+    assert (policy.max_running_envs, policy.budget_usd) == (DEMO_MAX_RUNNING_ENVS,
+                                                            DEMO_BUDGET_USD)
+    for name in ("student-01", "student-02"):
+        account = accounts.get_account(ctx, name)
+        assert account is not None and account.role == "student" and not account.has_password
+
+
+def test_the_demo_needs_a_course_of_its_own(ctx: PortalContext) -> None:
+    with pytest.raises(ValidationError) as error:
+        build_demo_class(ctx, students=3, days=2, course=ctx.settings.default_course)
+    assert "course" in error.value.field_errors
+    assert courses.get_policy(ctx, ctx.settings.default_course).open_to_all
 
 
 def test_moving_a_run_keeps_its_durations(ctx: PortalContext) -> None:
