@@ -4,21 +4,18 @@ the page and the simulated data says so."""
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
 
 import pytest
 
+from services import courses
 from services.context import get_context
 from services.demo import build_demo_class
+from services.history.models import EnrolmentRole
 from services.identity import Actor, Role
 from services.monitoring.filters import DashboardFilter
 from services.monitoring.health_view import SIMULATED_LABEL, class_health
-from tests.browser.test_launch_in_browser import (  # noqa: F401 - fixtures
-    browser_page,
-    chromium,
-    portal_url,
-)
+from tests.browser.conftest import OPERATOR, browser_page, make_account, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("embedded-cloud")]
 
@@ -41,11 +38,12 @@ def test_the_instructor_sees_the_health_of_the_demo_class(chromium: Path, demo_c
 
     health = class_health(get_context(), actor=TEACHER, filter=DashboardFilter.last(7))
     assert not health.is_empty and health.simulated == len(health.instances)
+    # Ms Lee teaches the demo course, so the dashboards show her its students.
+    password = make_account(get_context(), TEACHER.name, role=Role.INSTRUCTOR)
+    courses.enrol(get_context(), actor=OPERATOR, course_id=demo_class, names=[TEACHER.name],
+                  role=EnrolmentRole.INSTRUCTOR.value)
     with browser_page(chromium, tmp_path) as page:
-        page.goto(portal_url)
-        page.get_by_label("Name", exact=True).fill(TEACHER.name)
-        page.get_by_text("Instructor", exact=True).click()
-        page.get_by_role("button", name="Sign in").click()
+        sign_in(page, portal_url, TEACHER.name, password)
         page.get_by_role("link", name="Class health", exact=True).click()
         expect(page.get_by_role("heading", name="Class health")).to_be_visible(timeout=60_000)
 
