@@ -8,20 +8,20 @@ launch removes what it made.
 
 from __future__ import annotations
 
-import os
 import secrets
-import socket
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import selectinload
 
 from portal.settings import CloudTarget
-from services import audit, cost_meter, limits
+from services import audit, cost_meter, limits, ownership, run_state
 from services.advisor import advise
 from services.audit import Action, Outcome
 from services.catalog_service import TemplateManifest
@@ -56,9 +56,6 @@ from services.render_service import (
 )
 from services.sweeper import TaggedResource
 
-WORKER = f"{socket.gethostname()}:{os.getpid()}"
-# A run still marked running this long after its deadline has lost its worker.
-DEADLINE_GRACE = timedelta(seconds=120)
 DESTROYABLE = {EnvironmentStatus.READY, EnvironmentStatus.FAILED, EnvironmentStatus.LOST}
 
 
@@ -199,9 +196,13 @@ def render_template(ctx: PortalContext, *, template_id: str, parameters: Mapping
 def _record_events(ctx: PortalContext, run_id: int, events: list[StackEvent]) -> None:
     if not events:
         return
-    # One multi-row INSERT: a stack of 45 resources brings about 90 events at once.
+    # One multi-row INSERT: a stack of 45 resources brings about 90 events at once. Events
+    # already stored are skipped: a run resumed by another worker reads the stack's events from
+    # the start again.
     with ctx.sessions() as session, session.begin():
-        session.execute(insert(RunEvent), [
+        maker = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(maker(RunEvent).on_conflict_do_nothing(
+            index_elements=["run_id", "event_key"]), [
             {"run_id": run_id, "event_key": event.event_key, "occurred_at": event.occurred_at,
              "logical_id": event.logical_id, "resource_type": event.resource_type,
              "physical_id": event.physical_id, "status": event.status, "reason": event.reason}
@@ -347,7 +348,7 @@ def _start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
             hourly_cost_usd=hourly_cost,
         )
         run = Run(environment=env, kind=RunKind.LAUNCH.value, status=RunStatus.RUNNING.value,
-                  started_at=now, worker=WORKER, reason=f"requested by {performed_by}",
+                  started_at=now, reason=f"requested by {performed_by}",
                   deadline_at=now + timedelta(seconds=ctx.settings.operation_timeout_s))
         session.add_all([env, run])
         audit.record(session, actor=performed_by, action=Action.LAUNCH, course_id=course_name,
@@ -363,39 +364,75 @@ def _remaining(deadline_at: datetime) -> float:
     return time.monotonic() + max(0.0, (deadline_at - utcnow()).total_seconds())
 
 
+def _claim(ctx: PortalContext, run_id: int) -> str | None:
+    """Claim a recorded run for this process; None when it has ended or a live worker has it."""
+    me = run_state.worker_id()
+    with ctx.sessions() as session, session.begin():
+        return me if run_state.claim_run(session, run_id, worker=me) else None
+
+
 def run_launch(ctx: PortalContext, *, run_id: int) -> None:
-    """Create the stack of a recorded launch and wait for it; never leaves the run running."""
+    """Create the stack of a recorded launch and wait for it; never leaves the run running.
+
+    Safe to call again for the same run (a redelivered task): a run that ended, or that a live
+    worker holds, is left alone; a run whose worker died is resumed, and a stack that worker
+    already created is waited for rather than created twice.
+    """
+    me = _claim(ctx, run_id)
+    if me is None:
+        return
+    with run_state.heartbeats.held(ctx.sessions, run_id):
+        _launch_claimed(ctx, run_id=run_id, me=me)
+
+
+def _launch_claimed(ctx: PortalContext, *, run_id: int, me: str) -> None:
     with ctx.sessions() as session:
         run = session.get(Run, run_id)
-        if run is None or run.status != RunStatus.RUNNING.value:
-            return
         env = run.environment
         env_id, stack_name, template_id = env.id, env.stack_name, env.template_id
         owner, values, deadline_at = env.owner, dict(env.parameters), run.deadline_at
+    record = lambda events: _record_events(ctx, run_id, events)  # noqa: E731
+    manifest: TemplateManifest | None = None
     try:
         manifest = ctx.catalog.get_template(template_id)
-        result = ctx.engine.create(
-            stack_name=stack_name, template_body=ctx.catalog.cloudformation_text(template_id),
-            parameters=cloudformation_parameters(manifest, values),
-            tags=portal_tags(env_id=env_id, owner=owner, template_id=template_id),
-            deadline=_remaining(deadline_at),
-            on_events=lambda events: _record_events(ctx, run_id, events),
-        )
+        existing = ctx.engine.stack_status(stack_name)
+        if existing == "CREATE_IN_PROGRESS" and ctx.settings.cloud is CloudTarget.EMBEDDED:
+            # The embedded cloud creates a stack inside create_stack; one still in progress
+            # afterwards failed and stays so for ever (a resource it could not make).
+            result = OperationResult(succeeded=False, error=(
+                "the worker running this launch stopped, and the embedded cloud left its stack "
+                "unfinished"))
+        elif existing is not None:
+            # An earlier worker created it and died: wait for that stack, never make a second.
+            result = ctx.engine.wait_for_create(stack=stack_name,
+                                                deadline=_remaining(deadline_at),
+                                                on_events=record)
+        else:
+            result = ctx.engine.create(
+                stack_name=stack_name,
+                template_body=ctx.catalog.cloudformation_text(template_id),
+                parameters=cloudformation_parameters(manifest, values),
+                tags=portal_tags(env_id=env_id, owner=owner, template_id=template_id),
+                deadline=_remaining(deadline_at), on_events=record)
     except Exception as exc:  # noqa: BLE001 - any crash must still end the run and clean up
         result = OperationResult(succeeded=False, error=f"portal error: {type(exc).__name__}: {exc}")
 
-    if result.succeeded:
+    if result.succeeded and manifest is not None:
         by_cfn = {spec.cfn_name: spec.name for spec in manifest.outputs}
         outputs = {by_cfn.get(key, key): value for key, value in result.outputs.items()}
         with ctx.sessions() as session, session.begin():
-            run = session.get(Run, run_id)
-            env = run.environment
-            env.status, env.status_reason = EnvironmentStatus.READY.value, None
-            env.outputs, env.stack_id = outputs, result.stack_id
-            run.status, run.ended_at = RunStatus.SUCCEEDED.value, utcnow()
+            if run_state.finish_run(session, run_id, RunStatus.SUCCEEDED, worker=me):
+                run_state.move_environment(
+                    session, env_id, EnvironmentStatus.READY,
+                    expected={EnvironmentStatus.LAUNCHING}, status_reason=None,
+                    outputs=outputs, stack_id=result.stack_id)
         return
 
-    # A failed launch removes what it made, with a fresh budget: a launch that timed out has none.
+    # A failed launch removes what it made, with a fresh budget: a launch that timed out has
+    # none. The run's deadline moves with it, so nobody takes the clean-up for a stuck launch.
+    with ctx.sessions() as session, session.begin():
+        if not run_state.extend_deadline(session, run_id, seconds=ctx.settings.operation_timeout_s):
+            return  # ended meanwhile by someone else: the clean-up is theirs
     reason = result.error or "launch failed"
     try:
         leftovers = _remove_everything(ctx, run_id=run_id, env_id=env_id,
@@ -404,25 +441,27 @@ def run_launch(ctx: PortalContext, *, run_id: int) -> None:
         leftovers = []
         reason += f"; clean-up failed ({type(exc).__name__}: {exc}): destroy it to retry"
     with ctx.sessions() as session, session.begin():
-        run = session.get(Run, run_id)
-        env = run.environment
-        env.stack_id = result.stack_id
-        env.status = EnvironmentStatus.FAILED.value
-        env.status_reason = reason + (
-            f"; clean-up left {len(leftovers)} resources: destroy it to retry" if leftovers else "")
-        run.status, run.ended_at, run.error = RunStatus.FAILED.value, utcnow(), reason
-        run.leftovers = [str(r) for r in leftovers]
+        if run_state.finish_run(session, run_id, RunStatus.FAILED, worker=me, error=reason,
+                                leftovers=[str(r) for r in leftovers]):
+            run_state.move_environment(
+                session, env_id, EnvironmentStatus.FAILED,
+                expected={EnvironmentStatus.LAUNCHING}, stack_id=result.stack_id,
+                status_reason=reason + (f"; clean-up left {len(leftovers)} resources: destroy "
+                                        "it to retry" if leftovers else ""))
 
 
 def _remove_everything(ctx: PortalContext, *, run_id: int, env_id: str,
                        stack: str) -> list[TaggedResource]:
     deadline = time.monotonic() + ctx.settings.operation_timeout_s
     record = lambda events: _record_events(ctx, run_id, events)  # noqa: E731
+    # Read before the delete: the stack's resource list goes with it.
+    owned = ownership.created_resources(ctx, env_id)
     deletion = ctx.engine.delete(stack=stack, deadline=deadline, on_events=record)
     if not deletion.succeeded:
         record([_portal_event(stack, "AWS::CloudFormation::Stack", "DELETE_FAILED",
                               deletion.error)])
-    return ctx.sweeper.sweep(env_id, deadline=deadline, log=_sweep_logger(ctx, run_id))
+    return ctx.sweeper.sweep(env_id, owned=owned, deadline=deadline,
+                             log=_sweep_logger(ctx, run_id))
 
 
 def launch(ctx: PortalContext, *, actor: Actor, template_id: str,
@@ -475,7 +514,7 @@ def start_destroy(ctx: PortalContext, *, actor: Actor, env_id: str,
             raise AlreadyDestroyingError(env_id)
         why = reason or f"requested by {performed_by}"
         run = Run(env_id=env_id, kind=RunKind.DESTROY.value, status=RunStatus.RUNNING.value,
-                  started_at=now, worker=WORKER, reason=why,
+                  started_at=now, reason=why,
                   deadline_at=now + timedelta(seconds=ctx.settings.operation_timeout_s))
         session.add(run)
         audit.record(session, actor=performed_by, action=action, course_id=env.course,
@@ -485,10 +524,19 @@ def start_destroy(ctx: PortalContext, *, actor: Actor, env_id: str,
 
 
 def run_destroy(ctx: PortalContext, *, run_id: int) -> None:
+    """Delete the stack of a recorded destroy and sweep what is left; never leaves the run
+    running. Safe to call again for the same run: deleting and sweeping again remove nothing
+    twice, and a run that ended or that a live worker holds is left alone."""
+    me = _claim(ctx, run_id)
+    if me is None:
+        return
+    with run_state.heartbeats.held(ctx.sessions, run_id):
+        _destroy_claimed(ctx, run_id=run_id, me=me)
+
+
+def _destroy_claimed(ctx: PortalContext, *, run_id: int, me: str) -> None:
     with ctx.sessions() as session:
         run = session.get(Run, run_id)
-        if run is None or run.status != RunStatus.RUNNING.value:
-            return
         env_id = run.environment.id
         stack = run.environment.stack_id or run.environment.stack_name
         deadline = _remaining(run.deadline_at)
@@ -499,29 +547,34 @@ def run_destroy(ctx: PortalContext, *, run_id: int) -> None:
         # CloudFormation will not delete a bucket that holds objects: empty them first.
         ctx.sweeper.empty_buckets([r["physical_id"] for r in ctx.engine.stack_resources(stack)
                                    if r["type"] == "AWS::S3::Bucket" and r["physical_id"]])
+        # Read before the delete: the stack's resource list goes with it.
+        owned = ownership.created_resources(ctx, env_id)
         deletion = ctx.engine.delete(stack=stack, deadline=deadline, on_events=record)
         if not deletion.succeeded:
             # Not final: the sweep below removes by tag what the stack could not.
             record([_portal_event(stack, "AWS::CloudFormation::Stack", "DELETE_FAILED",
                                   deletion.error)])
-        leftovers = ctx.sweeper.sweep(env_id, deadline=deadline, log=_sweep_logger(ctx, run_id))
+        leftovers = ctx.sweeper.sweep(env_id, owned=owned, deadline=deadline,
+                                      log=_sweep_logger(ctx, run_id))
         if leftovers:
             error = f"{len(leftovers)} resources remain after destroy: " + ", ".join(
                 str(r) for r in leftovers)
     except Exception as exc:  # noqa: BLE001 - any crash must still end the run
         error = f"portal error: {type(exc).__name__}: {exc}"
     with ctx.sessions() as session, session.begin():
-        run = session.get(Run, run_id)
-        env = run.environment
-        run.ended_at = utcnow()
-        run.leftovers = [str(r) for r in leftovers]
+        left = [str(r) for r in leftovers]
         if error is None:
-            env.status, env.status_reason = EnvironmentStatus.DESTROYED.value, None
-            run.status = RunStatus.SUCCEEDED.value
-        else:
-            env.status = EnvironmentStatus.FAILED.value
-            env.status_reason = f"destroy failed: {error}; destroy again to retry"
-            run.status, run.error = RunStatus.FAILED.value, error
+            if run_state.finish_run(session, run_id, RunStatus.SUCCEEDED, worker=me,
+                                    leftovers=left):
+                run_state.move_environment(session, env_id, EnvironmentStatus.DESTROYED,
+                                           expected={EnvironmentStatus.DESTROYING},
+                                           status_reason=None)
+        elif run_state.finish_run(session, run_id, RunStatus.FAILED, worker=me, leftovers=left,
+                                  error=error):
+            run_state.move_environment(
+                session, env_id, EnvironmentStatus.FAILED,
+                expected={EnvironmentStatus.DESTROYING},
+                status_reason=f"destroy failed: {error}; destroy again to retry")
 
 
 def destroy(ctx: PortalContext, *, actor: Actor, env_id: str,

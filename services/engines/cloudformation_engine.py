@@ -261,6 +261,21 @@ class CloudFormationEngine:
             except AWS_ERRORS:
                 pass
             return OperationResult(succeeded=False, error=_reason(exc))
+        return self._await_create(stack_id, seen=seen, all_events=all_events, deadline=deadline,
+                                  on_events=on_events)
+
+    def wait_for_create(self, *, stack: str, deadline: float,
+                        on_events: EventSink) -> OperationResult:
+        """Wait for a stack an earlier attempt created (its worker died), as `create` would have:
+        the stack is never created twice. Its events are streamed again from the start."""
+        current = self._status(stack)
+        if current is None:
+            return OperationResult(succeeded=False, error=f"stack {stack} does not exist")
+        return self._await_create(current[1], seen=set(), all_events=[], deadline=deadline,
+                                  on_events=on_events)
+
+    def _await_create(self, stack_id: str, *, seen: set[str], all_events: list[StackEvent],
+                      deadline: float, on_events: EventSink) -> OperationResult:
         poller = Poller(deadline=deadline)
         try:
             while True:

@@ -140,8 +140,10 @@ class Run(Base):
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
-    # host:pid of the process doing the work, so a restarted portal can tell an orphaned run.
+    # The worker that claimed the run (host:pid:random, services/run_state.py) and its last
+    # heartbeat: a run whose heartbeat went stale has lost its worker. Never claimed: None.
     worker: Mapped[str | None] = mapped_column(String(128))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     leftovers: Mapped[list[str] | None] = mapped_column(JSON)
     # Who or what asked for the run and why: "requested by alice", "lease ended",
     # "budget of course x exceeded: spent $52.10 of $50.00".

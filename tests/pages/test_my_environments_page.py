@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import update
 
-from services import environment_service
-from services.history.models import Environment, Run
+from services import environment_service, run_state
+from services.history.models import Environment, Run, utcnow
 
 from tests.pages.conftest import ALICE, BOB, TEACHER, open_page, texts, wait_until
 
@@ -108,11 +110,11 @@ def test_an_environment_of_a_stopped_emulator_shows_lost_with_its_reason(app, po
 def test_a_launch_whose_portal_process_died_is_cleaned_up_by_the_portal(app, portal) -> None:
     started = environment_service.start_launch(portal, actor=ALICE, template_id="web-server",
                                                parameters={})
-    # Recorded as running in a portal process that no longer exists (a pid nobody has).
-    host = environment_service.WORKER.rpartition(":")[0]
+    # Claimed by a worker whose heartbeat stopped long ago.
     with portal.sessions() as session, session.begin():
-        session.execute(update(Run).where(Run.id == started.run_id)
-                        .values(worker=f"{host}:999999999"))
+        session.execute(update(Run).where(Run.id == started.run_id).values(
+            worker="gone-host:1:deadbeef",
+            heartbeat_at=utcnow() - run_state.HEARTBEAT_STALE - timedelta(seconds=1)))
     at = open_page(app(ALICE), "my_environments_page.py")
     assert not at.exception
     wait_until(at, lambda at: list(table(at)["status"]) == ["destroyed"],

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from services import environment_service as environments
+from services import run_state
 from services.context import PortalContext
 from services.errors import EnvironmentNotFoundError, InvalidStateError, ValidationError
-from services.history.models import Environment, Run, RunEvent
+from services.history.models import Environment, Run, RunEvent, utcnow
 from services.identity import Actor, Role
 from services.reconcile_service import reconcile, start_cleanups
 
@@ -141,11 +143,18 @@ def test_status_lists_the_stack_resources(ctx: PortalContext) -> None:
     environments.destroy(ctx, actor=ALICE, env_id=env.env_id)
 
 
+def _claimed_by_a_dead_worker(ctx: PortalContext, run_id: int) -> None:
+    """As if a worker claimed the run and then died: its last heartbeat is long past."""
+    with ctx.sessions() as session, session.begin():
+        run = session.get(Run, run_id)
+        run.worker = "gone-host:1:deadbeef"
+        run.heartbeat_at = utcnow() - run_state.HEARTBEAT_STALE - timedelta(seconds=1)
+
+
 def test_a_run_whose_worker_died_is_ended_and_its_launch_marked_for_clean_up(
         ctx: PortalContext) -> None:
     started = environments.start_launch(ctx, actor=ALICE, template_id="web-server", parameters={})
-    with ctx.sessions() as session, session.begin():
-        session.get(Run, started.run_id).worker = f"{environments.WORKER.split(':')[0]}:999999999"
+    _claimed_by_a_dead_worker(ctx, started.run_id)
     report = reconcile(ctx)
     assert started.run_id in report.interrupted_runs
     assert report.needs_cleanup == [started.env_id]
@@ -158,14 +167,69 @@ def test_a_run_whose_worker_died_is_ended_and_its_launch_marked_for_clean_up(
         "destroyed"
 
 
-def test_an_overdue_run_is_ended_as_timed_out(ctx: PortalContext) -> None:
+def test_a_run_with_a_live_worker_is_left_alone_even_past_its_deadline(
+        ctx: PortalContext) -> None:
+    """Its worker enforces its own deadline; reconcile acting too would make two clean-ups."""
     started = environments.start_launch(ctx, actor=ALICE, template_id="web-server", parameters={})
     with ctx.sessions() as session, session.begin():
         run = session.get(Run, started.run_id)
         run.deadline_at = run.started_at - timedelta(hours=1)
-    reconcile(ctx)
+        run.worker, run.heartbeat_at = "live-host:1:cafe", utcnow()
+    assert reconcile(ctx).interrupted_runs == []
     env = environments.get_environment(ctx, actor=ALICE, env_id=started.env_id)
-    assert env.status == "failed" and "timed out" in env.status_reason
+    assert env.status == "launching"
+
+
+def test_a_run_nobody_claimed_is_ended_after_a_while(ctx: PortalContext) -> None:
+    started = environments.start_launch(ctx, actor=ALICE, template_id="web-server", parameters={})
+    assert reconcile(ctx).interrupted_runs == [], "just recorded: a worker may still take it"
+    with ctx.sessions() as session, session.begin():
+        session.get(Run, started.run_id).started_at = (
+            utcnow() - run_state.UNCLAIMED_STALE - timedelta(seconds=1))
+    assert reconcile(ctx).interrupted_runs == [started.run_id]
+    env = environments.get_environment(ctx, actor=ALICE, env_id=started.env_id)
+    assert env.status == "failed" and "no worker ever started it" in env.status_reason
+
+
+def test_a_run_resumed_after_its_worker_died_is_not_launched_twice(ctx: PortalContext) -> None:
+    """A worker created the stack and died before recording the end: the redelivered task waits
+    for that stack and ends the launch ready, with one stack."""
+    started = environments.start_launch(ctx, actor=ALICE, template_id="web-server", parameters={})
+    environments.run_launch(ctx, run_id=started.run_id)
+    with ctx.sessions() as session, session.begin():
+        run = session.get(Run, started.run_id)
+        run.status, run.ended_at = "running", None
+        session.get(Environment, started.env_id).status = "launching"
+    _claimed_by_a_dead_worker(ctx, started.run_id)
+    environments.run_launch(ctx, run_id=started.run_id)
+    env = environments.get_environment(ctx, actor=ALICE, env_id=started.env_id)
+    assert env.status == "ready" and env.outputs_by_name["web_url"]
+    stacks = ctx.connection.client("cloudformation").describe_stacks()["Stacks"]
+    assert [s["StackName"] for s in stacks].count(f"sbx-{started.env_id}") == 1
+    environments.destroy(ctx, actor=ALICE, env_id=started.env_id)
+
+
+def test_a_run_is_executed_once_however_often_it_is_handed_out(ctx: PortalContext) -> None:
+    started = environments.start_launch(ctx, actor=ALICE, template_id="web-server", parameters={})
+    barrier = threading.Barrier(4)
+
+    def one() -> None:
+        barrier.wait()
+        environments.run_launch(ctx, run_id=started.run_id)
+
+    threads = [threading.Thread(target=one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    env = environments.get_environment(ctx, actor=ALICE, env_id=started.env_id)
+    assert env.status == "ready"
+    with ctx.sessions() as session:
+        creates = session.scalars(select(RunEvent).where(
+            RunEvent.run_id == started.run_id, RunEvent.status == "CREATE_COMPLETE",
+            RunEvent.resource_type == "AWS::CloudFormation::Stack")).all()
+    assert len(creates) == 1
+    environments.destroy(ctx, actor=ALICE, env_id=started.env_id)
 
 
 def test_no_secret_reaches_the_history_database(ctx: PortalContext) -> None:
