@@ -48,7 +48,11 @@ class PortalContext:
         """Drop a connection to an embedded cloud that is no longer the one running.
 
         The emulator can be stopped or die while the portal runs; the next launch must reach the
-        emulator that answers now (started afresh if none does), not the old port.
+        emulator that answers now (started afresh if none does), not the old port. Decided by the
+        boot id that answers, never by a timeout: an emulator whose process exists but does not
+        answer (SIGSTOP, swapped out) is waited for, then raises EmbeddedCloudNotAnsweringError,
+        so the launch fails with that reason instead of starting a second emulator that would
+        orphan the first and everything in it.
         """
         if self._connection is None or self._connection.cloud_session is None:
             return

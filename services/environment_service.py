@@ -328,15 +328,16 @@ def _start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
     if ctx.settings.cloud is CloudTarget.EMBEDDED:
         ctx.ensure_current_connection()
         cloud_session = ctx.connection.cloud_session
+    spent = 0.0 if actor.is_instructor else limits.spent_so_far(
+        ctx, course=course_name, owner=actor.name, now=now)
     with ctx.sessions() as session, session.begin():
         limits.lock_owner(session, course=course_name, owner=actor.name)
-        # The time after the lock: a launch that waited for another one must see that one as
-        # already made (metering ignores environments created after `now`).
+        # The time after the lock: a launch that waited for another one records a later start.
         now = max(now, utcnow())
         if not actor.is_instructor:
-            limits.check_quota(ctx, session, policy=policy, owner=actor.name,
+            limits.check_quota(session, policy=policy, owner=actor.name,
                                launch_cost_usd=(hourly_cost or 0.0) * lease,
-                               lease_hours=lease, now=now)
+                               lease_hours=lease, now=now, spent_usd=spent)
         env = Environment(
             id=env_id, template_id=template_id, owner=actor.name, course=course_name,
             status=EnvironmentStatus.LAUNCHING.value, parameters=values, outputs={},
@@ -619,14 +620,15 @@ def extend_lease(ctx: PortalContext, *, actor: Actor, env_id: str, hours: Any,
                                     "ready environment's lease can be extended")
         new_end = max(old_end, now) + timedelta(hours=extra)
         policy = _course_policy(ctx, course)
+        spent = 0.0 if teacher else limits.spent_so_far(ctx, course=course, owner=owner, now=now)
         with ctx.sessions() as session, session.begin():
             limits.lock_owner(session, course=course, owner=owner)
             if not teacher:
                 limits.lease_end_allowed(policy, created_at=created_at, new_expires_at=new_end)
                 extra_cost = (price or 0.0) * (new_end - max(old_end, now)).total_seconds() / 3600
-                limits.check_quota(ctx, session, policy=policy, owner=owner,
+                limits.check_quota(session, policy=policy, owner=owner,
                                    launch_cost_usd=extra_cost, lease_hours=extra, now=now,
-                                   count_running=False)
+                                   spent_usd=spent, count_running=False)
             moved = session.execute(
                 update(Environment)
                 .where(Environment.id == env_id, Environment.expires_at == old_end,

@@ -51,6 +51,23 @@ class EmbeddedCloudError(PortalError):
     """The embedded emulator could not be started or reached."""
 
 
+class EmbeddedCloudNotAnsweringError(EmbeddedCloudError):
+    """The emulator's process exists but does not answer: stopped (SIGSTOP), swapped out or
+    overloaded. Not dead, so nothing it holds is lost and no second emulator may start beside it;
+    `waited_s` is how long the portal waited (None: one quick probe)."""
+
+    def __init__(self, *, pid: int, waited_s: float | None, stopped: bool = False) -> None:
+        self.pid = pid
+        self.waited_s = waited_s
+        self.stopped = stopped
+        waited = f" within {waited_s:g} s" if waited_s is not None else ""
+        seen = f" (its process is stopped: `kill -CONT {pid}` resumes it)" if stopped else ""
+        super().__init__(
+            f"the embedded cloud (pid {pid}) does not answer{waited}; it may be stopped "
+            f"(SIGSTOP) or overloaded{seen}. Nothing in it is lost: try again in a moment. "
+            "`sandbox cloud stop` ends it, and with it every environment it holds")
+
+
 class LaunchBlockedError(PortalError):
     """The advisor found errors: launching would create something unsafe. Carries the findings."""
 

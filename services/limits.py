@@ -28,6 +28,8 @@ from services.identity import Actor
 # Environments that count against "running at once": they hold, or are about to hold, resources.
 COUNTED = (EnvironmentStatus.LAUNCHING.value, EnvironmentStatus.READY.value,
            EnvironmentStatus.DESTROYING.value)
+# Environments whose lease is still to be paid: a destroy under way ends the cost.
+LIVE = (EnvironmentStatus.LAUNCHING.value, EnvironmentStatus.READY.value)
 # At this share of the budget the student's pages warn.
 WARN_FRACTION = 0.8
 
@@ -107,13 +109,33 @@ def running_count(session: Session, *, course: str, owner: str) -> int:
         Environment.status.in_(COUNTED))) or 0
 
 
-def check_quota(ctx: PortalContext, session: Session, *, policy: CoursePolicy, owner: str,
-                launch_cost_usd: float, lease_hours: int, now: datetime,
-                count_running: bool = True) -> None:
-    """Room for one more environment (unless `count_running` is off, for a lease extension),
-    and money for its whole lease. Call after `lock_owner`."""
+def spent_so_far(ctx: PortalContext, *, course: str, owner: str, now: datetime) -> float:
+    """What `owner` has spent in `course` up to now, metered as the dashboards meter it. Read
+    before `lock_owner`: metering takes a tenth of a second, too long to hold a student's lock
+    for, and what a launch waiting for the lock adds meanwhile is its committed lease, which
+    `check_quota` reads inside the lock."""
     from services.cost_meter import spend_by_student
 
+    spend = spend_by_student(ctx, course=course, owners=[owner], now=now).get(owner)
+    return spend.spent_usd if spend else 0.0
+
+
+def committed_usd(session: Session, *, course: str, owner: str, now: datetime) -> float:
+    """What the student's live environments will still cost until their leases end."""
+    rows = session.execute(select(Environment.hourly_cost_usd, Environment.expires_at).where(
+        Environment.course == course, Environment.owner == owner,
+        Environment.status.in_(LIVE))).all()
+    return sum((price or 0.0) * max(0.0, (expires - now).total_seconds() / 3600)
+               for price, expires in rows if expires is not None)
+
+
+def check_quota(session: Session, *, policy: CoursePolicy, owner: str, launch_cost_usd: float,
+                lease_hours: int, now: datetime, spent_usd: float,
+                count_running: bool = True) -> None:
+    """Room for one more environment (unless `count_running` is off, for a lease extension),
+    and money for its whole lease: spent so far (`spent_so_far`, read before the lock), plus
+    what the live environments have committed, plus this. Call after `lock_owner`, in its
+    transaction."""
     course = policy.id
     running = running_count(session, course=course, owner=owner) if count_running else 0
     if count_running and running >= policy.max_running_envs:
@@ -121,12 +143,10 @@ def check_quota(ctx: PortalContext, session: Session, *, policy: CoursePolicy, o
             "running environments", f"{owner} already runs {running} of the "
             f"{policy.max_running_envs} environments course {course} allows at once; destroy "
             "one first", course=course)
-    spend = spend_by_student(ctx, course=course, owners=[owner], now=now).get(owner)
-    spent = spend.spent_usd if spend else 0.0
-    committed = spend.committed_usd if spend else 0.0
-    if spent + committed + launch_cost_usd > policy.budget_usd + 1e-9:
-        already = usd(spent) + (f" (and {usd(committed)} more committed to running "
-                                f"environments until their leases end)" if committed else "")
+    committed = committed_usd(session, course=course, owner=owner, now=now)
+    if spent_usd + committed + launch_cost_usd > policy.budget_usd + 1e-9:
+        already = usd(spent_usd) + (f" (and {usd(committed)} more committed to running "
+                                    f"environments until their leases end)" if committed else "")
         raise LimitExceededError(
             "budget", f"this costs {usd(launch_cost_usd)} for {lease_hours} h; "
             f"{owner} has spent {already}; the budget in course {course} is "

@@ -1,24 +1,26 @@
 """Bring the run history back in line with what is really running.
 
-Three things make the history wrong: a portal process that died in the middle of a run, a run whose
-deadline passed without its worker ending it, and an embedded cloud whose process died and took
-its memory with it. `reconcile` finds each, records why, and hands back the clean-up runs to do,
+Two things make the history wrong: a worker that died in the middle of a run (its heartbeat went
+stale, services/run_state.py; a run whose worker is alive is its worker's business, deadline
+included), and an embedded cloud whose process died and took its memory with it. `reconcile`
+finds each, records why, and hands back the clean-up runs to do,
 so that nothing stays `launching` or `ready` when it is not, and nothing is left running by accident.
-Environments whose lease has ended are handed back for a destroy too.
+Environments whose lease has ended are handed back for a destroy too; lost ones of an embedded
+cloud that is gone have nothing left to destroy, and their records are closed instead.
 """
 
 from __future__ import annotations
 
-import os
-import socket
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from portal.settings import CloudTarget
+from services import audit, run_state
 from services.context import PortalContext
-from services.environment_service import DEADLINE_GRACE
+from services.errors import EmbeddedCloudError
 from services.history.models import (
     Environment,
     EnvironmentStatus,
@@ -28,8 +30,6 @@ from services.history.models import (
     utcnow,
 )
 
-HOST = socket.gethostname()
-
 
 @dataclass
 class ReconcileReport:
@@ -37,61 +37,88 @@ class ReconcileReport:
     lost_envs: list[str] = field(default_factory=list)
     # Launches that were interrupted: their environments need a destroy to remove what they made.
     needs_cleanup: list[str] = field(default_factory=list)
-    # Ready or failed environments whose lease has ended.
+    # Environments whose lease has ended and that may hold resources: ready, failed, and lost
+    # ones whose cloud still runs (a stack gone missing can leave tagged resources behind).
     expired: list[str] = field(default_factory=list)
-
-
-def _worker_gone(worker: str | None) -> bool:
-    if not worker or ":" not in worker:
-        return False
-    host, _, pid_text = worker.rpartition(":")
-    if host != HOST or not pid_text.isdigit():
-        return False  # another machine's worker: only its deadline can tell
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    # Lost environments of an embedded cloud that is gone, whose lease has ended: closed without
+    # a destroy, since nothing of them exists anywhere (see `_close_lost_leases`).
+    closed: list[str] = field(default_factory=list)
+    # Set when the embedded cloud's process exists but did not answer: its environments were left
+    # as they were (neither lost nor expired) this time, and this says why.
+    cloud_not_answering: str | None = None
 
 
 def reconcile(ctx: PortalContext, *, verify_stacks: bool = False) -> ReconcileReport:
     report = ReconcileReport()
     now = utcnow()
-    with ctx.sessions() as session, session.begin():
-        for run in session.scalars(select(Run).where(Run.status == RunStatus.RUNNING.value)):
-            overdue = now > run.deadline_at + DEADLINE_GRACE
-            if not (overdue or _worker_gone(run.worker)):
-                continue
-            why = ("timed out: no result by its deadline" if overdue else
-                   f"interrupted: the portal process running it ({run.worker}) stopped")
-            run.status, run.ended_at, run.error = RunStatus.FAILED.value, now, why
-            env = run.environment
-            env.status = EnvironmentStatus.FAILED.value
-            if run.kind == RunKind.LAUNCH.value:
-                env.status_reason = f"launch {why}; destroy it to remove what it made"
-                report.needs_cleanup.append(env.id)
-            else:
-                env.status_reason = f"destroy {why}; destroy again to finish"
-            report.interrupted_runs.append(run.id)
-
-    if ctx.settings.cloud is CloudTarget.EMBEDDED:
-        _mark_lost_after_emulator_restart(ctx, report)
-    if verify_stacks:
-        _mark_missing_stacks(ctx, report)
     with ctx.sessions() as session:
-        report.expired = list(session.scalars(select(Environment.id).where(
-            Environment.status.in_([EnvironmentStatus.READY.value,
-                                    EnvironmentStatus.FAILED.value]),
-            Environment.expires_at.is_not(None), Environment.expires_at <= now)))
+        orphans = session.execute(select(Run.id, Run.kind, Run.env_id, Run.worker).where(
+            Run.status == RunStatus.RUNNING.value, run_state.owner_gone_clause(now))).all()
+    for run_id, kind, env_id, worker in orphans:
+        why = (f"interrupted: its worker ({worker}) stopped answering" if worker else
+               "interrupted: no worker ever started it")
+        launch = kind == RunKind.LAUNCH.value
+        with ctx.sessions() as session, session.begin():
+            # Conditional on the run still running with its owner gone: a worker that resumed
+            # it a moment ago, or ended it, wins, and this reconcile leaves it alone.
+            ended = session.execute(
+                update(Run).where(Run.id == run_id, Run.status == RunStatus.RUNNING.value,
+                                  run_state.owner_gone_clause(now))
+                .values(status=RunStatus.FAILED.value, ended_at=now, error=why)
+                .execution_options(synchronize_session=False)).rowcount
+            if ended != 1:
+                continue
+            run_state.move_environment(
+                session, env_id, EnvironmentStatus.FAILED,
+                expected={EnvironmentStatus.LAUNCHING if launch else EnvironmentStatus.DESTROYING},
+                status_reason=(f"launch {why}; destroy it to remove what it made" if launch
+                               else f"destroy {why}; destroy again to finish"))
+        if launch:
+            report.needs_cleanup.append(env_id)
+        report.interrupted_runs.append(run_id)
+
+    embedded = ctx.settings.cloud is CloudTarget.EMBEDDED
+    current: str | None = None
+    if embedded:
+        try:
+            current = _mark_lost_after_emulator_restart(ctx, report)
+        except EmbeddedCloudError as exc:
+            # Its process exists but does not answer (SIGSTOP, overload): whether its
+            # environments live cannot be told, so none is marked lost, and none is handed to a
+            # destroy that would only wait for it again.
+            report.cloud_not_answering = str(exc)
+    answering = report.cloud_not_answering is None
+    if verify_stacks and answering:
+        _mark_missing_stacks(ctx, report)
+    if embedded and answering:
+        _close_lost_leases(ctx, report, current=current, now=now)
+    with ctx.sessions() as session:
+        query = select(Environment.id).where(
+            Environment.expires_at.is_not(None), Environment.expires_at <= now,
+            or_(Environment.status.in_([EnvironmentStatus.READY.value,
+                                        EnvironmentStatus.FAILED.value]),
+                and_(Environment.status == EnvironmentStatus.LOST.value,
+                     ~_of_a_gone_emulator(current))))
+        if not answering:
+            query = query.where(Environment.cloud != CloudTarget.EMBEDDED.value)
+        report.expired = list(session.scalars(query))
     return report
 
 
-def _mark_lost_after_emulator_restart(ctx: PortalContext, report: ReconcileReport) -> None:
+def _of_a_gone_emulator(current: str | None) -> ColumnElement[bool]:
+    """Environments held by a life of the embedded cloud that has ended: any boot id but the one
+    answering now (`current`; None when none runs)."""
+    if current is None:
+        return Environment.cloud == CloudTarget.EMBEDDED.value
+    return and_(Environment.cloud == CloudTarget.EMBEDDED.value,
+                or_(Environment.cloud_session.is_(None), Environment.cloud_session != current))
+
+
+def _mark_lost_after_emulator_restart(ctx: PortalContext, report: ReconcileReport) -> str | None:
+    """Mark lost the environments of an embedded cloud that is gone; returns the boot id that
+    answers now (None: none runs). Only another boot id answering, or no emulator process at all,
+    makes them lost: when its process exists but does not answer within the embedded cloud's
+    patience this raises EmbeddedCloudNotAnsweringError and marks nothing."""
     from services.clouds import embedded
 
     current = embedded.current_boot_id(ctx.settings)
@@ -113,6 +140,48 @@ def _mark_lost_after_emulator_restart(ctx: PortalContext, report: ReconcileRepor
                 "exists any more"
             )
             report.lost_envs.append(env.id)
+    return current
+
+
+# Appended to a lost environment's reason when its lease ends; also how a closed one is known.
+LEASE_CLOSED_MARK = "lease ended; the embedded cloud that held it is gone, nothing to destroy"
+
+
+def _close_lost_leases(ctx: PortalContext, report: ReconcileReport, *, current: str | None,
+                       now: datetime) -> None:
+    """End the lease of every lost environment of an embedded cloud that is gone.
+
+    A destroy would have nothing to act on: the emulator's memory went with its process, and the
+    one running now never held these resources. So the record is closed instead. It keeps the
+    status `lost`, which every reader already treats as final: the cost meter stopped its cost
+    when it was found lost (at `updated_at`, kept as it was here, so closing adds no hours), no
+    limit counts it, and the UI shows it with its reason. A status of its own would need the cost
+    meter (which meters a status it does not know as still running), the environments table and
+    the status badges to learn it; a closing destroy run that "succeeded" would make the cost
+    meter bill it up to the lease's end. What records the end: the reason, ending with
+    LEASE_CLOSED_MARK (which also keeps the next reconcile from closing it again), and an audit
+    entry by the portal. Its Destroy button stays: a destroy finds nothing and ends `destroyed`.
+    """
+    with ctx.sessions() as session, session.begin():
+        closing = session.execute(select(
+            Environment.id, Environment.course, Environment.status_reason).where(
+            Environment.status == EnvironmentStatus.LOST.value, _of_a_gone_emulator(current),
+            Environment.expires_at.is_not(None), Environment.expires_at <= now,
+            or_(Environment.status_reason.is_(None),
+                ~Environment.status_reason.contains(LEASE_CLOSED_MARK)))).all()
+        for env_id, course, reason in closing:
+            session.execute(
+                update(Environment)
+                .where(Environment.id == env_id,
+                       Environment.status == EnvironmentStatus.LOST.value)
+                # updated_at set to itself: the ORM's onupdate would move it to now, and the
+                # cost meter reads it as the moment a lost environment stopped costing.
+                .values(status_reason=f"{reason or 'lost'}; {LEASE_CLOSED_MARK}",
+                        updated_at=Environment.updated_at)
+                .execution_options(synchronize_session=False))
+            audit.record(session, actor=PORTAL_ACTOR_NAME, action=audit.Action.LEASE_END,
+                         course_id=course, target=env_id, at=now, detail=LEASE_CLOSED_MARK)
+            report.closed.append(env_id)
 
 
 def _mark_missing_stacks(ctx: PortalContext, report: ReconcileReport) -> None:

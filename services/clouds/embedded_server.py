@@ -1,9 +1,10 @@
 """The embedded cloud's process: moto's server plus the portal's extensions, on 127.0.0.1.
 
-Run as `python -m services.clouds.embedded_server --port P --boot-id ID`. The extensions are imported
-before moto parses its first stack, so moto's cached CloudFormation type registry sees them. The
-boot id is served at BOOT_ID_PATH so that a caller can tell this life of the emulator from an
-earlier one whose memory is gone.
+Run as `python -m services.clouds.embedded_server --port P --boot-id ID [--data-dir DIR]`. The
+extensions are imported before moto parses its first stack, so moto's cached CloudFormation type
+registry sees them. The boot id is served at BOOT_ID_PATH so that a caller can tell this life of the
+emulator from an earlier one whose memory is gone; it is on the command line too, so the portal
+can tell this process from a program that was given the same pid later.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--boot-id", required=True)
+    # Unused here: it puts the data directory on the command line, so `ps` tells which portal's
+    # emulator a process is, and the portal can count and check the emulators of one directory
+    # through /proc/<pid>/cmdline (a pid reused by another program never carries it).
+    parser.add_argument("--data-dir")
     args = parser.parse_args(argv)
     # Whatever this process writes (its log is opened 0600 by the portal; moto may write more) is
     # for the portal's user alone. Safe here, unlike in the portal: the process is the emulator's
