@@ -9,8 +9,9 @@ link works after signing in; the script checks the same cookie again on every ru
 websocket outlives the page load (services.accounts.resolve_session: idle timeout, sign-out).
 
 Sign-out goes through `st.logout()`, whose `/auth/logout` request the gate intercepts to end the
-session and clear the cookie. Streamlit's own OIDC sign-in (`st.login`) keeps its own cookie; the
-gate lets such a browser through, and the script maps its e-mail to a roster entry.
+session and clear the cookie. Streamlit's own OIDC sign-in (`st.login`) ends with Streamlit's
+signed cookie; the gate turns a fresh one whose e-mail is on a roster into a portal session (and
+clears Streamlit's), so the same idle timeout, lifetime, sign-out and audit apply to it.
 """
 
 from __future__ import annotations
@@ -272,7 +273,7 @@ class SignInGate:
             await self.app(scope, receive, send)
             return
         query = scope.get("query_string", b"").decode("latin-1")
-        if STREAMLIT_AUTH_COOKIE in cookies or (path == "/" and query.startswith("sso=")):
+        if path == "/" and query.startswith("sso="):
             await self.app(scope, receive, send)
             return
         token = cookies.get(SESSION_COOKIE)
@@ -280,11 +281,45 @@ class SignInGate:
             await self.app(scope, receive, send)
             return
         target = path + (f"?{query}" if query else "")
+        if STREAMLIT_AUTH_COOKIE in cookies:
+            await self._hand_over(scope, receive, send, cookies, target=base + (target or "/"))
+            return
         location = f"{base}/account/sign-in" + (
             f"?next={quote(base + target, safe='')}" if target not in ("", "/") else "")
         response = RedirectResponse(location, status_code=303)
         if token:
             response.delete_cookie(SESSION_COOKIE, path=base or "/")
+        await response(scope, receive, send)
+
+    async def _hand_over(self, scope: Scope, receive: Receive, send: Send,
+                         cookies: dict[str, str], *, target: str) -> None:
+        """Turn a fresh OIDC sign-in (Streamlit's cookie, minutes old) into a portal session, so
+        the same rules hold for it as for a password: idle timeout, lifetime, sign-out that ends
+        it everywhere, the audit log. Streamlit's own cookie, valid for 30 days and not ended by
+        a sign-out elsewhere, is cleared. An e-mail on no roster goes on to the script, which
+        tells the person they have no access; a stale or forged cookie is cleared."""
+        client = (scope.get("client") or ("unknown", 0))[0]
+        identity = oidc.handed_over_identity(cookies)
+        base = _base(scope)
+        if identity is None:
+            response: Response = RedirectResponse(f"{base}/account/sign-in", status_code=303)
+        else:
+            email, verified = identity
+            token = await run_in_threadpool(
+                accounts.start_oidc_session, _context(), email=email if verified else None,
+                client=client)
+            if token is None:
+                await self.app(scope, receive, send)
+                return
+            response = RedirectResponse(safe_next(target), status_code=303)
+            headers = {k.decode("latin-1"): v.decode("latin-1")
+                       for k, v in scope.get("headers", [])}
+            response.set_cookie(
+                SESSION_COOKIE, token, max_age=_context().settings.session_max_hours * 3600,
+                path=base or "/", httponly=True, samesite="lax", secure=_is_https(scope, headers))
+        for name in cookies:
+            if name.startswith(STREAMLIT_AUTH_COOKIE):
+                response.delete_cookie(name, path=base or "/")
         await response(scope, receive, send)
 
     async def _sign_out(self, scope: Scope, receive: Receive, send: Send,

@@ -4,8 +4,8 @@ This module owns the `identity.*` keys of `st.session_state`. Signing in happens
 runs (portal/account_routes.py sets the session cookie); here the cookie is checked again on each
 run, because a websocket outlives the page load that opened it: a session that ended (signed out
 in another tab, idle too long, account disabled) stops the page at its next click. A browser
-signed in through `st.login` (OIDC) is mapped by its e-mail to a roster entry; an unknown e-mail
-gets no access.
+signed in through `st.login` (OIDC) has a portal session too (the gate hands it over); one whose
+e-mail is on no roster reaches the script without one and gets no access.
 """
 
 from __future__ import annotations
@@ -54,13 +54,12 @@ def current_actor() -> Actor | None:
         return actor
     signed_in, email = _oidc_user()
     if signed_in:
+        # A provider's sign-in reaches the script only when the gate could not turn it into a
+        # portal session (portal/account_routes.py): an e-mail on no roster. It grants nothing;
+        # the sign-in page says why.
         st.session_state[OIDC_EMAIL_KEY] = email
-        actor = accounts.actor_by_email(portal_context(), email)
-        if actor is None:
-            st.session_state.pop(ACTOR_KEY, None)
-        else:
-            st.session_state[ACTOR_KEY] = actor
-        return actor
+        st.session_state.pop(ACTOR_KEY, None)
+        return None
     # No cookie of either kind: only the server itself can have put an actor here (the page
     # tests do); a browser cannot write session_state.
     return st.session_state.get(ACTOR_KEY)

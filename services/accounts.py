@@ -377,7 +377,7 @@ def resolve_session(ctx: PortalContext, token: str | None, *,
         if account is None or account.disabled:
             web.ended_at = now
             return None
-        if now - web.last_seen_at >= _TOUCH_EVERY:
+        if now - web.last_seen_at >= min(_TOUCH_EVERY, idle / 4):
             web.last_seen_at = now
         return actor_for(session, account)
 
@@ -391,6 +391,21 @@ def end_session(ctx: PortalContext, token: str | None, *, client: str | None = N
             return
         web.ended_at = utcnow()
         audit.record(session, actor=web.account_name, action=Action.SIGN_OUT, client=client)
+
+
+def start_oidc_session(ctx: PortalContext, *, email: str | None, client: str) -> str | None:
+    """A browser session for the account an identity provider vouched for, audited as a
+    sign-in; None (also audited) when the e-mail is on no roster."""
+    actor = actor_by_email(ctx, email)
+    with ctx.sessions() as session, session.begin():
+        audit.record(session, actor=actor.name if actor else (email or "-")[:64],
+                     action=Action.SIGN_IN, client=client,
+                     outcome=Outcome.SUCCEEDED if actor else Outcome.REFUSED,
+                     detail=f"identity provider, e-mail {email}" if actor else
+                     f"identity provider: {email or 'no verified e-mail'} is on no roster")
+    if actor is None:
+        return None
+    return start_session(ctx, account_name=actor.name)
 
 
 # -- the first start ----------------------------------------------------------------------------
