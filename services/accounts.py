@@ -262,6 +262,18 @@ def actor_for(session: Session, account: Account) -> Actor:
     return Actor(name=account.name, role=role, is_admin=account.is_admin, courses_taught=taught)
 
 
+def actor_named(ctx: PortalContext, name: str) -> Actor | None:
+    """The actor of an account as a sign-in would make it (its role, the courses it teaches);
+    None when no account has that name. A disabled account raises."""
+    with ctx.sessions() as session:
+        account = session.get(Account, name)
+        if account is None:
+            return None
+        if account.disabled:
+            raise PermissionDeniedError(f"owner: the account {name} is disabled")
+        return actor_for(session, account)
+
+
 def actor_by_email(ctx: PortalContext, email: str | None) -> Actor | None:
     """The roster entry of an e-mail an identity provider vouched for; None for an unknown one."""
     if not email:

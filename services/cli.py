@@ -28,8 +28,8 @@ from services import (
 )
 from services.audit import Outcome
 from services.context import PortalContext
-from services.errors import PermissionDeniedError, PortalError, ValidationError
-from services.history.models import Account, BudgetAction, EnrolmentRole
+from services.errors import PortalError, ValidationError
+from services.history.models import BudgetAction, EnrolmentRole
 from services.identity import Actor, Role
 from services.reconcile_service import reconcile_and_clean_up
 
@@ -122,16 +122,7 @@ def _owner(ctx: PortalContext, name: str) -> Actor:
     from the portal; a name without an account is a student, as before accounts existed, so
     scripts that launch into the open default course keep working."""
     name = name.strip()
-    account = accounts.get_account(ctx, name)
-    if account is None:
-        return Actor(name=name, role=Role.STUDENT)
-    if account.disabled:
-        raise PermissionDeniedError(f"owner: the account {name} is disabled")
-    if account.role == Role.STUDENT.value:
-        return Actor(name=account.name, role=Role.STUDENT)
-    # An instructor's courses are read as sign-in reads them (accounts.actor_for).
-    with ctx.sessions() as session:
-        return accounts.actor_for(session, session.get(Account, account.name))
+    return accounts.actor_named(ctx, name) or Actor(name=name, role=Role.STUDENT)
 
 
 def cmd_launch(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portal.settings import Settings, get_settings
 from services.catalog_service import Catalog
+from services.data_dir import ensure_private_dir
 from services.history.database import get_engine, session_factory
 
 if TYPE_CHECKING:
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 class PortalContext:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        # The SQLite history and the emulator's state live here; settings built directly (tests,
+        # benches) have not made it yet, as get_settings() does.
+        ensure_private_dir(settings.data_dir)
         self.catalog = Catalog(settings.templates_dir)
         self._cloud_lock = threading.Lock()
         self._connection: CloudConnection | None = None
