@@ -19,7 +19,7 @@ from portal.components.parameter_form import parameter_form
 from portal.components.template_picker import template_picker
 from portal.components.text import md_escape
 from portal.ui_context import portal_context, portal_errors
-from services import budget_service, courses, environment_service, jobs, preview_service
+from services import budget_service, courses, dispatch, environment_service, preview_service
 from services.errors import LaunchBlockedError, ValidationError
 from services.history.models import EnvironmentStatus
 from services.limits import LimitExceededError
@@ -97,7 +97,7 @@ with form_col:
             except (LaunchBlockedError, LimitExceededError) as exc:
                 st.error(md_escape(str(exc)), icon=":material/block:")
             else:
-                jobs.submit(environment_service.run_launch, ctx, run_id=started.run_id)
+                dispatch.submit_launch(ctx, started.run_id)
                 run_progress.watch("launch", started)
     form.show_errors(field_errors)
 

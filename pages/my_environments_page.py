@@ -15,7 +15,7 @@ from portal.components.environments_table import environments_table
 from portal.components.lease_controls import lease_banner, lease_controls
 from portal.components.live import live_section
 from portal.ui_context import portal_context, portal_errors, reconcile_history
-from services import budget_service, cost_meter, environment_service, jobs
+from services import budget_service, cost_meter, dispatch, environment_service
 from services.environment_service import EnvironmentView, EventView
 from services.history.models import EnvironmentStatus
 
@@ -48,7 +48,7 @@ def card(env: EnvironmentView) -> None:
     if confirmed:
         with portal_errors():
             started = environment_service.start_destroy(ctx, actor=actor, env_id=env.env_id)
-        jobs.submit(environment_service.run_destroy, ctx, run_id=started.run_id)
+        dispatch.submit_destroy(ctx, started.run_id)
         # Redraw the whole page: the destroy is under way and the list must start refreshing.
         st.rerun()
     if env.status in environment_service.EXTENDABLE and env.expires_at is not None:
@@ -62,7 +62,7 @@ def card(env: EnvironmentView) -> None:
         if end_now:
             with portal_errors():
                 started = environment_service.end_lease(ctx, actor=actor, env_id=env.env_id)
-            jobs.submit(environment_service.run_destroy, ctx, run_id=started.run_id)
+            dispatch.submit_destroy(ctx, started.run_id)
             st.rerun()
 
 

@@ -17,7 +17,7 @@ from starlette.middleware import Middleware
 from portal.account_routes import SignInGate, account_routes
 from services import accounts
 from services.context import get_context
-from services.monitoring.passes import start_limits_schedule, start_schedule
+from services.monitoring.passes import start_schedules
 
 logger = logging.getLogger("sandbox.setup")
 
@@ -43,9 +43,7 @@ def _announce_setup() -> None:
 async def _lifespan(_app: st.App) -> AsyncIterator[None]:
     _announce_setup()
     # Leases end and budgets stop from the server's start, not from the first page view.
-    ctx = get_context()
-    start_limits_schedule(ctx)
-    start_schedule(ctx)
+    start_schedules(get_context())
     yield
 
 

@@ -31,6 +31,13 @@ class CloudTarget(str, enum.Enum):
     AWS = "aws"
 
 
+class WorkerMode(str, enum.Enum):
+    # Launches, destroys and the schedules run on threads of the portal process: `make run` alone.
+    THREADS = "threads"
+    # They run as Celery tasks on `sandbox worker` processes, scheduled by `sandbox scheduler`.
+    CELERY = "celery"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PORTAL_", extra="ignore", toml_file=".streamlit/secrets.toml"
@@ -67,6 +74,15 @@ class Settings(BaseSettings):
     # How long CloudWatch may take to publish a period: a pass asks only for periods older than
     # this, so a period it stores is complete and never fetched again.
     collect_lag_s: float = Field(default=300.0, ge=0)
+    # Where background work runs (see WorkerMode) and, for Celery, its broker (Redis).
+    workers: WorkerMode = WorkerMode.THREADS
+    broker_url: str | None = None
+    # A task a killed worker held comes back to another worker after this long (Redis has no
+    # other way to tell); a task running longer is not run twice, its run's heartbeat says so.
+    task_visibility_timeout_s: float = Field(default=300.0, gt=0)
+    # A run's worker writes a heartbeat every quarter of this; a run whose heartbeat is older
+    # than this has lost its worker (services/run_state.py).
+    heartbeat_stale_s: float = Field(default=45.0, gt=0)
     # Where the templates live; tests point this at fixture folders.
     templates_dir: Path = Field(default=Path(__file__).resolve().parent.parent / "infra_templates")
 

@@ -10,12 +10,13 @@ import streamlit as st
 from streamlit.errors import FragmentHandledException
 
 from portal.components.text import md_escape
-from services import environment_service, jobs, preview_service
+from portal.settings import WorkerMode
+from services import dispatch, jobs, preview_service
 from services.context import PortalContext, get_context
 from services.errors import PortalError
 from services.identity import Actor
 from services.incidents import record_incident
-from services.monitoring.passes import start_limits_schedule, start_schedule
+from services.monitoring.passes import scheduled_steps, start_schedule, start_schedules
 from services.monitoring.scheduler import BackgroundScheduler
 from services.reconcile_service import ReconcileReport, reconcile_and_clean_up
 
@@ -33,9 +34,14 @@ def portal_context() -> PortalContext:
 def background_schedule() -> BackgroundScheduler:
     """The process's monitoring schedule (simulated workload on the embedded cloud, collector,
     ending leases) and its budget and lease checks, shared by every session. The web server
-    starts both when it starts (portal/server.py); this covers a script run on its own."""
-    start_limits_schedule(portal_context())
-    return start_schedule(portal_context())
+    starts them when it starts (portal/server.py); this covers a script run on its own. In the
+    Celery mode they run under `sandbox scheduler` instead, and this one only answers "Collect
+    now" on the caller's thread."""
+    ctx = portal_context()
+    start_schedules(ctx)
+    if ctx.settings.workers is WorkerMode.CELERY:
+        return BackgroundScheduler(ctx, scheduled_steps(), 0)
+    return start_schedule(ctx)
 
 
 @st.cache_resource(show_spinner=False)
@@ -90,6 +96,4 @@ def reconcile_history(ctx: PortalContext) -> ReconcileReport:
     (and the cloud connection is renewed), and interrupted launches get a destroy the portal starts
     itself, run on background threads like every other destroy started from the UI.
     """
-    return reconcile_and_clean_up(
-        ctx, execute=lambda run_id: jobs.submit(environment_service.run_destroy, ctx,
-                                                run_id=run_id))
+    return reconcile_and_clean_up(ctx, execute=dispatch.executor(ctx, "destroy"))

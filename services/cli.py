@@ -10,18 +10,20 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, Sequence
 
-from portal.settings import get_settings
+from portal.settings import WorkerMode, get_settings
 from services import (
     accounts,
     audit,
     cost_service,
     courses,
     diagram_service,
+    dispatch,
     environment_service,
     preview_service,
     template_model,
@@ -63,10 +65,11 @@ def _context() -> PortalContext:
 
 
 def _reconciled(ctx: PortalContext, *, verify_stacks: bool = False) -> None:
-    """Bring the history in line first; interrupted launches are cleaned up before going on."""
+    """Bring the history in line first; interrupted launches are cleaned up before going on
+    (inline in the threads mode, by the workers in the Celery mode)."""
     reconcile_and_clean_up(
         ctx, verify_stacks=verify_stacks,
-        execute=lambda run_id: environment_service.run_destroy(ctx, run_id=run_id))
+        execute=lambda run_id: _run(ctx, "destroy", run_id, wait=True))
 
 
 def cmd_cloud(args: argparse.Namespace) -> int:
@@ -125,13 +128,31 @@ def _owner(ctx: PortalContext, name: str) -> Actor:
     return accounts.actor_named(ctx, name) or Actor(name=name, role=Role.STUDENT)
 
 
+def _run(ctx: PortalContext, kind: str, run_id: int, *, wait: bool) -> None:
+    """Run a recorded launch or destroy: inline in the threads mode (this process is the worker),
+    enqueued in the Celery mode, then (unless --no-wait) wait for its end in the database."""
+    if ctx.settings.workers is WorkerMode.CELERY or not wait:
+        dispatch.executor(ctx, kind)(run_id)
+        if wait:
+            dispatch.wait_for_run(ctx, run_id)
+        return
+    (environment_service.run_launch if kind == "launch"
+     else environment_service.run_destroy)(ctx, run_id=run_id)
+
+
 def cmd_launch(args: argparse.Namespace) -> int:
     ctx = _context()
     actor = _owner(ctx, args.owner)
     # A refusal (the course's limits, the advisor) raises: main() prints its one line, exit 2.
-    env = environment_service.launch(ctx, actor=actor, template_id=args.template,
-                                     parameters=_params(args.param), lease_hours=args.lease_hours,
-                                     course=args.course, performed_by=OPERATOR.name)
+    started = environment_service.start_launch(
+        ctx, actor=actor, template_id=args.template, parameters=_params(args.param),
+        lease_hours=args.lease_hours, course=args.course, performed_by=OPERATOR.name)
+    _run(ctx, "launch", started.run_id, wait=not args.no_wait)
+    env = environment_service.get_environment(ctx, actor=OPERATOR, env_id=started.env_id)
+    if args.no_wait:
+        _print({"env_id": env.env_id, "status": env.status, "run_id": started.run_id},
+               args.json, f"{env.env_id}: {env.status} (run {started.run_id})")
+        return 0
     data = {"env_id": env.env_id, "status": env.status, "owner": env.owner,
             "course": env.course, "outputs": env.outputs_by_name, "error": env.status_reason}
     text = f"{env.env_id}: {env.status}" + "".join(
@@ -159,8 +180,14 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_destroy(args: argparse.Namespace) -> int:
     ctx = _context()
     _reconciled(ctx)
-    env = environment_service.destroy(ctx, actor=OPERATOR, env_id=args.env,
-                                      performed_by=OPERATOR.name)
+    started = environment_service.start_destroy(ctx, actor=OPERATOR, env_id=args.env,
+                                                performed_by=OPERATOR.name)
+    _run(ctx, "destroy", started.run_id, wait=not args.no_wait)
+    env = environment_service.get_environment(ctx, actor=OPERATOR, env_id=args.env)
+    if args.no_wait:
+        _print({"env_id": env.env_id, "status": env.status, "run_id": started.run_id},
+               args.json, f"{env.env_id}: {env.status} (run {started.run_id})")
+        return 0
     return _print_destroyed(env, args.json)
 
 
@@ -276,8 +303,7 @@ def cmd_lease(args: argparse.Namespace) -> int:
         return 0
     started = environment_service.end_lease(ctx, actor=OPERATOR, env_id=args.env,
                                             performed_by=OPERATOR.name)
-    # The CLI has no background worker: the destroy the lease's end started runs here.
-    environment_service.run_destroy(ctx, run_id=started.run_id)
+    _run(ctx, "destroy", started.run_id, wait=True)
     env = environment_service.get_environment(ctx, actor=OPERATOR, env_id=args.env)
     return _print_destroyed(env, args.json)
 
@@ -537,6 +563,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if not data["errors"] else 1
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """A Celery worker for launches, destroys and scheduled passes. Threads, not processes: boto3
+    clients are thread-safe and the expensive part to build, so one process shares them."""
+    from services.celery_tasks import QUEUE, app
+
+    if get_settings().workers is not WorkerMode.CELERY:
+        raise CliUsageError("worker: set PORTAL_WORKERS=celery (and PORTAL_BROKER_URL) first")
+    app().worker_main(["worker", "--pool", "threads", "--concurrency", str(args.concurrency),
+                       "--queues", QUEUE, "--loglevel", args.loglevel, "--without-gossip",
+                       "--without-mingle", "--hostname", f"sandbox@%h-{os.getpid()}"])
+    return 0
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    """Celery Beat, run only while this process holds the schedule's lease: start as many as you
+    like for availability, exactly one schedules."""
+    from services.scheduler_service import run_scheduler
+
+    if get_settings().workers is not WorkerMode.CELERY:
+        raise CliUsageError("scheduler: set PORTAL_WORKERS=celery (and PORTAL_BROKER_URL) first; "
+                            "in the threads mode the portal schedules itself")
+    return run_scheduler(_context(), loglevel=args.loglevel)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         # One line, like every other error of the CLI.
@@ -578,10 +628,22 @@ def build_parser() -> argparse.ArgumentParser:
                                          "every student)")
     launch.add_argument("--lease-hours", help="how long it may run before the portal destroys it "
                                               "(default: the portal's default lease)")
+    launch.add_argument("--no-wait", action="store_true",
+                        help="return as soon as the launch is recorded (Celery mode: the workers "
+                             "run it; threads mode: this process finishes it before exiting)")
     status = add("status", cmd_status, "one environment with its resources")
     status.add_argument("env")
     destroy = add("destroy", cmd_destroy, "destroy an environment and wait")
     destroy.add_argument("env")
+    destroy.add_argument("--no-wait", action="store_true",
+                         help="return as soon as the destroy is recorded")
+    worker = add("worker", cmd_worker, "a Celery worker (PORTAL_WORKERS=celery)")
+    worker.add_argument("--concurrency", type=int, default=8,
+                        help="launches and destroys at once (threads; default 8)")
+    worker.add_argument("--loglevel", default="INFO")
+    scheduler = add("scheduler", cmd_scheduler,
+                    "Celery Beat for the monitoring and limits passes; one acts at a time")
+    scheduler.add_argument("--loglevel", default="INFO")
     add("envs", cmd_envs, "list environments")
     estimate = add("estimate", cmd_estimate,
                    "cost of a template per resource: per hour, for a lease, per month")

@@ -365,11 +365,22 @@ def _remaining(deadline_at: datetime) -> float:
     return time.monotonic() + max(0.0, (deadline_at - utcnow()).total_seconds())
 
 
+def _stale(ctx: PortalContext) -> timedelta:
+    return timedelta(seconds=ctx.settings.heartbeat_stale_s)
+
+
 def _claim(ctx: PortalContext, run_id: int) -> str | None:
     """Claim a recorded run for this process; None when it has ended or a live worker has it."""
     me = run_state.worker_id()
     with ctx.sessions() as session, session.begin():
-        return me if run_state.claim_run(session, run_id, worker=me) else None
+        return me if run_state.claim_run(session, run_id, worker=me, stale=_stale(ctx)) else None
+
+
+def run_is_open(ctx: PortalContext, run_id: int) -> bool:
+    """Whether a run is still running (a worker handed it while another holds it retries)."""
+    with ctx.sessions() as session:
+        run = session.get(Run, run_id)
+        return run is not None and run.status == RunStatus.RUNNING.value
 
 
 def run_launch(ctx: PortalContext, *, run_id: int) -> None:
@@ -382,7 +393,7 @@ def run_launch(ctx: PortalContext, *, run_id: int) -> None:
     me = _claim(ctx, run_id)
     if me is None:
         return
-    with run_state.heartbeats.held(ctx.sessions, run_id):
+    with run_state.heartbeats.held(ctx.sessions, run_id, stale=_stale(ctx)):
         _launch_claimed(ctx, run_id=run_id, me=me)
 
 
@@ -531,7 +542,7 @@ def run_destroy(ctx: PortalContext, *, run_id: int) -> None:
     me = _claim(ctx, run_id)
     if me is None:
         return
-    with run_state.heartbeats.held(ctx.sessions, run_id):
+    with run_state.heartbeats.held(ctx.sessions, run_id, stale=_stale(ctx)):
         _destroy_claimed(ctx, run_id=run_id, me=me)
 
 

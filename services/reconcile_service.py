@@ -12,7 +12,7 @@ cloud that is gone have nothing left to destroy, and their records are closed in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
@@ -51,9 +51,10 @@ class ReconcileReport:
 def reconcile(ctx: PortalContext, *, verify_stacks: bool = False) -> ReconcileReport:
     report = ReconcileReport()
     now = utcnow()
+    stale = timedelta(seconds=ctx.settings.heartbeat_stale_s)
     with ctx.sessions() as session:
         orphans = session.execute(select(Run.id, Run.kind, Run.env_id, Run.worker).where(
-            Run.status == RunStatus.RUNNING.value, run_state.owner_gone_clause(now))).all()
+            Run.status == RunStatus.RUNNING.value, run_state.owner_gone_clause(now, stale))).all()
     for run_id, kind, env_id, worker in orphans:
         why = (f"interrupted: its worker ({worker}) stopped answering" if worker else
                "interrupted: no worker ever started it")
@@ -63,7 +64,7 @@ def reconcile(ctx: PortalContext, *, verify_stacks: bool = False) -> ReconcileRe
             # it a moment ago, or ended it, wins, and this reconcile leaves it alone.
             ended = session.execute(
                 update(Run).where(Run.id == run_id, Run.status == RunStatus.RUNNING.value,
-                                  run_state.owner_gone_clause(now))
+                                  run_state.owner_gone_clause(now, stale))
                 .values(status=RunStatus.FAILED.value, ended_at=now, error=why)
                 .execution_options(synchronize_session=False)).rowcount
             if ended != 1:

@@ -8,7 +8,7 @@ another lets two of them both see "ready" and both start a destroy; `UPDATE ... 
 (...)` lets exactly one of them through, and the others learn it from the row count.
 
 Why heartbeats: a run's owner may die anywhere (a killed worker, a restarted container with the
-same hostname and PID 1). Only the owner writes its heartbeat, every `HEARTBEAT_INTERVAL`, so a
+same hostname and PID 1). Only the owner writes its heartbeat, four times per stale period, so a
 heartbeat older than `HEARTBEAT_STALE` means nobody is working on the run any more, whatever
 host and process ids say; reconcile then ends it, and a redelivered task may claim it.
 """
@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -44,11 +45,11 @@ TRANSITIONS: dict[EnvironmentStatus, frozenset[EnvironmentStatus]] = {
     E.DESTROYED: frozenset(),
 }
 
-# A worker writes its heartbeat this often while it runs something; after HEARTBEAT_STALE
-# without one the run is taken to have lost its worker. Three missed beats and a margin for a
-# database that was slow to answer.
-HEARTBEAT_INTERVAL = timedelta(seconds=10)
+# After HEARTBEAT_STALE (the default of PORTAL_HEARTBEAT_STALE_S) without a heartbeat a run is
+# taken to have lost its worker; a worker beats four times in that time, so three missed beats
+# and a database slow to answer still leave it its run.
 HEARTBEAT_STALE = timedelta(seconds=45)
+BEATS_PER_STALE = 4
 # A run nobody claimed this long after it was recorded will not be: the process that recorded
 # it died before handing it over, or no worker serves the queue.
 UNCLAIMED_STALE = timedelta(minutes=10)
@@ -106,8 +107,8 @@ def finish_run(session: Session, run_id: int, status: RunStatus, *,
     return ended == 1
 
 
-def claim_run(session: Session, run_id: int, *, worker: str,
-              now: datetime | None = None) -> bool:
+def claim_run(session: Session, run_id: int, *, worker: str, now: datetime | None = None,
+              stale: timedelta = HEARTBEAT_STALE) -> bool:
     """Make `worker` the owner of a running run that nobody works on: never claimed, or its
     owner's heartbeat stale. Of two workers (or two threads of one) handed the same run, one
     wins; a run this very process is working on is not claimed again either."""
@@ -115,16 +116,16 @@ def claim_run(session: Session, run_id: int, *, worker: str,
     claimed = session.execute(
         update(Run).where(
             Run.id == run_id, Run.status == RunStatus.RUNNING.value,
-            or_(Run.heartbeat_at.is_(None), Run.heartbeat_at < now - HEARTBEAT_STALE))
+            or_(Run.heartbeat_at.is_(None), Run.heartbeat_at < now - stale))
         .values(worker=worker, heartbeat_at=now)
         .execution_options(synchronize_session=False)).rowcount
     return claimed == 1
 
 
-def owner_gone_clause(now: datetime) -> Any:
+def owner_gone_clause(now: datetime, stale: timedelta = HEARTBEAT_STALE) -> Any:
     """Running runs whose owner is gone: claimed with a stale heartbeat, or never claimed."""
     return or_(
-        and_(Run.heartbeat_at.is_not(None), Run.heartbeat_at < now - HEARTBEAT_STALE),
+        and_(Run.heartbeat_at.is_not(None), Run.heartbeat_at < now - stale),
         and_(Run.heartbeat_at.is_(None), Run.started_at < now - UNCLAIMED_STALE))
 
 
@@ -142,14 +143,14 @@ class Heartbeats:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._runs: dict[int, Any] = {}  # run id -> sessionmaker
+        self._runs: dict[int, tuple[Any, float]] = {}  # run id -> (sessionmaker, interval s)
         self._thread: threading.Thread | None = None
-        self._wake = threading.Event()
 
     @contextmanager
-    def held(self, sessions: Any, run_id: int) -> Iterator[None]:
+    def held(self, sessions: Any, run_id: int, *,
+             stale: timedelta = HEARTBEAT_STALE) -> Iterator[None]:
         with self._lock:
-            self._runs[run_id] = sessions
+            self._runs[run_id] = (sessions, stale.total_seconds() / BEATS_PER_STALE)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._beat, name="run-heartbeats",
                                                 daemon=True)
@@ -162,11 +163,12 @@ class Heartbeats:
 
     def _beat(self) -> None:
         while True:
-            self._wake.wait(HEARTBEAT_INTERVAL.total_seconds())
             with self._lock:
                 runs = dict(self._runs)
+            interval = min((i for _, i in runs.values()), default=1.0)
+            time.sleep(interval)
             by_database: dict[int, tuple[Any, list[int]]] = {}
-            for run_id, sessions in runs.items():
+            for run_id, (sessions, _) in runs.items():
                 by_database.setdefault(id(sessions), (sessions, []))[1].append(run_id)
             me = worker_id()
             for sessions, run_ids in by_database.values():

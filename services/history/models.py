@@ -419,3 +419,15 @@ class AuditEntry(Base):
     target: Mapped[str | None] = mapped_column(String(128))
     detail: Mapped[str | None] = mapped_column(Text)
     client: Mapped[str | None] = mapped_column(String(64))
+
+
+class ScheduleLease(Base):
+    """Who runs a schedule now. However many portal, worker and scheduler processes run, one
+    holds each schedule's lease and renews it while it lives; another takes it over only after
+    it has expired (services/schedule_lease.py)."""
+
+    __tablename__ = "schedule_lease"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

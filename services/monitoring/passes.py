@@ -6,10 +6,11 @@ its own), then the collector; the schedule also ends the leases that are over.
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
-from portal.settings import CloudTarget
-from services import environment_service, jobs
+from portal.settings import CloudTarget, WorkerMode
+from services import dispatch, run_state, schedule_lease
 from services.context import PortalContext
 from services.monitoring.collector import CollectorPassReport, collect
 from services.monitoring.scheduler import (
@@ -36,26 +37,44 @@ def collect_now(ctx: PortalContext, *, now: datetime | None = None) -> Collector
 
 
 def end_leases(ctx: PortalContext) -> ReconcileReport:
-    """Destroy environments whose lease is over, on background threads: without this step a lease
-    would only end when someone opened My environments or ran the CLI."""
-    return reconcile_and_clean_up(
-        ctx, execute=lambda run_id: jobs.submit(environment_service.run_destroy, ctx,
-                                                run_id=run_id))
+    """Destroy environments whose lease is over, handed to where work runs (threads or Celery
+    workers): the schedules run this, so a lease ends with no browser open."""
+    return reconcile_and_clean_up(ctx, execute=dispatch.executor(ctx, "destroy"))
 
 
 def stop_over_budget(ctx: PortalContext) -> list[object]:
     """Destroy the running environments of students over budget (courses that stop at their
-    budget), on background threads."""
+    budget), handed to where work runs."""
     from services.budget_service import enforce_budgets
 
     stops = enforce_budgets(ctx)
     for stop in stops:
-        jobs.submit(environment_service.run_destroy, ctx, run_id=stop.run_id)
+        dispatch.submit_destroy(ctx, stop.run_id)
     return list(stops)
+
+
+def monitoring_pass(ctx: PortalContext) -> object:
+    """The simulated workload (embedded cloud) and the collector: a Celery Beat task."""
+    simulate_workload(ctx)
+    return collect(ctx)
+
+
+def limits_pass(ctx: PortalContext) -> object:
+    """Budget stops and lease ends: a Celery Beat task."""
+    return stop_over_budget(ctx), end_leases(ctx)
 
 
 def limit_steps() -> list[Step]:
     return [("budgets", stop_over_budget), ("leases", end_leases)]
+
+
+def _lease_gate(ctx: PortalContext, name: str, interval_s: float) -> Callable[[], bool]:
+    """Before each timed pass: does this process hold the schedule's lease? With several portal
+    processes on one database, exactly one runs each schedule; a standby takes over once the
+    holder has missed three passes."""
+    ttl = timedelta(seconds=max(3 * interval_s, 30.0))
+    return lambda: schedule_lease.hold(ctx.sessions, name=name, holder=run_state.worker_id(),
+                                       ttl=ttl)
 
 
 _limits_lock = threading.Lock()
@@ -65,12 +84,13 @@ _limits_scheduler: BackgroundScheduler | None = None
 def start_limits_schedule(ctx: PortalContext) -> BackgroundScheduler:
     """The process's budget and lease checks, every `budget_check_interval_s` (0: on demand
     only): separate from the collector's pass so that a budget stop never waits minutes behind
-    a CloudWatch backfill."""
+    a CloudWatch backfill. Runs only while this process holds the `limits` lease."""
     global _limits_scheduler
     with _limits_lock:
         if _limits_scheduler is None:
             interval = ctx.settings.budget_check_interval_s
-            _limits_scheduler = BackgroundScheduler(ctx, limit_steps(), interval)
+            _limits_scheduler = BackgroundScheduler(
+                ctx, limit_steps(), interval, gate=_lease_gate(ctx, "limits", interval))
             if interval > 0:
                 _limits_scheduler.start()
         return _limits_scheduler
@@ -83,5 +103,17 @@ def scheduled_steps() -> list[Step]:
 
 
 def start_schedule(ctx: PortalContext) -> BackgroundScheduler:
-    """The process's schedule (started once; `collect_interval_s` 0 leaves it stopped)."""
-    return start_background_scheduler(ctx, scheduled_steps())
+    """The process's schedule (started once; `collect_interval_s` 0 leaves it stopped). Its
+    timed passes run only while this process holds the `monitoring` lease."""
+    return start_background_scheduler(
+        ctx, scheduled_steps(),
+        gate=_lease_gate(ctx, "monitoring", ctx.settings.collect_interval_s))
+
+
+def start_schedules(ctx: PortalContext) -> None:
+    """The threads mode's schedules, in this process; the Celery mode's run under `sandbox
+    scheduler` (Celery Beat), so portal processes only record and enqueue."""
+    if ctx.settings.workers is WorkerMode.CELERY:
+        return
+    start_limits_schedule(ctx)
+    start_schedule(ctx)

@@ -66,12 +66,16 @@ class SchedulerPass:
 
 
 class BackgroundScheduler:
-    def __init__(self, ctx: PortalContext, steps: Sequence[Step], interval_s: float) -> None:
+    def __init__(self, ctx: PortalContext, steps: Sequence[Step], interval_s: float, *,
+                 gate: Callable[[], bool] | None = None) -> None:
         if interval_s < 0:
             raise ValueError("interval_s must not be negative")
         self.ctx = ctx
         self.steps = tuple(steps)
         self.interval_s = interval_s
+        # Asked before each timed pass: False skips it (another process holds the schedule's
+        # lease). A pass asked for with run_now runs regardless.
+        self._gate = gate
         self._condition = threading.Condition()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -135,13 +139,22 @@ class BackgroundScheduler:
     def _loop(self) -> None:
         try:
             while not self._stopping.is_set():
+                requested = self._wake.is_set()
                 # A request made from here on is answered by the pass about to start.
                 self._wake.clear()
-                self._run_pass(deadline=None, in_thread=True)
+                if requested or self._gate is None or self._gated():
+                    self._run_pass(deadline=None, in_thread=True)
                 self._wake.wait(self.interval_s)
         finally:
             with self._condition:
                 self._condition.notify_all()  # waiters for a pass that will not come
+
+    def _gated(self) -> bool:
+        try:
+            return bool(self._gate and self._gate())
+        except Exception:  # noqa: BLE001 - no answer (the database is down): no timed pass
+            logger.warning("schedule gate failed; skipping this pass", exc_info=True)
+            return False
 
     def _wait_for(self, number: int, deadline: float | None) -> SchedulerPass | None:
         with self._condition:
@@ -192,13 +205,15 @@ _lock = threading.Lock()
 _scheduler: BackgroundScheduler | None = None
 
 
-def start_background_scheduler(ctx: PortalContext, steps: Sequence[Step]) -> BackgroundScheduler:
+def start_background_scheduler(ctx: PortalContext, steps: Sequence[Step], *,
+                               gate: Callable[[], bool] | None = None) -> BackgroundScheduler:
     """The process's one scheduler, made (and started, unless `collect_interval_s` is 0) by the
     first call; later calls return it as it is, whatever they pass."""
     global _scheduler
     with _lock:
         if _scheduler is None:
-            _scheduler = BackgroundScheduler(ctx, steps, ctx.settings.collect_interval_s)
+            _scheduler = BackgroundScheduler(ctx, steps, ctx.settings.collect_interval_s,
+                                             gate=gate)
             if ctx.settings.collect_interval_s > 0:
                 _scheduler.start()
         return _scheduler
