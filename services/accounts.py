@@ -456,21 +456,40 @@ def setup_token(ctx: PortalContext) -> str | None:
 def complete_setup(ctx: PortalContext, *, token: str, name: str, password: str,
                    email: str | None = None, client: str | None = None) -> Actor:
     """Create the first instructor (an admin) with the setup token; the token is spent."""
-    expected = setup_token(ctx)
-    if expected is None:
+    if not setup_needed(ctx):
         raise PermissionDeniedError("setup: the portal already has an instructor; sign in")
+    try:
+        # Read, never made here: a token another visitor spent a moment ago stays spent.
+        expected = _token_path(ctx).read_text().strip()
+    except FileNotFoundError:
+        raise PermissionDeniedError("setup: the setup token was used a moment ago; sign in") \
+            from None
     if not hmac.compare_digest(expected, (token or "").strip()):
         audit.record_now(ctx, actor=(name or "-")[:64], action=Action.SETUP,
                          outcome=Outcome.REFUSED, client=client, detail="wrong setup token")
         raise ValidationError({"token": "wrong setup token: copy it from the portal's log"})
-    with ctx.sessions() as session, session.begin():
-        # Two visitors with the token at once: the second finds an instructor and is refused.
-        if session.scalar(select(Account.name).where(Account.role == Role.INSTRUCTOR.value)
-                          .limit(1)) is not None:
-            raise PermissionDeniedError("setup: the portal already has an instructor; sign in")
-        account = add_account(session, actor=None, name=name, role=Role.INSTRUCTOR,
-                              email=email, is_admin=True, password=password, client=client)
-        audit.record(session, actor=name, action=Action.SETUP, target=name, client=client)
-        actor = actor_for(session, account)
-    _token_path(ctx).unlink(missing_ok=True)
+    check_password(password)
+    # Spent before anything is created: a rename is atomic, so of two visitors with the token
+    # at the same instant exactly one goes on, whatever names they chose.
+    path = _token_path(ctx)
+    spent = path.with_name(f"{SETUP_TOKEN_FILE}.{secrets.token_hex(4)}")
+    try:
+        path.rename(spent)
+    except FileNotFoundError:
+        raise PermissionDeniedError("setup: the setup token was used a moment ago; sign in") \
+            from None
+    try:
+        with ctx.sessions() as session, session.begin():
+            if session.scalar(select(Account.name).where(Account.role == Role.INSTRUCTOR.value)
+                              .limit(1)) is not None:
+                raise PermissionDeniedError(
+                    "setup: the portal already has an instructor; sign in")
+            account = add_account(session, actor=None, name=name, role=Role.INSTRUCTOR,
+                                  email=email, is_admin=True, password=password, client=client)
+            audit.record(session, actor=name, action=Action.SETUP, target=name, client=client)
+            actor = actor_for(session, account)
+    except ValidationError:
+        spent.rename(path)  # a bad name or e-mail: the token stays good for a second try
+        raise
+    spent.unlink(missing_ok=True)
     return actor

@@ -209,3 +209,25 @@ def test_an_oidc_email_maps_to_its_roster_entry_only(ctx: PortalContext) -> None
     assert accounts.actor_by_email(ctx, "Dana@School.example") == Actor("dana", Role.STUDENT)
     assert accounts.actor_by_email(ctx, "eve@elsewhere.example") is None
     assert accounts.actor_by_email(ctx, None) is None
+
+
+def test_two_setups_at_once_make_one_instructor(ctx: PortalContext) -> None:
+    token = accounts.setup_token(ctx)
+    barrier = threading.Barrier(4)
+    made: list[str] = []
+
+    def one(i: int) -> None:
+        barrier.wait()
+        try:
+            made.append(accounts.complete_setup(ctx, token=token, name=f"boss{i}",
+                                                password=PASSWORD).name)
+        except PermissionDeniedError:
+            pass
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(made) == 1
+    assert [a.name for a in accounts.list_accounts(ctx, actor=OPERATOR)] == made
