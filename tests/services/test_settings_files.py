@@ -55,12 +55,13 @@ def test_the_example_shows_the_defaults_and_loads_as_the_portal_reads_it(
     in_deployment.write_text(uncommented_example())
     parsed = tomllib.loads(uncommented_example())
     loaded = Settings()
-    # The two without a literal default are examples; every other line shows the default.
+    # The three without a literal default are examples; every other line shows the default.
     assert loaded.database_url == parsed["database_url"]
+    assert loaded.broker_url == parsed["broker_url"]
     assert loaded.templates_dir == Path(parsed["templates_dir"])
     defaults = Settings.model_fields
     for name, value in parsed.items():
-        if name in ("auth", "database_url", "templates_dir"):
+        if name in ("auth", "database_url", "broker_url", "templates_dir"):
             continue
         default = defaults[name].default
         shown = Path(value).expanduser().resolve() if name == "data_dir" else value
