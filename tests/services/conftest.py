@@ -1,9 +1,15 @@
-"""Fixtures of the services' tests: a course with a roster, made through the services."""
+"""Fixtures of the services' tests: a course with a roster, made through the services; the Redis
+the Celery-mode tests run their workers against."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import fcntl
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -43,3 +49,30 @@ def classroom(ctx: PortalContext) -> Callable[..., Classroom]:
         return Classroom(course, teacher, [Actor(n, Role.STUDENT) for n in names])
 
     return make
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """PORTAL_TEST_REDIS_URL's Redis database, the test's alone while it runs and emptied before
+    and after it; skipped when the variable is not set.
+
+    Alone by a lock on the machine, not only by an xdist_group: with pytest 9, pytest-xdist's
+    `--dist loadgroup` no longer keeps a group on one worker (it renames `item._nodeid`, which
+    pytest 9 no longer reads), and another session on the same machine may use the same database.
+    Two tests sharing a queue would run each other's tasks against the wrong history."""
+    url = os.environ.get("PORTAL_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("PORTAL_TEST_REDIS_URL not set: tests with Celery workers skipped")
+    import redis
+
+    digest = hashlib.sha256(url.encode()).hexdigest()[:12]
+    with open(Path(tempfile.gettempdir()) / f"portal-test-redis-{digest}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        client = redis.Redis.from_url(url)
+        client.flushdb()
+        try:
+            yield url
+        finally:
+            client.flushdb()
+            client.close()
+            fcntl.flock(lock, fcntl.LOCK_UN)
