@@ -40,6 +40,7 @@ cloud-stop: install
 bench: install
 	$(BIN)/python bench/launch.py
 	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/sign_in.py
 
 # Re-pin every dependency after editing pyproject.toml.
 lock: install
