@@ -226,8 +226,9 @@ def _names(values: Iterable[str] | None, *, what: str, pattern: re.Pattern[str] 
     return cleaned
 
 
-def _catalog_sizes(ctx: PortalContext, manifests: list[TemplateManifest]) -> tuple[set[str],
-                                                                                   set[str]]:
+def catalog_sizes(manifests: Sequence[TemplateManifest]) -> tuple[set[str], set[str]]:
+    """The EC2 instance types and RDS classes the templates offer: a parameter whose whole
+    allowed list is sizes is a size choice. Courses may narrow to these and only these."""
     instance_types: set[str] = set()
     db_classes: set[str] = set()
     for manifest in manifests:
@@ -285,7 +286,7 @@ def _validated(ctx: PortalContext, values: dict[str, Any]) -> dict[str, Any]:
             elif not templates:
                 errors["templates"] = "allow at least one template"
         out["templates"] = templates
-    sizes, classes = _catalog_sizes(ctx, manifests)
+    sizes, classes = catalog_sizes(manifests)
     for name, offered in (("instance_types", sizes), ("db_classes", classes)):
         if name in values:
             chosen = _names(values[name], what=name)

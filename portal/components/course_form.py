@@ -18,7 +18,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from portal.components.text import md_escape
 from services.catalog_service import TemplateManifest
-from services.courses import DB_CLASS, INSTANCE_TYPE, CoursePolicy, CourseView
+from services.courses import CoursePolicy, CourseView, catalog_sizes
 from services.history.models import BudgetAction
 
 PREFIX = "course_form"
@@ -37,18 +37,9 @@ class SizeOptions:
 
 
 def size_options(templates: Sequence[TemplateManifest]) -> SizeOptions:
-    """The sizes the catalog's templates offer, as the course service recognises them: a
-    parameter whose whole allowed list is EC2 instance types (or RDS classes) is a size choice.
-    The same rule as `services.courses`, so every option offered is one the service accepts."""
-    instance_types: set[str] = set()
-    db_classes: set[str] = set()
-    for manifest in templates:
-        for parameter in manifest.parameters:
-            values = [str(v) for v in parameter.allowed or ()]
-            if values and all(DB_CLASS.match(v) for v in values):
-                db_classes.update(values)
-            elif values and all(INSTANCE_TYPE.match(v) for v in values):
-                instance_types.update(values)
+    """The sizes the catalog's templates offer, by the course service's own rule, so every option
+    offered is one the service accepts."""
+    instance_types, db_classes = catalog_sizes(templates)
     return SizeOptions(sorted(instance_types), sorted(db_classes))
 
 
