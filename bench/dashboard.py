@@ -41,7 +41,7 @@ import duckdb
 import pandas as pd
 from sqlalchemy import insert, select
 
-from portal.settings import Settings
+from services.settings import Settings
 from services import environment_service
 from services.burstable import CreditAccount, CreditMode, burstable_spec
 from services.context import PortalContext

@@ -42,8 +42,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from portal import settings as settings_module
-from portal.settings import Settings
+from services import settings as settings_module
+from services.settings import Settings
 from services import accounts, courses, dispatch
 from services import environment_service as environments
 from services.clouds import embedded

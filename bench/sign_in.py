@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.dashboard import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
-from portal.settings import Settings  # noqa: E402
+from services.settings import Settings  # noqa: E402
 from services import accounts  # noqa: E402
 from services.context import PortalContext  # noqa: E402
 from services.identity import Actor, Role  # noqa: E402

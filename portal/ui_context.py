@@ -10,7 +10,7 @@ import streamlit as st
 from streamlit.errors import FragmentHandledException
 
 from portal.components.text import md_escape
-from portal.settings import WorkerMode
+from services.settings import WorkerMode
 from services import dispatch, jobs, preview_service
 from services.context import PortalContext, get_context
 from services.errors import PortalError

@@ -18,7 +18,7 @@ from typing import Any
 
 from celery import Celery
 
-from portal.settings import get_settings
+from services.settings import get_settings
 from services import environment_service
 from services.context import PortalContext, get_context
 from services.errors import PortalError

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, Sequence
 
-from portal.settings import WorkerMode, get_settings
+from services.settings import WorkerMode, get_settings
 from services import (
     accounts,
     audit,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from portal.settings import Settings, get_settings
+from services.settings import Settings, get_settings
 from services.catalog_service import Catalog
 from services.data_dir import ensure_private_dir
 from services.history.database import get_engine, session_factory

@@ -49,7 +49,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select
 
-from portal.settings import CloudTarget
+from services.settings import CloudTarget
 from services import accounts, courses, environment_service
 from services.clouds.simulated_clock import at_simulated_time, use_simulated_clock
 from services.context import PortalContext

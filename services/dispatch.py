@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from portal.settings import WorkerMode
+from services.settings import WorkerMode
 from services import environment_service, jobs
 from services.context import PortalContext
 from services.errors import PortalError

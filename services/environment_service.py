@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import selectinload
 
-from portal.settings import CloudTarget
+from services.settings import CloudTarget
 from services import audit, cost_meter, limits, ownership, run_state
 from services.advisor import advise
 from services.audit import Action, Outcome

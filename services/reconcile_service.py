@@ -17,7 +17,7 @@ from typing import Callable
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 
-from portal.settings import CloudTarget
+from services.settings import CloudTarget
 from services import audit, run_state
 from services.context import PortalContext
 from services.errors import EmbeddedCloudError

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from portal import settings as settings_module
+from services import settings as settings_module
 from services import context as context_module
 from services.context import PortalContext
 
@@ -26,7 +26,7 @@ def cloud_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The data dir whose embedded cloud every test shares: starting one takes seconds."""
     data_dir = tmp_path_factory.mktemp("cloud")
     yield data_dir
-    from portal.settings import Settings
+    from services.settings import Settings
     from services.clouds import embedded
 
     embedded.stop(Settings(data_dir=data_dir))

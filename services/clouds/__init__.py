@@ -17,7 +17,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.utils import parse_timestamp
 
-from portal.settings import CloudTarget, Settings
+from services.settings import CloudTarget, Settings
 
 # Enough pooled connections for a class launching at once; botocore's default of 10 would
 # serialise the 11th concurrent launch behind the others.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-from portal.settings import CloudTarget, Settings
+from services.settings import CloudTarget, Settings
 from services.clouds import CloudConnection, new_session
 
 

@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Iterator
 
-from portal.settings import CloudTarget, Settings
+from services.settings import CloudTarget, Settings
 from services.clouds import CloudConnection, new_session
 from services.clouds.embedded_server import BOOT_ID_PATH
 from services.data_dir import ensure_private_dir, private_opener, tighten

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 
-from portal.settings import CloudTarget, Settings
+from services.settings import CloudTarget, Settings
 from services.clouds import CloudConnection, new_session
 
 DEFAULT_ENDPOINT = "http://localhost:4566"

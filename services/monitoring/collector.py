@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from portal.settings import CloudTarget
+from services.settings import CloudTarget
 from services.burstable import is_burstable
 from services.clouds import CloudConnection
 from services.context import PortalContext

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from portal.settings import CloudTarget, WorkerMode
+from services.settings import CloudTarget, WorkerMode
 from services import dispatch, run_state, schedule_lease
 from services.context import PortalContext
 from services.monitoring.collector import CollectorPassReport, collect

@@ -44,7 +44,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from portal.settings import CloudTarget
+from services.settings import CloudTarget
 from services.burstable import BurstableSpec, CreditAccount, CreditMode, burstable_spec
 from services.clouds import CloudConnection
 from services.clouds.simulated_clock import (

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from portal.settings import Settings
+from services.settings import Settings
 from services import accounts
 from services.context import PortalContext
 from services.identity import Actor, Role

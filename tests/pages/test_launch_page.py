@@ -136,7 +136,7 @@ def test_a_launch_after_the_embedded_cloud_restarted_reaches_the_new_cloud(app, 
 
     earlier = environment_service.launch(portal, actor=ALICE, template_id="web-server",
                                          parameters={})
-    embedded.stop(portal.settings)  # what `sandbox cloud stop` or a crash of the emulator does
+    embedded.stop(services.settings)  # what `sandbox cloud stop` or a crash of the emulator does
 
     at = launch_page(app)
     at.button(key=LAUNCH).click().run()

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from portal.settings import Settings
+from services.settings import Settings
 
 from services import audit, budget_service, courses
 from services import environment_service as environments

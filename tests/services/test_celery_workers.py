@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from portal import settings as settings_module
+from services import settings as settings_module
 from services import context as context_module
 from services import dispatch, schedule_lease
 from services import environment_service as environments

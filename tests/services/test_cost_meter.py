@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import event
 
-from portal.settings import Settings
+from services.settings import Settings
 from services import cost_meter, cost_service, template_model
 from services.context import PortalContext
 from services.environment_service import render_template

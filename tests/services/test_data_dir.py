@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from portal import settings as settings_module
-from portal.settings import Settings
+from services import settings as settings_module
+from services.settings import Settings
 from services.clouds import embedded
 from services.data_dir import ensure_private_dir, private_file, private_opener, tighten
 from services.history import database

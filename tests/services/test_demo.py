@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from portal.settings import CloudTarget
+from services.settings import CloudTarget
 from services import accounts, courses
 from services import environment_service as environments
 from services.context import PortalContext

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from portal import settings as settings_module
+from services import settings as settings_module
 from services import context as context_module
 from services import environment_service as environments
 from services.clouds import embedded

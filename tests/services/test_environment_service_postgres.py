@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from portal import settings as settings_module
+from services import settings as settings_module
 from services import context as context_module
 from services import environment_service as environments
 from services.context import PortalContext

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from portal import settings as settings_module
+from services import settings as settings_module
 from services import audit, cost_meter, courses
 from services import context as context_module
 from services import environment_service as environments

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.settings import CloudTarget, Settings
+from services.settings import CloudTarget, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / ".streamlit" / "secrets.example.toml"

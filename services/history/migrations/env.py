@@ -15,7 +15,7 @@ def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from portal.settings import get_settings
+    from services.settings import get_settings
 
     return get_settings().effective_database_url
 

@@ -19,7 +19,7 @@ from portal.components.cost_charts import (
     per_student_figure,
     top_spenders_rows,
 )
-from portal.settings import Settings
+from services.settings import Settings
 from services import cost_meter
 from services.context import PortalContext
 from services.cost_meter import ClassCost

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from portal import settings as settings_module
+from services import settings as settings_module
 from services import context as context_module
 from services.context import PortalContext
 from services.history.models import Environment, utcnow

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from portal import settings as settings_module
+from services import settings as settings_module
 from services import context as context_module
 from services.context import PortalContext
 from services.errors import EnvironmentNotFoundError

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.settings import Settings
+from services.settings import Settings
 from services.context import PortalContext
 from services.monitoring import scheduler as scheduler_module
 from services.monitoring.scheduler import (

@@ -13,7 +13,7 @@ data "aws_default_tags" "current" {}
 
 locals {
   # Credit specifications are refused for instance types that earn no CPU credits.
-  burstable   = startswith(var.instance_type, "t")
+  burstable = startswith(var.instance_type, "t")
   server_tags = merge(data.aws_default_tags.current.tags, {
     Name = "${var.name}-app"
   })
@@ -123,7 +123,7 @@ resource "aws_iam_role" "instance" {
   description = "Web servers of ${var.name}"
 
   assume_role_policy = jsonencode({
-    Version   = "2012-10-17"
+    Version = "2012-10-17"
     Statement = [{
       Effect    = "Allow"
       Principal = { Service = "ec2.amazonaws.com" }
@@ -148,7 +148,7 @@ resource "aws_iam_role_policy" "instance" {
   role = aws_iam_role.instance.id
 
   policy = jsonencode({
-    Version   = "2012-10-17"
+    Version = "2012-10-17"
     Statement = [
       {
         Effect   = "Allow"
@@ -179,7 +179,7 @@ resource "aws_iam_role" "codedeploy" {
   description = "CodeDeploy service role of ${var.name}"
 
   assume_role_policy = jsonencode({
-    Version   = "2012-10-17"
+    Version = "2012-10-17"
     Statement = [{
       Effect    = "Allow"
       Principal = { Service = "codedeploy.amazonaws.com" }
@@ -203,7 +203,7 @@ resource "aws_iam_role_policy" "codedeploy" {
   role = aws_iam_role.codedeploy.id
 
   policy = jsonencode({
-    Version   = "2012-10-17"
+    Version = "2012-10-17"
     Statement = [
       {
         Effect   = "Allow"

@@ -7,7 +7,7 @@ data "aws_region" "current" {}
 locals {
   # A subnet lies inside the VPC when its prefix is at least as long as the VPC's and its network
   # address, cut to the VPC's prefix length, is the VPC's network address.
-  vpc_prefix  = tonumber(split("/", var.vpc_cidr)[1])
+  vpc_prefix = tonumber(split("/", var.vpc_cidr)[1])
   outside_vpc = [
     for cidr in concat(var.public_subnet_cidrs, var.private_subnet_cidrs) : cidr
     if !(tonumber(split("/", cidr)[1]) >= local.vpc_prefix &&

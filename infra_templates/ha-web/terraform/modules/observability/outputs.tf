@@ -5,7 +5,7 @@ output "log_group_name" {
 
 output "alarm_names" {
   description = "Names of the CloudWatch alarms on CPU credits, 5XX errors and unhealthy hosts."
-  value       = [
+  value = [
     aws_cloudwatch_metric_alarm.cpu_credits.alarm_name,
     aws_cloudwatch_metric_alarm.alb_5xx.alarm_name,
     aws_cloudwatch_metric_alarm.unhealthy_hosts.alarm_name,

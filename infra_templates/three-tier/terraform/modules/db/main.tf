@@ -29,8 +29,8 @@ resource "aws_db_subnet_group" "this" {
 }
 
 resource "aws_db_instance" "this" {
-  identifier        = "${var.name}-db"
-  engine            = "mysql"
+  identifier = "${var.name}-db"
+  engine     = "mysql"
   # The major version only: RDS picks the current 8.4 minor version. 8.4 is the long-term release
   # in RDS standard support; 8.0 left it on 2026-07-31 and now costs Extended Support.
   engine_version    = "8.4"
