@@ -11,6 +11,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from services.engines.base import EngineName
 from services.errors import UnknownTemplateError
 
 ParameterType = Literal["string", "integer", "boolean", "cidr"]
@@ -89,6 +90,9 @@ class TemplateManifest(BaseModel):
     learning_goals: tuple[str, ...] = ()
     parameters: tuple[ParameterSpec, ...]
     outputs: tuple[OutputSpec, ...]
+    # The engines that can deploy it, first the default; its folder holds each one's code
+    # (cloudformation.yaml, terraform/).
+    engines: tuple[EngineName, ...] = (EngineName.CLOUDFORMATION, EngineName.TERRAFORM)
     # Set by the loader, not the manifest author.
     folder: Path = Field(default=Path("."), exclude=True)
 
@@ -111,6 +115,8 @@ class TemplateManifest(BaseModel):
                     if parameter.type != "integer" or self.parameter(other).type != "integer":
                         raise ValueError(f"{parameter.name}: {key!r} {other!r} compares "
                                          f"integer parameters only")
+        if not self.engines or len(set(self.engines)) != len(self.engines):
+            raise ValueError("engines: list each engine once, at least one")
         return self
 
     @property
