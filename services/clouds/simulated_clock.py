@@ -6,7 +6,7 @@ request's own moment, read from the `X-Sandbox-Clock` header (see
 `embedded_extensions/_clock.py`). A client prepared once with `use_simulated_clock(client)` sends
 that header on every call made inside `at_simulated_time(when)`, and `X-Sandbox-Deployment-Plan`
 on every call made inside `scripted_deployment(plan)` (read by CreateDeployment, see
-`embedded_extensions/codedeploy.py`). Outside those blocks the client sends nothing extra, so
+`embedded_extensions/codedeploy_lifecycle.py`). Outside those blocks the client sends nothing extra, so
 preparing a shared client changes nothing for its other users, and the same code runs unchanged
 against real AWS, which would simply never see the headers.
 
