@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast browser-deps cloud-stop bench lock clean
+.PHONY: install run test test-fast browser-deps cloud-stop bench lock clean localstack
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,36 @@ browser-deps:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null \
 	  || (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null); \
 	else echo "Chromium not installable here (no root or no apt): browser tests will be skipped"; fi
+
+# LocalStack for the `localstack` target (README: LocalStack): localstack-core in a virtualenv of
+# its own on Python 3.13, which LocalStack needs and the portal's .venv need not be. The first
+# Python 3.13 on PATH or under pyenv, unless LOCALSTACK_PYTHON names one.
+LOCALSTACK_VENV := .venv-localstack
+LOCALSTACK_STAMP := $(LOCALSTACK_VENV)/.installed
+LOCALSTACK_PYTHON ?=
+
+$(LOCALSTACK_STAMP): localstack.requirements
+	@python="$(LOCALSTACK_PYTHON)"; \
+	if [ -z "$$python" ]; then \
+	  for candidate in python3.13 "$$(pyenv root 2>/dev/null)"/versions/3.13*/bin/python3.13 \
+	      "$$HOME"/.pyenv/versions/3.13*/bin/python3.13 /opt/homebrew/bin/python3.13; do \
+	    if "$$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' \
+	        >/dev/null 2>&1; then python="$$candidate"; break; fi; \
+	  done; \
+	fi; \
+	if [ -z "$$python" ] || ! "$$python" -c 'import venv' >/dev/null 2>&1; then \
+	  echo "make localstack: no Python 3.13 found; LocalStack needs it. Install one, e.g." >&2; \
+	  echo "  pyenv install 3.13  |  apt-get install python3.13-venv  |  brew install python@3.13" >&2; \
+	  echo "and run make localstack again, or name it: make localstack LOCALSTACK_PYTHON=/path/to/python3.13" >&2; \
+	  exit 1; \
+	fi; \
+	echo "LocalStack's virtualenv $(LOCALSTACK_VENV) on $$python"; \
+	test -x $(LOCALSTACK_VENV)/bin/python || "$$python" -m venv $(LOCALSTACK_VENV)
+	$(LOCALSTACK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LOCALSTACK_VENV)/bin/python -m pip install --quiet -r localstack.requirements
+	touch $(LOCALSTACK_STAMP)
+
+localstack: $(LOCALSTACK_STAMP)
 
 test: install browser-deps
 	$(BIN)/python -m pytest -n 2 --dist loadgroup

@@ -109,7 +109,7 @@ def build_class_history(ctx: PortalContext, *, environments: int, days: int,
         env_rows.append(dict(
             id=env_id, template_id="ha-web", owner=f"student-{number % 30:02d}",
             course="cloud-101", status="ready", parameters={}, outputs={}, cloud="embedded",
-            region="us-east-1", stack_name=f"sbx-{env_id}", created_at=start, updated_at=start,
+            region="us-east-1", deployment_name=f"sbx-{env_id}", created_at=start, updated_at=start,
             lease_hours=24 * days, expires_at=now + timedelta(hours=4), hourly_cost_usd=0.14))
         run_rows.append(dict(env_id=env_id, kind=RunKind.LAUNCH.value,
                              status=RunStatus.SUCCEEDED.value, started_at=start,

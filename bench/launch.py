@@ -114,9 +114,9 @@ class RawLauncher:
         # The sweep deletes only what the deployment created; a raw stack has no history, so
         # that is its live resource list, read before the delete takes it away.
         owned = OwnedResources.of([(r["type"], r["physical_id"])
-                                   for r in self.ctx.engine.stack_resources(stack)],
+                                   for r in self.ctx.engine("cloudformation").stack_resources(stack)],
                                   stack_listed=True)
-        self.ctx.engine.delete(stack=stack, deadline=time.monotonic() + 60,
+        self.ctx.engine("cloudformation").delete(stack=stack, deadline=time.monotonic() + 60,
                                on_events=lambda _events: None)
         self.ctx.sweeper.sweep(env_id, owned=owned, deadline=time.monotonic() + 60)
 

@@ -13,6 +13,7 @@ from portal.components.advisor_findings import advisor_findings
 from portal.components.architecture_diagram import architecture_diagram
 from portal.components.code_view import code_view
 from portal.components.cost_estimate import cost_estimates_by_region
+from portal.components.engine_picker import engine_picker
 from portal.components.environment_card import outputs_view
 from portal.components.lease_input import lease_input
 from portal.components.parameter_form import parameter_form
@@ -20,7 +21,12 @@ from portal.components.template_picker import template_picker
 from portal.components.text import md_escape
 from portal.ui_context import portal_context, portal_errors
 from services import budget_service, courses, dispatch, environment_service, preview_service
-from services.errors import LaunchBlockedError, ValidationError
+from services.errors import (
+    EngineUnavailableError,
+    LaunchBlockedError,
+    TargetUnavailableError,
+    ValidationError,
+)
 from services.history.models import EnvironmentStatus
 from services.limits import LimitExceededError
 
@@ -28,6 +34,7 @@ ENVIRONMENTS_PAGE = Path(__file__).with_name("my_environments_page.py")
 LAUNCH_KEY = "launch_page.launch"
 LEASE_KEY = "launch_page.lease_hours"
 COURSE_KEY = "launch_page.course"
+ENGINE_KEY = "launch_page.engine"
 
 actor = identity.require_actor()
 ctx = portal_context()
@@ -63,6 +70,9 @@ if not actor.is_instructor:
 
 manifest = template_picker(templates)
 st.caption(md_escape(manifest.summary))
+with portal_errors():
+    engines = {name: environment_service.engine_availability(ctx, manifest, name)
+               for name in manifest.engines}
 
 form_col, preview_col = st.columns([2, 3], gap="large")
 with form_col:
@@ -70,6 +80,7 @@ with form_col:
     lease_hours = lease_input(default=ctx.settings.default_lease_hours,
                               maximum=min(ctx.settings.max_lease_hours, policy.max_lease_hours),
                               key=LEASE_KEY)
+    engine, engine_state = engine_picker(engines, key=ENGINE_KEY)
     preview = None
     field_errors: dict[str, str] = {}
     with portal_errors():
@@ -83,7 +94,8 @@ with form_col:
         advisor_findings(preview.advice, key="launch_page.advisor")
     launch_clicked = st.button(
         "Launch", type="primary", key=LAUNCH_KEY, icon=":material/rocket_launch:",
-        width="stretch", disabled=bool(field_errors) or preview is None or preview.blocks_launch,
+        width="stretch", disabled=bool(field_errors) or preview is None or preview.blocks_launch
+        or not engine_state.available,
         help="Fix the advisor's errors first." if preview and preview.blocks_launch else None)
     if launch_clicked:
         with portal_errors():
@@ -91,10 +103,11 @@ with form_col:
                 with st.spinner("Recording the launch…"):
                     started = environment_service.start_launch(
                         ctx, actor=actor, template_id=manifest.id, parameters=form.values,
-                        lease_hours=lease_hours, course=course_id)
+                        lease_hours=lease_hours, course=course_id, engine=engine.value)
             except ValidationError as exc:
                 field_errors = exc.field_errors
-            except (LaunchBlockedError, LimitExceededError) as exc:
+            except (LaunchBlockedError, LimitExceededError, EngineUnavailableError,
+                    TargetUnavailableError) as exc:
                 st.error(md_escape(str(exc)), icon=":material/block:")
             else:
                 dispatch.submit_launch(ctx, started.run_id)

@@ -12,7 +12,7 @@ import getpass
 import json
 import os
 import sys
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -30,6 +30,8 @@ from services import (
 )
 from services.audit import Outcome
 from services.context import PortalContext
+from services.clouds.aws_calls import as_utc
+from services.engines.base import EngineName
 from services.errors import PortalError, ValidationError
 from services.history.models import BudgetAction, EnrolmentRole
 from services.identity import Actor, Role
@@ -64,33 +66,56 @@ def _context() -> PortalContext:
     return PortalContext(get_settings())
 
 
-def _reconciled(ctx: PortalContext, *, verify_stacks: bool = False) -> None:
+def _reconciled(ctx: PortalContext, *, verify_deployments: bool = False) -> None:
     """Bring the history in line first; interrupted launches are cleaned up before going on
     (inline in the threads mode, by the workers in the Celery mode)."""
     reconcile_and_clean_up(
-        ctx, verify_stacks=verify_stacks,
+        ctx, verify_deployments=verify_deployments,
         execute=lambda run_id: _run(ctx, "destroy", run_id, wait=True))
 
 
 def cmd_cloud(args: argparse.Namespace) -> int:
-    from services.clouds import embedded
+    from services.clouds import embedded, localstack, status
+    from services.settings import CloudTarget
 
     settings = get_settings()
-    if args.action == "start":
+    if args.action == "status":
+        # Without --target every target is reported; with one, its being unusable fails the call.
+        targets = [CloudTarget(args.target)] if args.target else list(CloudTarget)
+        found = [status.target_status(settings, target) for target in targets]
+        lines = []
+        for s in found:
+            where = f" at {s.endpoint_url}" if s.endpoint_url else ""
+            who = f" as {s.identity_arn}" if s.identity_arn else ""
+            if s.usable:
+                now = "" if s.running is None else (" (running)" if s.running
+                                                   else " (not running; starts on first use)")
+                lines.append(f"{s.target}: usable{where}, region {s.region}{who}{now}")
+            else:
+                lines.append(f"{s.target}: not usable: {s.reason}\n  fix: {s.fix}")
+        _print({s.target: s.to_json() for s in found}, args.json, "\n".join(lines))
+        return 1 if args.target and not found[0].usable else 0
+    target = CloudTarget(args.target or settings.cloud)
+    if target is CloudTarget.AWS:
+        raise CliUsageError(f"cloud: the portal does not {args.action} AWS; "
+                            "`sandbox cloud status --target aws` checks its credentials")
+    status.forget_cached()
+    if target is CloudTarget.LOCALSTACK:
+        if args.action == "start":
+            started = localstack.ensure_running(settings)
+            _print(started.to_json(), args.json,
+                   f"LocalStack running at {started.endpoint_url}, pid {started.pid}")
+        else:
+            stopped = localstack.stop(settings)
+            _print({"stopped": stopped}, args.json,
+                   "LocalStack stopped" if stopped else "LocalStack was not running")
+    elif args.action == "start":
         state = embedded.ensure_running(settings)
         _print(state.to_json(), args.json, f"embedded cloud running at {state.endpoint_url}")
-    elif args.action == "stop":
+    else:
         stopped = embedded.stop(settings)
         _print({"stopped": stopped}, args.json,
                "embedded cloud stopped" if stopped else "embedded cloud was not running")
-    else:
-        status = embedded.status(settings)
-        data = {"running": status.running, "endpoint_url": status.endpoint_url,
-                "region": status.region, "boot_id": status.boot_id, "pid": status.pid,
-                "started_at": status.started_at, "reason": status.reason}
-        text = (f"running at {status.endpoint_url} ({status.region}), pid {status.pid}"
-                if status.running else f"not running: {status.reason}")
-        _print(data, args.json, text)
     return 0
 
 
@@ -146,7 +171,8 @@ def cmd_launch(args: argparse.Namespace) -> int:
     # A refusal (the course's limits, the advisor) raises: main() prints its one line, exit 2.
     started = environment_service.start_launch(
         ctx, actor=actor, template_id=args.template, parameters=_params(args.param),
-        lease_hours=args.lease_hours, course=args.course, performed_by=OPERATOR.name)
+        lease_hours=args.lease_hours, course=args.course, performed_by=OPERATOR.name,
+        engine=args.engine)
     _run(ctx, "launch", started.run_id, wait=not args.no_wait)
     env = environment_service.get_environment(ctx, actor=OPERATOR, env_id=started.env_id)
     if args.no_wait:
@@ -163,9 +189,22 @@ def cmd_launch(args: argparse.Namespace) -> int:
     return 0 if env.status == "ready" else 1
 
 
+def cmd_engines(args: argparse.Namespace) -> int:
+    reports = environment_service.engines_report(_context())
+    lines = []
+    for report in reports:
+        state = "available" if report.availability.available else \
+            f"unavailable: {report.availability.reason}"
+        lines.append(f"{report.engine.value}: {state}")
+        lines += [f"  {template}: " + ("available" if a.available else f"unavailable: {a.reason}")
+                  for template, a in report.templates.items()]
+    _print([r.to_json() for r in reports], args.json, "\n".join(lines))
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     ctx = _context()
-    _reconciled(ctx, verify_stacks=True)
+    _reconciled(ctx, verify_deployments=True)
     env = environment_service.get_environment(ctx, actor=OPERATOR, env_id=args.env,
                                               with_resources=True)
     text = f"{env.env_id} ({env.template_id}, {env.owner}): {env.status}"
@@ -525,7 +564,7 @@ def _since(value: str | None) -> datetime | None:
         except ValueError:
             raise ValidationError({"since": f"an ISO date or date-time (2024-05-01 or "
                                             f"2024-05-01T09:00), got {value!r}"}) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return as_utc(moment)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -609,8 +648,11 @@ def build_parser() -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help_text).add_subparsers(
             dest=f"{name}_command", required=True, parser_class=_Parser)
 
-    cloud = add("cloud", cmd_cloud, "start, stop or inspect the embedded cloud")
+    cloud = add("cloud", cmd_cloud, "start or stop the embedded cloud or LocalStack; whether "
+                                    "each target is usable, and who the portal is there")
     cloud.add_argument("action", choices=["start", "stop", "status"])
+    cloud.add_argument("--target", choices=["embedded", "localstack", "aws"],
+                       help="default: PORTAL_CLOUD for start and stop, every target for status")
     add("templates", cmd_templates, "list the templates")
     render = add("render", cmd_render, "write a template rendered with parameters")
     render.add_argument("template")
@@ -628,6 +670,9 @@ def build_parser() -> argparse.ArgumentParser:
                                          "every student)")
     launch.add_argument("--lease-hours", help="how long it may run before the portal destroys it "
                                               "(default: the portal's default lease)")
+    launch.add_argument("--engine", choices=[e.value for e in EngineName],
+                        help="how it is deployed (default: the template's first engine, "
+                             "CloudFormation for the built-in templates)")
     launch.add_argument("--no-wait", action="store_true",
                         help="return as soon as the launch is recorded (Celery mode: the workers "
                              "run it; threads mode: this process finishes it before exiting)")
@@ -644,6 +689,8 @@ def build_parser() -> argparse.ArgumentParser:
     scheduler = add("scheduler", cmd_scheduler,
                     "Celery Beat for the monitoring and limits passes; one acts at a time")
     scheduler.add_argument("--loglevel", default="INFO")
+    add("engines", cmd_engines, "the deployment engines and whether each can deploy each "
+        "template here")
     add("envs", cmd_envs, "list environments")
     estimate = add("estimate", cmd_estimate,
                    "cost of a template per resource: per hour, for a lease, per month")

@@ -19,7 +19,7 @@ from services.history.database import get_engine, session_factory
 
 if TYPE_CHECKING:
     from services.clouds import CloudConnection
-    from services.engines.cloudformation_engine import CloudFormationEngine
+    from services.engines.base import Engine, EngineName
     from services.sweeper import Sweeper
 
 
@@ -32,6 +32,7 @@ class PortalContext:
         self.catalog = Catalog(settings.templates_dir)
         self._cloud_lock = threading.Lock()
         self._connection: CloudConnection | None = None
+        self._engines: dict[EngineName, Engine] = {}
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
@@ -73,14 +74,23 @@ class PortalContext:
         """Forget the connection, e.g. after the embedded cloud was restarted on a new port."""
         with self._cloud_lock:
             self._connection = None
-            self.__dict__.pop("engine", None)
+            self._engines = {}
             self.__dict__.pop("sweeper", None)
 
-    @cached_property
-    def engine(self) -> CloudFormationEngine:
-        from services.engines.cloudformation_engine import CloudFormationEngine
+    def engine(self, name: str | EngineName) -> Engine:
+        """The engine `name` on the current connection, built once per connection."""
+        from services.engines import build_engine, engine_name
 
-        return CloudFormationEngine(self.connection)
+        key = engine_name(name)
+        engine = self._engines.get(key)
+        if engine is None:
+            connection = self.connection
+            with self._cloud_lock:
+                engine = self._engines.get(key)
+                if engine is None:
+                    engine = build_engine(key, connection, self.settings)
+                    self._engines[key] = engine
+        return engine
 
     @cached_property
     def sweeper(self) -> Sweeper:

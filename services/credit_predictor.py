@@ -36,6 +36,7 @@ from services.burstable import (
     project_balance,
     surplus_cost_usd,
 )
+from services.clouds.aws_calls import as_utc
 from services.errors import ValidationError
 from services.workload.profiles import AGENT_OVERHEAD_PERCENT, WorkloadProfile
 
@@ -236,7 +237,7 @@ def _checked_workload(profile: WorkloadProfile | None,
 def _hour_start(start: datetime | None) -> datetime:
     if start is None:
         return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    return start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
+    return as_utc(start)
 
 
 def _round(value: float) -> float:

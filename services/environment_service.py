@@ -20,7 +20,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import selectinload
 
-from services.settings import CloudTarget
 from services import audit, cost_meter, limits, ownership, run_state
 from services.advisor import advise
 from services.audit import Action, Outcome
@@ -28,13 +27,27 @@ from services.catalog_service import TemplateManifest
 from services.context import PortalContext
 from services.courses import CoursePolicy, policy_in
 from services.monitoring.filters import visible_clause
-from services.engines.cloudformation_engine import OperationResult, StackEvent
+from services.clouds.aws_calls import AWS_ERRORS, cloud_error
+from services.engines import engine_name
+from services.engines.base import (
+    Availability,
+    DeploymentRef,
+    DeploymentRequest,
+    Engine,
+    EngineName,
+    OperationResult,
+    PlannedResource,
+    ResourceEvent,
+)
+from services.engines.resource_types import cloudformation_type
 from services.errors import (
+    EngineUnavailableError,
     EnvironmentNotFoundError,
     InvalidStateError,
     LaunchBlockedError,
     PermissionDeniedError,
     PortalError,
+    TargetUnavailableError,
     ValidationError,
 )
 from services.history.models import (
@@ -47,9 +60,9 @@ from services.history.models import (
     utcnow,
 )
 from services.identity import NAME_PATTERN, Actor
+from services.settings import CloudTarget
 from services.render_service import (
     RenderedTemplate,
-    cloudformation_parameters,
     portal_tags,
     render,
     validate_parameters,
@@ -104,7 +117,9 @@ class EnvironmentView:
     outputs: list[OutputView]
     cloud: str
     region: str
-    stack_name: str
+    engine: str
+    deployment_name: str
+    deployment_id: str | None
     created_at: datetime
     updated_at: datetime
     runs: list[RunView] = field(default_factory=list)
@@ -136,7 +151,8 @@ class EnvironmentView:
             "env_id": self.env_id, "template": self.template_id, "owner": self.owner,
             "status": self.status, "status_reason": self.status_reason,
             "parameters": self.parameters, "outputs": self.outputs_by_name,
-            "cloud": self.cloud, "region": self.region, "stack_name": self.stack_name,
+            "cloud": self.cloud, "region": self.region, "engine": self.engine,
+            "deployment_name": self.deployment_name, "deployment_id": self.deployment_id,
             "created_at": self.created_at.isoformat(), "updated_at": self.updated_at.isoformat(),
             "course": self.course, "hourly_cost_usd": self.hourly_cost_usd,
             "lease_hours": self.lease_hours,
@@ -176,7 +192,8 @@ def _view(ctx: PortalContext, env: Environment) -> EnvironmentView:
         env_id=env.id, template_id=env.template_id, owner=env.owner, status=env.status,
         status_reason=env.status_reason, parameters=dict(env.parameters or {}),
         outputs=_outputs(manifest, env.outputs or {}), cloud=env.cloud, region=env.region,
-        stack_name=env.stack_name, created_at=env.created_at, updated_at=env.updated_at,
+        engine=env.engine, deployment_name=env.deployment_name,
+        deployment_id=env.deployment_id, created_at=env.created_at, updated_at=env.updated_at,
         runs=[_run_view(r) for r in env.runs], lease_hours=env.lease_hours,
         expires_at=env.expires_at, course=env.course, hourly_cost_usd=env.hourly_cost_usd,
     )
@@ -193,7 +210,7 @@ def render_template(ctx: PortalContext, *, template_id: str, parameters: Mapping
 
 
 # -- recording ----------------------------------------------------------------------------------
-def _record_events(ctx: PortalContext, run_id: int, events: list[StackEvent]) -> None:
+def _record_events(ctx: PortalContext, run_id: int, events: list[ResourceEvent]) -> None:
     if not events:
         return
     # One multi-row INSERT: a stack of 45 resources brings about 90 events at once. Events
@@ -210,8 +227,8 @@ def _record_events(ctx: PortalContext, run_id: int, events: list[StackEvent]) ->
 
 
 def _portal_event(logical_id: str, resource_type: str, status: str, reason: str | None = None,
-                  physical_id: str | None = None) -> StackEvent:
-    return StackEvent(event_key=f"portal-{uuid.uuid4().hex}", occurred_at=utcnow(),
+                  physical_id: str | None = None) -> ResourceEvent:
+    return ResourceEvent(event_key=f"portal-{uuid.uuid4().hex}", occurred_at=utcnow(),
                       logical_id=logical_id, resource_type=resource_type,
                       physical_id=physical_id, status=status, reason=reason)
 
@@ -281,32 +298,116 @@ def _course_policy(ctx: PortalContext, course: str) -> CoursePolicy:
 def start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
                  parameters: Mapping[str, Any], lease_hours: Any = None,
                  course: str | None = None, performed_by: str | None = None,
-                 now: datetime | None = None) -> StartedRun:
+                 engine: str | None = None, now: datetime | None = None) -> StartedRun:
     """Validate, render, check and record a launch; nothing is created in the cloud yet.
 
     `actor` owns the environment; `performed_by` (default: the actor) is who asked, as the audit
     log names them (the CLI's operator launching for a student). The advisor's errors (SSH open
     to the world, say) and the course's limits refuse the launch here, whoever asks for it: the
     Launch page, the CLI, a script or a worker. A refusal records nothing but its audit entry.
+    So does a target or an engine that cannot deploy now (no credentials, nothing listening, a
+    Terraform provider not installed): refused with how to fix it, before anything is recorded.
+    `engine` defaults to the template's first.
     """
     performed_by = performed_by or actor.name
     course_name = course_for(ctx, course)
     try:
         return _start_launch(ctx, actor=actor, template_id=template_id, parameters=parameters,
                              lease_hours=lease_hours, course_name=course_name,
-                             performed_by=performed_by, now=now or utcnow())
-    except (limits.LimitExceededError, LaunchBlockedError, ValidationError) as exc:
+                             performed_by=performed_by, engine=engine, now=now or utcnow())
+    except (limits.LimitExceededError, LaunchBlockedError, ValidationError,
+            EngineUnavailableError, TargetUnavailableError) as exc:
         _refused(ctx, performed_by=performed_by, action=Action.LAUNCH, exc=exc,
                  course=course_name, target=template_id,
                  detail=None if performed_by == actor.name else f"for {actor.name}")
         raise
 
 
-def _start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
-                  parameters: Mapping[str, Any], lease_hours: Any, course_name: str,
-                  performed_by: str, now: datetime) -> StartedRun:
+def engine_for(manifest: TemplateManifest, requested: str | None) -> EngineName:
+    """The engine a launch of `manifest` uses: the one asked for, or the template's first."""
+    if requested is None or requested == "":
+        return manifest.engines[0]
+    try:
+        name = engine_name(requested)
+    except ValueError as exc:
+        raise ValidationError({"engine": str(exc)}) from None
+    if name not in manifest.engines:
+        offered = ", ".join(e.value for e in manifest.engines)
+        raise ValidationError({"engine": f"{manifest.id} is deployed with {offered}, "
+                                         f"not {name.value}"})
+    return name
+
+
+def require_usable_target(ctx: PortalContext) -> None:
+    """Refuse (TargetUnavailableError, with how to fix it) when the configured cloud cannot be
+    reached or does not say who the portal is there: no credentials, nothing listening.
+
+    The embedded cloud is the portal's own: started on first use, and an emulator that does not
+    answer for a moment (stopped, overloaded) is waited for patiently by the launch itself
+    (`PortalContext.ensure_current_connection`) rather than refused by a quick probe."""
+    if ctx.settings.cloud is CloudTarget.EMBEDDED:
+        return
+    from services.clouds import status
+
+    status.require_usable(ctx.settings, ctx.connection if ctx.has_connection else None)
+
+
+def engine_availability(ctx: PortalContext, manifest: TemplateManifest,
+                        name: EngineName) -> Availability:
+    """Whether `name` can deploy `manifest` on the configured target now, and if not why."""
+    return ctx.engine(name).availability(manifest)
+
+
+@dataclass(frozen=True)
+class EngineReport:
+    """One engine here: whether it runs at all, and for each template it deploys, whether it can
+    deploy that one (a Terraform provider the template needs may be missing)."""
+
+    engine: EngineName
+    availability: Availability
+    templates: dict[str, Availability]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"engine": self.engine.value, "label": self.engine.label,
+                **self.availability.to_json(),
+                "templates": {t: a.to_json() for t, a in self.templates.items()}}
+
+
+def engines_report(ctx: PortalContext) -> list[EngineReport]:
+    reports = []
+    for name in EngineName:
+        engine = ctx.engine(name)
+        reports.append(EngineReport(
+            engine=name, availability=engine.availability(None),
+            templates={t.id: engine.availability(t) for t in ctx.catalog.all_templates()
+                       if name in t.engines}))
+    return reports
+
+
+def plan(ctx: PortalContext, *, template_id: str, parameters: Mapping[str, Any],
+         engine: str | None = None) -> list[PlannedResource]:
+    """What a launch would create, as the engine plans it; nothing is recorded or created."""
     manifest = ctx.catalog.get_template(template_id)
     values = validate_parameters(manifest, parameters)
+    name = engine_for(manifest, engine)
+    return ctx.engine(name).plan(_request(manifest, values, env_id="plan", owner="plan",
+                                          region=ctx.settings.region))
+
+
+def _request(manifest: TemplateManifest, values: Mapping[str, Any], *, env_id: str,
+             owner: str, region: str, deployment_name: str | None = None) -> DeploymentRequest:
+    return DeploymentRequest(
+        env_id=env_id, deployment_name=deployment_name or f"sbx-{env_id}", manifest=manifest,
+        values=values, tags=portal_tags(env_id=env_id, owner=owner, template_id=manifest.id),
+        region=region)
+
+
+def _start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
+                  parameters: Mapping[str, Any], lease_hours: Any, course_name: str,
+                  performed_by: str, engine: str | None, now: datetime) -> StartedRun:
+    manifest = ctx.catalog.get_template(template_id)
+    values = validate_parameters(manifest, parameters)
+    chosen_engine = engine_for(manifest, engine)
     policy = _course_policy(ctx, course_name)
     lease = lease_hours_for(ctx, lease_hours)
     with ctx.sessions() as session:
@@ -318,6 +419,10 @@ def _start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
                     manifest=manifest, values=values, region=ctx.settings.region)
     if advice.blocks_launch:
         raise LaunchBlockedError(advice.errors)
+    require_usable_target(ctx)
+    available = engine_availability(ctx, manifest, chosen_engine)
+    if not available.available:
+        raise EngineUnavailableError(chosen_engine.value, available.reason or "unavailable")
     # Priced now, at the prices of the day it starts: cost so far is metered from this at once,
     # not from a bill that arrives a day later. Unpriced (a template the price table does not
     # know) counts as free: the budget can only hold what the portal can price.
@@ -342,9 +447,9 @@ def _start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
             id=env_id, template_id=template_id, owner=actor.name, course=course_name,
             status=EnvironmentStatus.LAUNCHING.value, parameters=values, outputs={},
             cloud=ctx.settings.cloud.value, cloud_session=cloud_session,
-            region=ctx.settings.region,
+            region=ctx.settings.region, engine=chosen_engine.value,
             # Starts with a letter and stays short: RDS derives identifiers from the stack name.
-            stack_name=f"sbx-{env_id}", created_at=now, updated_at=now,
+            deployment_name=f"sbx-{env_id}", created_at=now, updated_at=now,
             lease_hours=lease, expires_at=now + timedelta(hours=lease),
             hourly_cost_usd=hourly_cost,
         )
@@ -354,7 +459,7 @@ def _start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
         session.add_all([env, run])
         audit.record(session, actor=performed_by, action=Action.LAUNCH, course_id=course_name,
                      target=env_id, at=now,
-                     detail=f"{template_id} for {lease} h"
+                     detail=f"{template_id} with {chosen_engine.label} for {lease} h"
                             + (f" for {actor.name}" if performed_by != actor.name else "")
                             + (f" at ${hourly_cost:.4f}/h" if hourly_cost is not None else ""))
         session.flush()
@@ -397,47 +502,37 @@ def run_launch(ctx: PortalContext, *, run_id: int) -> None:
         _launch_claimed(ctx, run_id=run_id, me=me)
 
 
+def _ref(env: Environment) -> DeploymentRef:
+    return DeploymentRef(env_id=env.id, deployment_name=env.deployment_name,
+                         deployment_id=env.deployment_id)
+
+
 def _launch_claimed(ctx: PortalContext, *, run_id: int, me: str) -> None:
     with ctx.sessions() as session:
         run = session.get(Run, run_id)
         env = run.environment
-        env_id, stack_name, template_id = env.id, env.stack_name, env.template_id
+        env_id, template_id, engine_used = env.id, env.template_id, env.engine
         owner, values, deadline_at = env.owner, dict(env.parameters), run.deadline_at
+        deployment_name, region = env.deployment_name, env.region
     record = lambda events: _record_events(ctx, run_id, events)  # noqa: E731
     manifest: TemplateManifest | None = None
+    engine: Engine | None = None
     try:
         manifest = ctx.catalog.get_template(template_id)
-        existing = ctx.engine.stack_status(stack_name)
-        if existing == "CREATE_IN_PROGRESS" and ctx.settings.cloud is CloudTarget.EMBEDDED:
-            # The embedded cloud creates a stack inside create_stack; one still in progress
-            # afterwards failed and stays so for ever (a resource it could not make).
-            result = OperationResult(succeeded=False, error=(
-                "the worker running this launch stopped, and the embedded cloud left its stack "
-                "unfinished"))
-        elif existing is not None:
-            # An earlier worker created it and died: wait for that stack, never make a second.
-            result = ctx.engine.wait_for_create(stack=stack_name,
-                                                deadline=_remaining(deadline_at),
-                                                on_events=record)
-        else:
-            result = ctx.engine.create(
-                stack_name=stack_name,
-                template_body=ctx.catalog.cloudformation_text(template_id),
-                parameters=cloudformation_parameters(manifest, values),
-                tags=portal_tags(env_id=env_id, owner=owner, template_id=template_id),
-                deadline=_remaining(deadline_at), on_events=record)
+        engine = ctx.engine(engine_used)
+        result = engine.apply(_request(manifest, values, env_id=env_id, owner=owner,
+                                       region=region, deployment_name=deployment_name),
+                              deadline=_remaining(deadline_at), on_events=record)
     except Exception as exc:  # noqa: BLE001 - any crash must still end the run and clean up
         result = OperationResult(succeeded=False, error=f"portal error: {type(exc).__name__}: {exc}")
 
     if result.succeeded and manifest is not None:
-        by_cfn = {spec.cfn_name: spec.name for spec in manifest.outputs}
-        outputs = {by_cfn.get(key, key): value for key, value in result.outputs.items()}
         with ctx.sessions() as session, session.begin():
             if run_state.finish_run(session, run_id, RunStatus.SUCCEEDED, worker=me):
                 run_state.move_environment(
                     session, env_id, EnvironmentStatus.READY,
                     expected={EnvironmentStatus.LAUNCHING}, status_reason=None,
-                    outputs=outputs, stack_id=result.stack_id)
+                    outputs=result.outputs, deployment_id=result.deployment_id)
         return
 
     # A failed launch removes what it made, with a fresh budget: a launch that timed out has
@@ -446,9 +541,12 @@ def _launch_claimed(ctx: PortalContext, *, run_id: int, me: str) -> None:
         if not run_state.extend_deadline(session, run_id, seconds=ctx.settings.operation_timeout_s):
             return  # ended meanwhile by someone else: the clean-up is theirs
     reason = result.error or "launch failed"
+    ref = DeploymentRef(env_id=env_id, deployment_name=deployment_name,
+                        deployment_id=result.deployment_id)
     try:
-        leftovers = _remove_everything(ctx, run_id=run_id, env_id=env_id,
-                                       stack=result.stack_id or stack_name)
+        if engine is None:
+            engine = ctx.engine(engine_used)
+        leftovers = _remove_everything(ctx, engine, run_id=run_id, ref=ref)
     except Exception as exc:  # noqa: BLE001 - the run must still end, with the clean-up's failure
         leftovers = []
         reason += f"; clean-up failed ({type(exc).__name__}: {exc}): destroy it to retry"
@@ -457,31 +555,50 @@ def _launch_claimed(ctx: PortalContext, *, run_id: int, me: str) -> None:
                                 leftovers=[str(r) for r in leftovers]):
             run_state.move_environment(
                 session, env_id, EnvironmentStatus.FAILED,
-                expected={EnvironmentStatus.LAUNCHING}, stack_id=result.stack_id,
+                expected={EnvironmentStatus.LAUNCHING}, deployment_id=result.deployment_id,
                 status_reason=reason + (f"; clean-up left {len(leftovers)} resources: destroy "
                                         "it to retry" if leftovers else ""))
 
 
-def _remove_everything(ctx: PortalContext, *, run_id: int, env_id: str,
-                       stack: str) -> list[TaggedResource]:
+def _remove_everything(ctx: PortalContext, engine: Engine, *, run_id: int,
+                       ref: DeploymentRef) -> list[TaggedResource]:
     deadline = time.monotonic() + ctx.settings.operation_timeout_s
+    return _destroy_and_sweep(ctx, engine, run_id=run_id, ref=ref, deadline=deadline)
+
+
+def _destroy_and_sweep(ctx: PortalContext, engine: Engine, *, run_id: int, ref: DeploymentRef,
+                       deadline: float) -> list[TaggedResource]:
+    """Destroy the deployment, then sweep by tag what it left; what remains is returned."""
     record = lambda events: _record_events(ctx, run_id, events)  # noqa: E731
-    # Read before the delete: the stack's resource list goes with it.
-    owned = ownership.created_resources(ctx, env_id)
-    deletion = ctx.engine.delete(stack=stack, deadline=deadline, on_events=record)
+    # Read before the destroy: the deployment's resource list goes with it.
+    owned = ownership.created_resources(ctx, ref.env_id, engine=engine)
+    # A bucket that holds objects cannot be deleted (CloudFormation refuses): empty them first.
+    try:
+        made = engine.resources(ref)
+    except AWS_ERRORS:
+        # The embedded cloud cannot list a stack whose create failed half-way; such a stack made
+        # no bucket worth emptying, and the sweep still finds by tag whatever it left.
+        made = []
+    ctx.sweeper.empty_buckets([r.physical_id for r in made
+                               if cloudformation_type(r.resource_type) == "AWS::S3::Bucket"
+                               and r.physical_id])
+    deletion = engine.destroy(ref, deadline=deadline, on_events=record)
     if not deletion.succeeded:
-        record([_portal_event(stack, "AWS::CloudFormation::Stack", "DELETE_FAILED",
+        # Not final: the sweep below removes by tag what the engine could not.
+        record([_portal_event(ref.deployment_name, engine.deployment_type, "DELETE_FAILED",
                               deletion.error)])
-    return ctx.sweeper.sweep(env_id, owned=owned, deadline=deadline,
+    return ctx.sweeper.sweep(ref.env_id, owned=owned, deadline=deadline,
                              log=_sweep_logger(ctx, run_id))
 
 
 def launch(ctx: PortalContext, *, actor: Actor, template_id: str,
            parameters: Mapping[str, Any], lease_hours: Any = None,
-           course: str | None = None, performed_by: str | None = None) -> EnvironmentView:
+           course: str | None = None, performed_by: str | None = None,
+           engine: str | None = None) -> EnvironmentView:
     """Launch and wait until the environment is ready or has failed."""
     started = start_launch(ctx, actor=actor, template_id=template_id, parameters=parameters,
-                           lease_hours=lease_hours, course=course, performed_by=performed_by)
+                           lease_hours=lease_hours, course=course, performed_by=performed_by,
+                           engine=engine)
     run_launch(ctx, run_id=started.run_id)
     return get_environment(ctx, actor=actor, env_id=started.env_id)
 
@@ -550,24 +667,13 @@ def _destroy_claimed(ctx: PortalContext, *, run_id: int, me: str) -> None:
     with ctx.sessions() as session:
         run = session.get(Run, run_id)
         env_id = run.environment.id
-        stack = run.environment.stack_id or run.environment.stack_name
+        ref, engine_used = _ref(run.environment), run.environment.engine
         deadline = _remaining(run.deadline_at)
-    record = lambda events: _record_events(ctx, run_id, events)  # noqa: E731
     error: str | None = None
     leftovers: list[TaggedResource] = []
     try:
-        # CloudFormation will not delete a bucket that holds objects: empty them first.
-        ctx.sweeper.empty_buckets([r["physical_id"] for r in ctx.engine.stack_resources(stack)
-                                   if r["type"] == "AWS::S3::Bucket" and r["physical_id"]])
-        # Read before the delete: the stack's resource list goes with it.
-        owned = ownership.created_resources(ctx, env_id)
-        deletion = ctx.engine.delete(stack=stack, deadline=deadline, on_events=record)
-        if not deletion.succeeded:
-            # Not final: the sweep below removes by tag what the stack could not.
-            record([_portal_event(stack, "AWS::CloudFormation::Stack", "DELETE_FAILED",
-                                  deletion.error)])
-        leftovers = ctx.sweeper.sweep(env_id, owned=owned, deadline=deadline,
-                                      log=_sweep_logger(ctx, run_id))
+        leftovers = _destroy_and_sweep(ctx, ctx.engine(engine_used), run_id=run_id, ref=ref,
+                                       deadline=deadline)
         if leftovers:
             error = f"{len(leftovers)} resources remain after destroy: " + ", ".join(
                 str(r) for r in leftovers)
@@ -698,11 +804,15 @@ def list_environments(ctx: PortalContext, *, actor: Actor,
 def get_environment(ctx: PortalContext, *, actor: Actor, env_id: str,
                     with_resources: bool = False) -> EnvironmentView:
     with ctx.sessions() as session:
-        view = _view(ctx, _visible_env(session, actor, env_id))
+        env = _visible_env(session, actor, env_id)
+        view, ref = _view(ctx, env), _ref(env)
     if with_resources:
         resources: list[dict[str, str]] = []
         if view.status in (EnvironmentStatus.READY.value, EnvironmentStatus.LAUNCHING.value):
-            resources = ctx.engine.stack_resources(view.stack_name)
+            try:
+                resources = [r.to_json() for r in ctx.engine(view.engine).resources(ref)]
+            except AWS_ERRORS as exc:
+                raise cloud_error(f"listing the resources of {ref.handle}", exc) from exc
         view = EnvironmentView(**{**view.__dict__, "resources": resources})
     return view
 

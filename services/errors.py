@@ -37,14 +37,22 @@ class InvalidStateError(PortalError):
 
 
 class CloudError(PortalError):
-    """An AWS call failed; carries the stack (when there is one) and AWS's own reason."""
+    """A call to the cloud failed; `reason` is AWS's own code and message in one line (see
+    services/clouds/aws_calls.py, which raises it at the boundary)."""
 
-    def __init__(self, *, operation: str, reason: str, stack_name: str | None = None) -> None:
+    def __init__(self, *, operation: str, reason: str) -> None:
         self.operation = operation
         self.reason = reason
-        self.stack_name = stack_name
-        where = f" of stack {stack_name}" if stack_name else ""
-        super().__init__(f"{operation}{where} failed: {reason}")
+        super().__init__(f"{operation} failed: {reason}")
+
+
+class EngineUnavailableError(PortalError):
+    """The engine asked for cannot deploy here now; the message says how to make it able to."""
+
+    def __init__(self, engine: str, reason: str) -> None:
+        self.engine = engine
+        self.reason = reason
+        super().__init__(f"engine: {engine} is not available here: {reason}")
 
 
 class EmbeddedCloudError(PortalError):
@@ -77,3 +85,15 @@ class LaunchBlockedError(PortalError):
         more = f" (and {len(self.findings) - 1} more)" if len(self.findings) > 1 else ""
         super().__init__(f"launch blocked by the advisor: {first.rule_id} "
                          f"{first.resource or ''}: {first.message} Fix: {first.fix}{more}")
+
+
+class TargetUnavailableError(PortalError):
+    """The cloud target cannot be used now (no credentials, nothing listening, not installed):
+    `reason` says why in plain words, `fix` what makes it usable."""
+
+    def __init__(self, *, target: str, reason: str, fix: str | None = None) -> None:
+        self.target = target
+        self.reason = reason
+        self.fix = fix
+        how = f" Fix: {fix}" if fix else ""
+        super().__init__(f"cloud: {target} is not usable: {reason}.{how}")

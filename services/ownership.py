@@ -79,12 +79,15 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from services.engines.cloudformation_engine import AWS_ERRORS, STACK_TYPE
+from services.clouds.aws_calls import AWS_ERRORS
+from services.engines.base import DeploymentRef
+from services.engines.resource_types import cloudformation_type
 from services.history.models import Environment, Run, RunEvent, RunKind
 from services.sweeper import TaggedResource
 
 if TYPE_CHECKING:
     from services.context import PortalContext
+    from services.engines.base import Engine
 
 
 def _same(resource_id: str) -> str:
@@ -169,11 +172,11 @@ class OwnedResources:
     by_type: Mapping[str, frozenset[str]] = field(default_factory=dict)
     # Whether the live stack's resource list was read too (False: the stack was gone, or could
     # not be listed, and the recorded events alone say what is ours).
-    stack_listed: bool = False
+    deployment_listed: bool = False
 
     @classmethod
     def of(cls, records: Iterable[tuple[str, str | None]], *,
-           stack_listed: bool = False) -> OwnedResources:
+           deployment_listed: bool = False) -> OwnedResources:
         """From (resource type, physical id) pairs, as stack events and resources give them."""
         by_type: dict[str, set[str]] = {}
         for resource_type, physical_id in records:
@@ -181,7 +184,7 @@ class OwnedResources:
                 by_type.setdefault(resource_type, set()).add(
                     physical_id.lower() if _ignores_case(resource_type) else physical_id)
         return cls(MappingProxyType({t: frozenset(ids) for t, ids in by_type.items()}),
-                   stack_listed=stack_listed)
+                   deployment_listed=deployment_listed)
 
     def ids(self, resource_type: str) -> frozenset[str]:
         return self.by_type.get(resource_type, frozenset())
@@ -204,15 +207,19 @@ class OwnedResources:
                     self._recorded(rule.member_of, resource.member_of))
 
 
-def created_resources(ctx: PortalContext, env_id: str) -> OwnedResources:
+def created_resources(ctx: PortalContext, env_id: str, *,
+                      engine: Engine | None = None) -> OwnedResources:
     """What `env_id`'s deployment created: its launch runs' recorded CREATE_* events with physical
-    ids, and the live stack's resources when the stack still exists. Call it before deleting the
-    stack."""
+    ids, the deployment itself, and the resources its engine lists while it still exists. Call
+    it before destroying the deployment. Types are read in CloudFormation's words
+    (`engines.resource_types`), whichever engine made them."""
     with ctx.sessions() as session:
         env = session.get(Environment, env_id)
         if env is None:
             return OwnedResources()
-        stack, stack_id = env.stack_id or env.stack_name, env.stack_id
+        ref = DeploymentRef(env_id=env.id, deployment_name=env.deployment_name,
+                            deployment_id=env.deployment_id)
+        engine = engine or ctx.engine(env.engine)
         records: list[tuple[str, str | None]] = [
             (resource_type, physical_id) for resource_type, physical_id in session.execute(
                 select(RunEvent.resource_type, RunEvent.physical_id)
@@ -223,12 +230,13 @@ def created_resources(ctx: PortalContext, env_id: str) -> OwnedResources:
                        # The portal's own events (a failed launch's sweep) name resources
                        # found by tag, which is exactly what is not proof of ownership.
                        RunEvent.event_key.not_like("portal-%")))]
-    records.append((STACK_TYPE, stack_id))
+    records = [(cloudformation_type(kind), physical_id) for kind, physical_id in records]
+    records.append((engine.deployment_type, ref.deployment_id))
     try:
-        listed = ctx.engine.stack_resources(stack)
+        listed = engine.resources(ref)
     except AWS_ERRORS:
         # The recorded events still say what was made. Knowing less only means more is reported
         # for a person to look at, never that more is deleted.
         return OwnedResources.of(records)
-    records += [(r["type"], r["physical_id"]) for r in listed]
-    return OwnedResources.of(records, stack_listed=bool(listed))
+    records += [(cloudformation_type(r.resource_type), r.physical_id) for r in listed]
+    return OwnedResources.of(records, deployment_listed=bool(listed))

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from services.settings import CloudTarget
 from services import audit, run_state
+from services.engines.base import DeploymentRef
 from services.context import PortalContext
 from services.errors import EmbeddedCloudError
 from services.history.models import (
@@ -48,7 +49,7 @@ class ReconcileReport:
     cloud_not_answering: str | None = None
 
 
-def reconcile(ctx: PortalContext, *, verify_stacks: bool = False) -> ReconcileReport:
+def reconcile(ctx: PortalContext, *, verify_deployments: bool = False) -> ReconcileReport:
     report = ReconcileReport()
     now = utcnow()
     stale = timedelta(seconds=ctx.settings.heartbeat_stale_s)
@@ -89,8 +90,8 @@ def reconcile(ctx: PortalContext, *, verify_stacks: bool = False) -> ReconcileRe
             # destroy that would only wait for it again.
             report.cloud_not_answering = str(exc)
     answering = report.cloud_not_answering is None
-    if verify_stacks and answering:
-        _mark_missing_stacks(ctx, report)
+    if verify_deployments and answering:
+        _mark_missing_deployments(ctx, report)
     if embedded and answering:
         _close_lost_leases(ctx, report, current=current, now=now)
     with ctx.sessions() as session:
@@ -185,21 +186,26 @@ def _close_lost_leases(ctx: PortalContext, report: ReconcileReport, *, current: 
             report.closed.append(env_id)
 
 
-def _mark_missing_stacks(ctx: PortalContext, report: ReconcileReport) -> None:
+def _mark_missing_deployments(ctx: PortalContext, report: ReconcileReport) -> None:
+    """A ready environment whose deployment lists nothing any more (someone deleted the stack or
+    the resources by hand) is lost: its resources cannot be used, and a destroy sweeps by tag."""
     with ctx.sessions() as session:
-        ready = [(env.id, env.stack_id or env.stack_name) for env in session.scalars(
-            select(Environment).where(Environment.status == EnvironmentStatus.READY.value,
-                                      Environment.cloud == ctx.settings.cloud.value))]
-    for env_id, stack in ready:
-        if ctx.engine.stack_status(stack) is not None:
+        ready = [(env.id, env.engine, DeploymentRef(env_id=env.id,
+                                                    deployment_name=env.deployment_name,
+                                                    deployment_id=env.deployment_id))
+                 for env in session.scalars(
+                     select(Environment).where(
+                         Environment.status == EnvironmentStatus.READY.value,
+                         Environment.cloud == ctx.settings.cloud.value))]
+    for env_id, engine, ref in ready:
+        if any(not r.status.startswith("DELETE") for r in ctx.engine(engine).resources(ref)):
             continue
         with ctx.sessions() as session, session.begin():
-            env = session.get(Environment, env_id)
-            if env is None or env.status != EnvironmentStatus.READY.value:
-                continue
-            env.status = EnvironmentStatus.LOST.value
-            env.status_reason = f"stack {stack} no longer exists in the cloud account"
-            report.lost_envs.append(env_id)
+            if run_state.move_environment(
+                    session, env_id, EnvironmentStatus.LOST, expected={EnvironmentStatus.READY},
+                    status_reason=f"deployment {ref.handle} no longer exists in the cloud "
+                                  "account"):
+                report.lost_envs.append(env_id)
 
 
 # The portal itself acts when it cleans up after an interrupted launch.
@@ -228,10 +234,10 @@ def start_cleanups(ctx: PortalContext, report: ReconcileReport) -> list[int]:
 
 
 def reconcile_and_clean_up(ctx: PortalContext, *, execute: Callable[[int], object],
-                           verify_stacks: bool = False) -> ReconcileReport:
+                           verify_deployments: bool = False) -> ReconcileReport:
     """`reconcile`, then the clean-up destroys it calls for, each handed to `execute(run_id)`:
     the UI runs them on background threads, the CLI inline."""
-    report = reconcile(ctx, verify_stacks=verify_stacks)
+    report = reconcile(ctx, verify_deployments=verify_deployments)
     for run_id in start_cleanups(ctx, report):
         execute(run_id)
     return report

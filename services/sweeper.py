@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from botocore.exceptions import ClientError
 
-from services.engines.cloudformation_engine import AWS_ERRORS
+from services.clouds.aws_calls import AWS_ERRORS
 
 from services.clouds import CloudConnection
 

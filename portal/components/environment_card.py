@@ -18,6 +18,7 @@ from services.environment_service import (
     OutputView,
     RunView,
 )
+from services.engines.base import EngineName
 from services.history.models import EnvironmentStatus, RunStatus
 from services.incidents import student_text
 
@@ -160,8 +161,9 @@ def environment_card(env: EnvironmentView, *, title: str, show_owner: bool,
         owner = f" · owner **{md_escape(env.owner)}**" if show_owner else ""
         head.markdown(f"#### {md_escape(title)} `{env.env_id}`")
         head.caption(f"{md_escape(env.template_id)}{owner} · created {ago(env.created_at)} "
-                     f"({utc(env.created_at)}) · {md_escape(env.cloud)} {md_escape(env.region)}",
-                     help=f"Stack {env.stack_name}")
+                     f"({utc(env.created_at)}) · {md_escape(env.cloud)} {md_escape(env.region)} · "
+                     f"{md_escape(EngineName(env.engine).label)}",
+                     help=f"Deployment {env.deployment_name}")
         with badge_col:
             status_badge(env.status)
         if env.status_reason:

@@ -1,10 +1,14 @@
-"""The rendered Terraform as the advisor reads it.
+"""The rendered Terraform as the advisor reads it: modules wired together.
 
 Each `.tf` file is parsed with python-hcl2; files of one folder form a module; `module` blocks with
-a local `source` wire child modules to their callers; expressions are evaluated as far as
-`terraform.tfvars`, variable defaults, locals and a few pure functions allow. What only exists
-after `apply` (resource attributes, data sources, module outputs) stays `Unknown`, so a rule can
-tell "the value is X" from "cannot know before apply" and stay quiet on the latter.
+a local `source` wire child modules to their callers, once per `count` or `for_each` key when those
+are known. Expressions are evaluated by `hcl_eval` as far as `terraform.tfvars`, variable defaults,
+locals, module outputs and a few pure functions allow. What only exists after `apply` (resource
+attributes, data sources) stays `Unknown`, so a rule can tell "the value is X" from "cannot know
+before apply" and stay quiet on the latter.
+
+Rules read resource blocks as written (`resources`): a finding points at the block to fix.
+`resource_instances` expands `count` and `for_each` into what apply would create.
 """
 
 from __future__ import annotations
@@ -20,9 +24,27 @@ from typing import Any
 import hcl2
 from hcl2.utils import SerializationOptions
 
+from services.advisor.hcl_eval import (
+    Unknown,
+    evaluate,
+    expression_text,
+    is_known,
+    readable_text,
+    reference_names,
+    unquote,
+)
+
+__all__ = [
+    "PARSE_OPTIONS", "TFVARS_FILE", "ModuleInstance", "ModuleSource", "TerraformConfig",
+    "TfResource", "Unknown", "expression_text", "is_known", "nested_blocks", "parse_hcl",
+    "readable_text", "reference_names", "unquote",
+]
+
 # Comments are noise here; heredocs become plain strings so user data reads like any other text.
 PARSE_OPTIONS = SerializationOptions(with_comments=False, preserve_heredocs=False)
 TFVARS_FILE = "terraform.tfvars"
+# Arguments of a `module` block that configure the call rather than set the child's variables.
+_META_ARGUMENTS = ("source", "version", "count", "for_each", "providers", "depends_on")
 
 
 def parse_hcl(text: str) -> dict[str, Any]:
@@ -37,534 +59,35 @@ def _parse_cached(text: str) -> dict[str, Any]:
     return hcl2.loads(text, serialization_options=PARSE_OPTIONS)
 
 
-class Unknown:
-    """A value known only after apply. `text` keeps what is readable of it (a template file's
-    source, say), so rules can still look inside user data they cannot fully evaluate."""
+InstanceKey = int | str
+"""`count.index` or `each.key` of one instance of a block."""
+
+
+def instance_keys(body: Mapping[str, Any], evaluate_in: Callable[[Any], Any]
+                  ) -> list[tuple[InstanceKey | None, dict[str, Any]]] | None:
+    """(key, bindings) of each instance a resource or module block stands for: one with key None
+    without `count` or `for_each`; None when how many is known only after apply."""
+    if "count" in body:
+        count = evaluate_in(body["count"])
+        if isinstance(count, bool) or not isinstance(count, (int, float)) or count < 0:
+            return None
+        return [(index, {"count": {"index": index}}) for index in range(int(count))]
+    if "for_each" in body:
+        items = evaluate_in(body["for_each"])
+        if isinstance(items, dict) and all(isinstance(k, str) for k in items):
+            pairs = list(items.items())
+        elif isinstance(items, list) and all(isinstance(v, str) for v in items):
+            # A set of strings: each.key and each.value are both the element.
+            pairs = [(v, v) for v in dict.fromkeys(items)]
+        else:
+            return None
+        return [(key, {"each": {"key": key, "value": value}}) for key, value in pairs]
+    return [(None, {})]
+
+
+def _key_text(key: InstanceKey) -> str:
+    return f"[{key}]" if isinstance(key, int) else f'["{key}"]'
 
-    __slots__ = ("expression", "text")
-
-    def __init__(self, expression: str, text: str | None = None) -> None:
-        self.expression = expression
-        self.text = text
-
-    def __repr__(self) -> str:
-        return f"Unknown({self.expression!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Unknown) and other.expression == self.expression
-
-    def __hash__(self) -> int:
-        return hash(self.expression)
-
-
-def is_known(value: Any) -> bool:
-    if isinstance(value, Unknown):
-        return False
-    if isinstance(value, list):
-        return all(is_known(v) for v in value)
-    if isinstance(value, dict):
-        return all(is_known(v) for v in value.values())
-    return True
-
-
-def readable_text(value: Any) -> str | None:
-    """The text of a string value, or what is readable of an unknown one."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Unknown):
-        return value.text
-    return None
-
-
-def unquote(label: str) -> str:
-    return label[1:-1] if len(label) >= 2 and label[0] == label[-1] == '"' else label
-
-
-# -- expressions ----------------------------------------------------------------------------------
-
-class _ParseError(Exception):
-    pass
-
-
-_TOKEN = re.compile(r"""
-    (?P<space>\s+)
-  | (?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
-  | (?P<ident>[A-Za-z_][A-Za-z0-9_-]*)
-  | (?P<op>\.\.\.|==|!=|>=|<=|&&|\|\||=>|[-+*/%<>!?:.,()\[\]{}=])
-""", re.VERBOSE)
-
-_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
-
-
-@dataclass
-class _Token:
-    kind: str  # number, ident, op, string, end
-    value: Any
-    text: str
-
-
-def _scan_template(source: str, start: int) -> tuple[list[Any], int, bool]:
-    """Parts of the quoted template starting after the quote at `start`: literal strings and
-    ("expr", text) pairs; returns the parts, the index after the closing quote, and whether a
-    `%{` directive (not evaluated here) occurs."""
-    parts: list[Any] = []
-    literal: list[str] = []
-    directive = False
-    i = start
-    while i < len(source):
-        char = source[i]
-        if char == "\\" and i + 1 < len(source):
-            code = source[i + 1]
-            if code in _ESCAPES:
-                literal.append(_ESCAPES[code])
-                i += 2
-                continue
-            if code in "uU":
-                width = 4 if code == "u" else 8
-                digits = source[i + 2:i + 2 + width]
-                if re.fullmatch(r"[0-9A-Fa-f]+", digits or "x") and len(digits) == width:
-                    literal.append(chr(int(digits, 16)))
-                    i += 2 + width
-                    continue
-            literal.append(char)
-            i += 1
-            continue
-        if source.startswith("$${", i) or source.startswith("%%{", i):
-            literal.append(source[i + 1:i + 3])
-            i += 3
-            continue
-        if source.startswith("${", i) or source.startswith("%{", i):
-            end = _matching_brace(source, i + 1)
-            if char == "%":
-                directive = True
-            else:
-                if literal:
-                    parts.append("".join(literal))
-                    literal = []
-                parts.append(("expr", source[i + 2:end].strip().strip("~").strip()))
-            i = end + 1
-            continue
-        if char == '"':
-            if literal:
-                parts.append("".join(literal))
-            return parts, i + 1, directive
-        literal.append(char)
-        i += 1
-    raise _ParseError("unterminated string")
-
-
-def _matching_brace(source: str, open_index: int) -> int:
-    depth = 0
-    i = open_index
-    while i < len(source):
-        char = source[i]
-        if char == '"':
-            _, i, _ = _scan_template(source, i + 1)
-            continue
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    raise _ParseError("unbalanced braces")
-
-
-def _tokens(source: str) -> list[_Token]:
-    tokens: list[_Token] = []
-    i = 0
-    while i < len(source):
-        if source[i] == '"':
-            parts, end, directive = _scan_template(source, i + 1)
-            tokens.append(_Token("string", (parts, directive), source[i:end]))
-            i = end
-            continue
-        match = _TOKEN.match(source, i)
-        if not match:
-            raise _ParseError(f"unexpected {source[i]!r}")
-        kind = match.lastgroup or ""
-        if kind != "space":
-            text = match.group()
-            value: Any = text
-            if kind == "number":
-                value = float(text) if any(c in text for c in ".eE") else int(text)
-            tokens.append(_Token(kind, value, text))
-        i = match.end()
-    tokens.append(_Token("end", None, ""))
-    return tokens
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _functions() -> dict[str, Callable[..., Any]]:
-    def length(value: Any) -> Any:
-        return len(value) if isinstance(value, (str, list, dict)) else Unknown("length(...)")
-
-    def lookup(mapping: Any, key: Any, *default: Any) -> Any:
-        if isinstance(mapping, dict) and isinstance(key, str):
-            if key in mapping:
-                return mapping[key]
-            return default[0] if default else Unknown(f"lookup(..., {key!r})")
-        return Unknown("lookup(...)")
-
-    def merge(*maps: Any) -> Any:
-        merged: dict[str, Any] = {}
-        for mapping in maps:
-            if not isinstance(mapping, dict):
-                return Unknown("merge(...)")
-            merged.update(mapping)
-        return merged
-
-    def concat(*lists: Any) -> Any:
-        if all(isinstance(item, list) for item in lists):
-            return [v for item in lists for v in item]
-        return Unknown("concat(...)")
-
-    def coalesce(*values: Any) -> Any:
-        for value in values:
-            if isinstance(value, Unknown):
-                return Unknown("coalesce(...)")
-            if value not in (None, ""):
-                return value
-        return None
-
-    def tonumber(value: Any) -> Any:
-        if _is_number(value):
-            return value
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            try:
-                return float(value)
-            except (TypeError, ValueError):
-                return Unknown("tonumber(...)")
-
-    def tobool(value: Any) -> Any:
-        if isinstance(value, bool):
-            return value
-        if value in ("true", "false"):
-            return value == "true"
-        return Unknown("tobool(...)")
-
-    def tostring(value: Any) -> Any:
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        return value if isinstance(value, str) else (str(value) if _is_number(value)
-                                                     else Unknown("tostring(...)"))
-
-    def join(separator: Any, items: Any) -> Any:
-        if isinstance(separator, str) and isinstance(items, list) and \
-                all(isinstance(i, str) for i in items):
-            return separator.join(items)
-        return Unknown("join(...)")
-
-    return {
-        "length": length, "lookup": lookup, "merge": merge, "concat": concat,
-        "coalesce": coalesce, "tonumber": tonumber, "tobool": tobool, "tostring": tostring,
-        "join": join,
-        "lower": lambda v: v.lower() if isinstance(v, str) else Unknown("lower(...)"),
-        "upper": lambda v: v.upper() if isinstance(v, str) else Unknown("upper(...)"),
-        "contains": lambda items, v: (v in items) if isinstance(items, list) and is_known(v)
-        else Unknown("contains(...)"),
-        "toset": lambda v: v, "tolist": lambda v: v, "tomap": lambda v: v,
-        "startswith": lambda v, p: v.startswith(p) if isinstance(v, str) and isinstance(p, str)
-        else Unknown("startswith(...)"),
-        "endswith": lambda v, p: v.endswith(p) if isinstance(v, str) and isinstance(p, str)
-        else Unknown("endswith(...)"),
-        "trimspace": lambda v: v.strip() if isinstance(v, str) else Unknown("trimspace(...)"),
-    }
-
-
-_FUNCTIONS = _functions()
-
-
-class _Parser:
-    """Evaluates one HCL expression while parsing it (precedence climbing)."""
-
-    def __init__(self, source: str, scope: ModuleInstance,
-                 bindings: Mapping[str, Any] | None = None) -> None:
-        self.source = source
-        self.tokens = _tokens(source)
-        self.position = 0
-        self.scope = scope
-        # Iterators of dynamic blocks (`tag.value`), bound while a block's content is expanded.
-        self.bindings = dict(bindings or {})
-
-    # token helpers
-    def peek(self, offset: int = 0) -> _Token:
-        return self.tokens[min(self.position + offset, len(self.tokens) - 1)]
-
-    def take(self) -> _Token:
-        token = self.peek()
-        self.position += 1
-        return token
-
-    def accept(self, text: str) -> bool:
-        token = self.peek()
-        if token.kind == "op" and token.text == text:
-            self.position += 1
-            return True
-        return False
-
-    def expect(self, text: str) -> None:
-        if not self.accept(text):
-            raise _ParseError(f"expected {text!r} at {self.peek().text!r}")
-
-    def parse(self) -> Any:
-        value = self.conditional()
-        if self.peek().kind != "end":
-            raise _ParseError(f"unexpected {self.peek().text!r}")
-        return value
-
-    # grammar
-    def conditional(self) -> Any:
-        condition = self.binary(0)
-        if not self.accept("?"):
-            return condition
-        when_true = self.conditional()
-        self.expect(":")
-        when_false = self.conditional()
-        if isinstance(condition, bool):
-            return when_true if condition else when_false
-        if is_known(when_true) and when_true == when_false:
-            return when_true
-        return Unknown(f"conditional on {condition!r}")
-
-    _LEVELS: tuple[tuple[str, ...], ...] = (
-        ("||",), ("&&",), ("==", "!="), ("<", "<=", ">", ">="), ("+", "-"), ("*", "/", "%"),
-    )
-
-    def binary(self, level: int) -> Any:
-        if level == len(self._LEVELS):
-            return self.unary()
-        left = self.binary(level + 1)
-        while self.peek().kind == "op" and self.peek().text in self._LEVELS[level]:
-            operator = self.take().text
-            right = self.binary(level + 1)
-            left = _apply(operator, left, right)
-        return left
-
-    def unary(self) -> Any:
-        if self.accept("!"):
-            value = self.unary()
-            return (not value) if isinstance(value, bool) else Unknown("!")
-        if self.accept("-"):
-            value = self.unary()
-            return -value if _is_number(value) else Unknown("-")
-        return self.postfix(self.primary())
-
-    def postfix(self, value: Any) -> Any:
-        while True:
-            if self.accept("."):
-                token = self.take()
-                if token.kind == "op" and token.text == "*":
-                    value = Unknown("splat")
-                    continue
-                value = _index(value, token.value)
-            elif self.peek().kind == "op" and self.peek().text == "[":
-                if self.peek(1).text == "*" and self.peek(2).text == "]":
-                    self.position += 3
-                    value = Unknown("splat")
-                    continue
-                self.take()
-                key = self.conditional()
-                self.expect("]")
-                value = _index(value, key)
-            else:
-                return value
-
-    def primary(self) -> Any:
-        token = self.take()
-        if token.kind == "number":
-            return token.value
-        if token.kind == "string":
-            return self.template(token)
-        if token.kind == "ident":
-            if token.text in ("true", "false"):
-                return token.text == "true"
-            if token.text == "null":
-                return None
-            if self.peek().text == "(" and self.peek().kind == "op":
-                return self.call(token.text)
-            return self.reference(token.text)
-        if token.kind == "op":
-            if token.text == "(":
-                value = self.conditional()
-                self.expect(")")
-                return value
-            if token.text == "[":
-                return self.sequence()
-            if token.text == "{":
-                return self.mapping()
-        raise _ParseError(f"unexpected {token.text!r}")
-
-    def template(self, token: _Token) -> Any:
-        parts, directive = token.value
-        if directive:
-            return Unknown("template directive", text=token.text[1:-1])
-        values: list[Any] = []
-        for part in parts:
-            values.append(part if isinstance(part, str) else
-                          _Parser(part[1], self.scope, self.bindings).parse())
-        if len(values) == 1 and not isinstance(parts[0], str):
-            return values[0]  # "${x}" is x itself, whatever its type
-        if all(isinstance(v, (str, int, float, bool)) for v in values):
-            return "".join(_as_text(v) for v in values)
-        readable = "".join(_as_text(v) if isinstance(v, (str, int, float, bool))
-                           else "${...}" for v in values)
-        return Unknown("template", text=readable)
-
-    def skip_to(self, closer: str) -> None:
-        depth = 1
-        openers = {")": "(", "]": "[", "}": "{"}
-        while depth:
-            token = self.take()
-            if token.kind == "end":
-                raise _ParseError(f"missing {closer!r}")
-            if token.kind == "op" and token.text in ("(", "[", "{"):
-                depth += 1
-            elif token.kind == "op" and token.text in openers:
-                depth -= 1
-
-    def sequence(self) -> Any:
-        if self.peek().kind == "ident" and self.peek().text == "for":
-            self.skip_to("]")
-            return Unknown("for expression")
-        items: list[Any] = []
-        while not self.accept("]"):
-            items.append(self.conditional())
-            if not self.accept(","):
-                self.expect("]")
-                break
-        return items
-
-    def mapping(self) -> Any:
-        if self.peek().kind == "ident" and self.peek().text == "for":
-            self.skip_to("}")
-            return Unknown("for expression")
-        result: dict[str, Any] = {}
-        while not self.accept("}"):
-            key_token = self.peek()
-            if key_token.kind == "ident" and self.peek(1).text in ("=", ":"):
-                self.take()
-                key: Any = key_token.text
-            else:
-                key = self.conditional()
-            if not (self.accept("=") or self.accept(":")):
-                raise _ParseError("expected = in object")
-            value = self.conditional()
-            result[key if isinstance(key, str) else repr(key)] = value
-            self.accept(",")
-        return result
-
-    def call(self, name: str) -> Any:
-        self.expect("(")
-        args: list[Any] = []
-        while not self.accept(")"):
-            args.append(self.conditional())
-            self.accept("...")
-            if not self.accept(","):
-                self.expect(")")
-                break
-        if name in ("file", "templatefile"):
-            return self.scope.read_file(name, args)
-        if name in ("base64encode", "base64gzip"):
-            # Kept as its text, like Fn::Base64 in the CloudFormation model: user data readable.
-            return args[0] if args else Unknown(name)
-        function = _FUNCTIONS.get(name)
-        if function is None:
-            readable = next((a.text for a in args if isinstance(a, Unknown) and a.text), None)
-            return Unknown(f"{name}(...)", text=readable)
-        if any(isinstance(a, Unknown) for a in args) and name not in ("coalesce", "merge"):
-            readable = next((a.text for a in args if isinstance(a, Unknown) and a.text), None)
-            return Unknown(f"{name}(...)", text=readable)
-        try:
-            return function(*args)
-        except (TypeError, ValueError, IndexError, KeyError):
-            return Unknown(f"{name}(...)")
-
-    def reference(self, root: str) -> Any:
-        # Collect the traversal first: `aws_launch_template.web.id` names a thing that only
-        # exists after apply; `var.x` and `local.x` are looked up.
-        names = [root]
-        while self.peek().kind == "op" and self.peek().text == "." and \
-                self.peek(1).kind == "ident":
-            self.take()
-            names.append(self.take().text)
-        if root in self.bindings:
-            value = self.bindings[root]
-            for name in names[1:]:
-                value = _index(value, name)
-            return value
-        if root == "var" and len(names) >= 2:
-            value = self.scope.variable(names[1])
-            for name in names[2:]:
-                value = _index(value, name)
-            return value
-        if root == "local" and len(names) >= 2:
-            value = self.scope.local(names[1])
-            for name in names[2:]:
-                value = _index(value, name)
-            return value
-        if names[:2] == ["path", "module"]:
-            return self.scope.module_path
-        if names[:2] in (["path", "root"], ["path", "cwd"]):
-            return "."
-        return Unknown(".".join(names))
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _index(value: Any, key: Any) -> Any:
-    if isinstance(value, Unknown) or isinstance(key, Unknown):
-        expression = value.expression if isinstance(value, Unknown) else "value"
-        return Unknown(f"{expression}.{key}" if isinstance(key, str) else f"{expression}[...]")
-    if isinstance(value, dict) and isinstance(key, str) and key in value:
-        return value[key]
-    if isinstance(value, list) and _is_number(key) and 0 <= int(key) < len(value):
-        return value[int(key)]
-    return Unknown(f"[{key!r}]")
-
-
-def _apply(operator: str, left: Any, right: Any) -> Any:
-    if operator == "&&":
-        if left is False or right is False:
-            return False
-        return left and right if isinstance(left, bool) and isinstance(right, bool) \
-            else Unknown("&&")
-    if operator == "||":
-        if left is True or right is True:
-            return True
-        return left or right if isinstance(left, bool) and isinstance(right, bool) \
-            else Unknown("||")
-    if not (is_known(left) and is_known(right)):
-        return Unknown(operator)
-    if operator == "==":
-        return left == right
-    if operator == "!=":
-        return left != right
-    if not (_is_number(left) and _is_number(right)):
-        return Unknown(operator)
-    if operator == "/" and right == 0:
-        return Unknown(operator)
-    return {
-        "<": lambda: left < right, "<=": lambda: left <= right,
-        ">": lambda: left > right, ">=": lambda: left >= right,
-        "+": lambda: left + right, "-": lambda: left - right,
-        "*": lambda: left * right, "/": lambda: left / right, "%": lambda: left % right,
-    }[operator]()
-
-
-# -- modules --------------------------------------------------------------------------------------
 
 @dataclass
 class ModuleSource:
@@ -576,13 +99,18 @@ class ModuleSource:
     data: list[tuple[str, str, dict[str, Any], str]] = field(default_factory=list)
     variables: dict[str, dict[str, Any]] = field(default_factory=dict)
     locals: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     module_calls: dict[str, dict[str, Any]] = field(default_factory=dict)
     providers: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class TfResource:
-    """A resource (or data source) block of one module instance."""
+    """A resource (or data source) block of one module instance, or one instance of it.
+
+    `key` is None for the block as written, the `count.index` or `each.key` of one expanded
+    instance, or an `Unknown` when how many instances there are is known only after apply (then
+    `count` and `each` are bound to unknowns too, so nothing reads as a wrong known value)."""
 
     kind: str  # "resource" or "data"
     type: str
@@ -590,21 +118,29 @@ class TfResource:
     body: dict[str, Any]
     file: str
     module: ModuleInstance
+    key: InstanceKey | Unknown | None = None
+    bindings: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def address(self) -> str:
         local = f"{self.type}.{self.name}" if self.kind == "resource" else \
             f"data.{self.type}.{self.name}"
+        if isinstance(self.key, (int, str)):
+            local += _key_text(self.key)
         return self.module.prefix + local
 
     def has(self, attribute: str) -> bool:
         return attribute in self.body
 
+    def evaluate(self, raw: Any, bindings: Mapping[str, Any] | None = None) -> Any:
+        """A serialized value from inside this block (a nested block's attribute, say)."""
+        return self.module.evaluate(raw, {**self.bindings, **(bindings or {})})
+
     def value(self, attribute: str, default: Any = None) -> Any:
         """An attribute evaluated; `default` when the block does not set it."""
         if attribute not in self.body:
             return default
-        return self.module.evaluate(self.body[attribute])
+        return self.evaluate(self.body[attribute])
 
     def blocks(self, name: str) -> list[dict[str, Any]]:
         return nested_blocks(self.body, name)
@@ -613,24 +149,27 @@ class TfResource:
         """Static `name` blocks and the blocks `dynamic "name"` generates, each with the
         bindings to evaluate it with (the iterator for a dynamic one). A dynamic block whose
         for_each is only known after apply yields its content once, with an unknown iterator."""
-        found: list[tuple[dict[str, Any], dict[str, Any]]] = [(b, {}) for b in self.blocks(name)]
+        found: list[tuple[dict[str, Any], dict[str, Any]]] = [
+            (b, dict(self.bindings)) for b in self.blocks(name)]
         for dynamic in self.dynamic_blocks(name):
             contents = nested_blocks(dynamic, "content")
             if not contents:
                 continue
             # `iterator = t` names the binding after a bare identifier, not a value.
             iterator = expression_text(dynamic["iterator"]) if "iterator" in dynamic else name
-            items = self.module.evaluate(dynamic.get("for_each"))
+            items = self.evaluate(dynamic.get("for_each"))
             if isinstance(items, dict):
                 pairs = list(items.items())
             elif isinstance(items, list):
                 pairs = [(v, v) if not isinstance(v, (dict, list)) else (i, v)
                          for i, v in enumerate(items)]
             else:
-                found.append((contents[0], {iterator: Unknown(f"{iterator} of {name}")}))
+                found.append((contents[0], {**self.bindings,
+                                            iterator: Unknown(f"{iterator} of {name}")}))
                 continue
             for key, value in pairs:
-                found.append((contents[0], {iterator: {"key": key, "value": value}}))
+                found.append((contents[0], {**self.bindings,
+                                            iterator: {"key": key, "value": value}}))
         return found
 
     def dynamic_blocks(self, name: str) -> list[dict[str, Any]]:
@@ -655,14 +194,24 @@ def nested_blocks(body: Mapping[str, Any], name: str) -> list[dict[str, Any]]:
 
 
 class ModuleInstance:
-    """One use of a module: the root, or a `module` block calling a local folder."""
+    """One use of a module: the root, or a `module` block calling a local folder (one per key
+    of its `count` or `for_each`). It is the `Scope` its expressions are evaluated in."""
 
     def __init__(self, *, config: TerraformConfig, source: ModuleSource, prefix: str,
-                 arguments: Mapping[str, Callable[[], Any]]) -> None:
+                 arguments: Mapping[str, Callable[[], Any]],
+                 parent: ModuleInstance | None = None,
+                 call: Mapping[str, Any] | None = None,
+                 call_bindings: Mapping[str, Any] | None = None) -> None:
         self.config = config
         self.source = source
         self.prefix = prefix
         self._arguments = arguments
+        # The calling module and the `module` block's arguments as written, to follow a
+        # variable back to what the caller passed in.
+        self.parent = parent
+        self.call = dict(call or {})
+        self.call_bindings = dict(call_bindings or {})
+        self.children: dict[str, ModuleInstance] = {}
         self._variables: dict[str, Any] = {}
         self._locals: dict[str, Any] = {}
         self._evaluating: set[str] = set()
@@ -677,18 +226,7 @@ class ModuleInstance:
 
     def evaluate(self, raw: Any, bindings: Mapping[str, Any] | None = None) -> Any:
         """A value as python-hcl2 serialized it, evaluated in this module."""
-        if isinstance(raw, dict):
-            return {unquote(k): self.evaluate(v, bindings) for k, v in raw.items()
-                    if not k.startswith("__")}
-        if isinstance(raw, list):
-            return [self.evaluate(v, bindings) for v in raw]
-        if not isinstance(raw, str):
-            return raw
-        source = raw[2:-1] if raw.startswith("${") and _wraps_whole(raw) else raw
-        try:
-            return _Parser(source, self, bindings).parse()
-        except (_ParseError, RecursionError):
-            return Unknown(raw)
+        return evaluate(raw, self, bindings)
 
     def expand_local_references(self, raw: Any, *, depth: int = 4) -> str:
         """The expression text with `local.x` replaced by each local's own expression, so a
@@ -744,19 +282,95 @@ class ModuleInstance:
         # templatefile: the variables are not substituted; its text stays readable.
         return Unknown(f"templatefile({path!r})", text=text)
 
+    def module_output(self, module: str, output: str) -> Any:
+        """An output of a child module, evaluated in the child: a list of subnet ids is a list
+        of two unknowns, so its length is known where the ids are not."""
+        expression = f"module.{module}.{output}"
+        child = self.children.get(module)
+        declared = child.source.outputs.get(output) if child else None
+        if child is None or declared is None or "value" not in declared or \
+                expression in self._evaluating:
+            return Unknown(expression)
+        self._evaluating.add(expression)
+        try:
+            return child.evaluate(declared["value"])
+        finally:
+            self._evaluating.discard(expression)
+
+    def resource_value(self, type_: str, name: str) -> Any | None:
+        """A counted resource is a list of its instances (a `for_each` one a map), so
+        `length(aws_subnet.private)` is known; each instance's attributes are not."""
+        block = next((body for t, n, body, _ in self.source.resources
+                      if t == type_ and n == name), None)
+        if block is None or ("count" not in block and "for_each" not in block):
+            return None
+        guard = f"{type_}.{name}"
+        if guard in self._evaluating:
+            return None
+        self._evaluating.add(guard)
+        try:
+            keys = instance_keys(block, self.evaluate)
+        finally:
+            self._evaluating.discard(guard)
+        if keys is None:
+            return None
+        instances = {key: Unknown(guard + _key_text(key)) for key, _ in keys
+                     if key is not None}
+        return list(instances.values()) if "count" in block else instances
+
+    def referenced_resource(self, raw: Any, *, depth: int = 16) -> TfResource | None:
+        """The resource a reference (`aws_x.name.attr`, `aws_x.name[0].attr`) names, followed
+        through module variables and module outputs: what `var.allowed_security_group_id`
+        is once the caller's `module.ec2.security_group_id` is traced to its group. None for
+        anything else (a literal, a data source, an expression that computes)."""
+        text = expression_text(raw).strip()
+        if depth == 0:
+            return None
+        variable = re.fullmatch(r"var\.([A-Za-z_][\w-]*)", text)
+        if variable:
+            name = variable.group(1)
+            if self.parent is None or name not in self.call:
+                return None
+            return self.parent.referenced_resource(self.call[name], depth=depth - 1)
+        output = re.fullmatch(r"module\.([A-Za-z_][\w-]*)\.([A-Za-z_][\w-]*)", text)
+        if output:
+            child = self.children.get(output.group(1))
+            found = child.source.outputs.get(output.group(2)) if child else None
+            if child is None or found is None or "value" not in found:
+                return None
+            return child.referenced_resource(found["value"], depth=depth - 1)
+        resource = re.fullmatch(r"([a-z][a-z0-9_]*)\.([A-Za-z_][\w-]*)(?:\[(\d+)\])?"
+                                r"(?:\.[A-Za-z_][\w-]*)*", text)
+        if resource is None or resource.group(1) in ("var", "local", "data", "module", "path"):
+            return None
+        type_, name, index = resource.groups()
+        found = next((r for r in self.resources() if r.type == type_ and r.name == name), None)
+        if found is None or index is None:
+            return found
+        return next((r for r in self.resource_instances() if r.type == type_
+                     and r.name == name and r.key == int(index)), None)
+
     def resources(self) -> list[TfResource]:
         return [TfResource("resource", t, n, body, f, self)
                 for t, n, body, f in self.source.resources]
 
+    def resource_instances(self) -> list[TfResource]:
+        """Every resource as apply would create it: one per `count` index or `for_each` key."""
+        expanded: list[TfResource] = []
+        for t, n, body, f in self.source.resources:
+            keys = instance_keys(body, self.evaluate)
+            if keys is None:
+                unknown = Unknown(f"{self.prefix}{t}.{n} instances")
+                expanded.append(TfResource("resource", t, n, body, f, self, key=unknown,
+                                           bindings={"count": {"index": unknown},
+                                                     "each": unknown}))
+                continue
+            expanded.extend(TfResource("resource", t, n, body, f, self, key=key,
+                                       bindings=bindings) for key, bindings in keys)
+        return expanded
+
     def data_sources(self) -> list[TfResource]:
         return [TfResource("data", t, n, body, f, self) for t, n, body, f in self.source.data]
-
-
-def _wraps_whole(raw: str) -> bool:
-    try:
-        return _matching_brace(raw, 1) == len(raw) - 1
-    except _ParseError:
-        return False
 
 
 class TerraformConfig:
@@ -778,8 +392,11 @@ class TerraformConfig:
         }, depth=0)
 
     def _instantiate(self, source: ModuleSource, *, prefix: str,
-                     arguments: Mapping[str, Callable[[], Any]], depth: int) -> ModuleInstance:
-        instance = ModuleInstance(config=self, source=source, prefix=prefix, arguments=arguments)
+                     arguments: Mapping[str, Callable[[], Any]], depth: int,
+                     parent: ModuleInstance | None = None, call: Mapping[str, Any] | None = None,
+                     call_bindings: Mapping[str, Any] | None = None) -> ModuleInstance:
+        instance = ModuleInstance(config=self, source=source, prefix=prefix, arguments=arguments,
+                                  parent=parent, call=call, call_bindings=call_bindings)
         self.instances.append(instance)
         if depth > 8:  # a module calling itself; Terraform refuses that too
             return instance
@@ -793,19 +410,33 @@ class TerraformConfig:
             child = self.sources.get(directory)
             if child is None:
                 continue
-            child_arguments = {
-                key: (lambda raw=raw, parent=instance: parent.evaluate(raw))
-                for key, raw in call.items()
-                if not key.startswith("__") and key not in
-                ("source", "version", "count", "for_each", "providers", "depends_on")
-            }
-            self._instantiate(child, prefix=f"{prefix}module.{name}.",
-                              arguments=child_arguments, depth=depth + 1)
+            # A call whose count or for_each is known only after apply is read once, unexpanded,
+            # so its resources are still checked.
+            keys = instance_keys(call, instance.evaluate) or [(None, {})]
+            for key, bindings in keys:
+                child_arguments = {
+                    argument: (lambda raw=raw, parent=instance, bound=bindings:
+                               parent.evaluate(raw, bound))
+                    for argument, raw in call.items()
+                    if not argument.startswith("__") and argument not in _META_ARGUMENTS
+                }
+                label = name if key is None else name + _key_text(key)
+                instance.children[label] = self._instantiate(
+                    child, prefix=f"{prefix}module.{label}.", arguments=child_arguments,
+                    depth=depth + 1, parent=instance, call=call, call_bindings=bindings)
         return instance
 
     def resources(self, *types: str) -> Iterator[TfResource]:
+        """Resource blocks as written, once per module instance."""
         for instance in self.instances:
             for resource in instance.resources():
+                if not types or resource.type in types:
+                    yield resource
+
+    def resource_instances(self, *types: str) -> Iterator[TfResource]:
+        """Resources as apply would create them, `count` and `for_each` expanded."""
+        for instance in self.instances:
+            for resource in instance.resource_instances():
                 if not types or resource.type in types:
                     yield resource
 
@@ -844,25 +475,12 @@ def _collect(source: ModuleSource, document: Mapping[str, Any], path: str) -> No
         for key, value in entry.items():
             if not key.startswith("__"):
                 source.locals[key] = value
+    for entry in document.get("output") or []:
+        for label, body in entry.items():
+            source.outputs[unquote(label)] = body if isinstance(body, dict) else {}
     for entry in document.get("module") or []:
         for label, body in entry.items():
             source.module_calls[unquote(label)] = body if isinstance(body, dict) else {}
     for entry in document.get("provider") or []:
         for label, body in entry.items():
             source.providers.append((unquote(label), body if isinstance(body, dict) else {}, path))
-
-
-def expression_text(raw: Any) -> str:
-    """Source-like text of a serialized value, for messages: `${aws_x.y.id}` -> `aws_x.y.id`."""
-    if isinstance(raw, list):
-        return "[" + ", ".join(expression_text(v) for v in raw) + "]"
-    if isinstance(raw, str):
-        if raw.startswith("${") and _wraps_whole(raw):
-            return raw[2:-1]
-        return unquote(raw)
-    return str(raw)
-
-
-def reference_names(expression: str, resource_type: str) -> list[str]:
-    """Names of `resource_type` resources an expression refers to (`aws_x.NAME.attr`)."""
-    return re.findall(rf"(?<![\w.]){re.escape(resource_type)}\.([A-Za-z_][\w-]*)", expression)

@@ -1,12 +1,13 @@
 """Cloud targets: one module per target, chosen by `PORTAL_CLOUD`.
 
-Each target turns the settings into a `CloudConnection`: a region, an endpoint and one set of
+`CONNECTORS` is the registry of targets. Each target turns the settings into a `CloudConnection`: a region, an endpoint and one set of
 boto3 clients built once from one Session and shared by every thread (clients are thread-safe,
 Sessions are not, and building clients is the expensive part).
 """
 
 from __future__ import annotations
 
+import importlib
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -87,18 +88,17 @@ class CloudConnection:
             self.client(service)
 
 
+# The module of each target; each has `connect(settings) -> CloudConnection`. Imported on first
+# use: the embedded target pulls in moto's server, which the other targets never need.
+CONNECTORS: dict[CloudTarget, str] = {
+    CloudTarget.EMBEDDED: "services.clouds.embedded",
+    CloudTarget.LOCALSTACK: "services.clouds.localstack",
+    CloudTarget.AWS: "services.clouds.aws",
+}
+
+
 def _connector(target: CloudTarget) -> Callable[[Settings], CloudConnection]:
-    if target is CloudTarget.EMBEDDED:
-        from services.clouds import embedded
-
-        return embedded.connect
-    if target is CloudTarget.LOCALSTACK:
-        from services.clouds import localstack
-
-        return localstack.connect
-    from services.clouds import aws
-
-    return aws.connect
+    return importlib.import_module(CONNECTORS[target]).connect  # type: ignore[no-any-return]
 
 
 def connect(settings: Settings) -> CloudConnection:

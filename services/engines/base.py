@@ -129,6 +129,9 @@ class DeploymentRef:
 
 class Engine(Protocol):
     name: EngineName
+    # The resource type under which the portal records events about the deployment as a whole
+    # (a failed delete): CloudFormation's stack type, Terraform's own.
+    deployment_type: str
 
     def availability(self, manifest: TemplateManifest | None = None) -> Availability:
         """Whether this engine can deploy `manifest` (or anything, with None) here and now; the

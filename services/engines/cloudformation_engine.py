@@ -1,4 +1,5 @@
-"""Launch and delete CloudFormation stacks through boto3, streaming stack events as they happen.
+"""The CloudFormation engine: create and delete stacks through boto3, streaming stack events as
+they happen.
 
 The same code runs against every target. Emulator quirks it must survive are commented where they
 bite; everything a deleted stack leaves behind is removed afterwards by `sweeper`.
@@ -6,17 +7,41 @@ bite; everything a deleted stack leaves behind is removed afterwards by `sweeper
 
 from __future__ import annotations
 
-import functools
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
 from services.clouds import CloudConnection
+from services.clouds.aws_calls import (
+    AWS_ERRORS,
+    READ_ATTEMPTS,
+    as_utc,
+    aws_reason,
+    is_missing_stack,
+    paginate,
+    retry_reads,
+    server_fault,
+)
+from services.engines.base import (
+    Availability,
+    DeployedResource,
+    DeploymentRef,
+    DeploymentRequest,
+    EngineName,
+    EventSink,
+    OperationResult,
+    PlannedResource,
+    ResourceEvent,
+)
+from services.render_service import cloudformation_parameters
+from services.settings import CloudTarget
+
+if TYPE_CHECKING:
+    from services.catalog_service import TemplateManifest
+    from services.settings import Settings
 
 STACK_TYPE = "AWS::CloudFormation::Stack"
 CREATE_DONE = {"CREATE_COMPLETE"}
@@ -26,79 +51,7 @@ CREATE_FAILED = {
 }
 DELETE_DONE = {"DELETE_COMPLETE"}
 DELETE_FAILED = {"DELETE_FAILED"}
-# What a call to AWS can raise. An emulator that crashes answers HTML, which botocore cannot parse.
-AWS_ERRORS = (ClientError, BotoCoreError, ResponseParserError)
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
-
-
-@dataclass(frozen=True)
-class StackEvent:
-    event_key: str
-    occurred_at: datetime
-    logical_id: str
-    resource_type: str
-    physical_id: str | None
-    status: str
-    reason: str | None
-
-
-@dataclass
-class OperationResult:
-    succeeded: bool
-    stack_id: str | None = None
-    outputs: dict[str, str] = field(default_factory=dict)
-    error: str | None = None
-    timed_out: bool = False
-
-
-EventSink = Callable[[list[StackEvent]], None]
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        code = error.get("Code") or "Error"
-        message = error.get("Message") or str(exc)
-        return f"{code}: {message}"
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _is_missing_stack(exc: ClientError) -> bool:
-    error = exc.response.get("Error", {})
-    return error.get("Code") == "ValidationError" and "does not exist" in error.get("Message", "")
-
-
-READ_ATTEMPTS = 3
-Read = TypeVar("Read", bound=Callable[..., Any])
-
-
-def _server_fault(exc: Exception) -> bool:
-    if isinstance(exc, ResponseParserError):
-        return True
-    if isinstance(exc, ClientError):
-        return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
-    return False
-
-
-def retry_reads(read: Read) -> Read:
-    """Repeat a read that met a server fault. Reads are safe to repeat; writes are not.
-
-    The embedded cloud, under many concurrent requests, now and then answers a read with an HTML
-    HTTP 500 that botocore can neither parse nor retry itself.
-    """
-
-    @functools.wraps(read)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        for attempt in range(READ_ATTEMPTS):
-            try:
-                return read(*args, **kwargs)
-            except AWS_ERRORS as exc:
-                if attempt == READ_ATTEMPTS - 1 or not _server_fault(exc):
-                    raise
-                time.sleep(0.05 * (attempt + 1))
-        raise AssertionError("unreachable")
-
-    return wrapper  # type: ignore[return-value]
 
 
 class Poller:
@@ -124,21 +77,25 @@ class Poller:
 
 
 class CloudFormationEngine:
-    def __init__(self, connection: CloudConnection) -> None:
+    name = EngineName.CLOUDFORMATION
+    deployment_type = STACK_TYPE
+
+    def __init__(self, connection: CloudConnection, settings: Settings | None = None) -> None:
         self.cloudformation = connection.client("cloudformation")
+        self.target = connection.target
         # The stack's status is read beside its events, not after them: a poll costs one round
         # trip instead of two, which is most of a launch on the embedded cloud.
         self._reads = ThreadPoolExecutor(max_workers=16, thread_name_prefix="stack-status")
 
     @staticmethod
-    def _has_stack_event(events: list[StackEvent], status: str) -> bool:
+    def _has_stack_event(events: list[ResourceEvent], status: str) -> bool:
         return any(e.resource_type == STACK_TYPE and e.status == status for e in events)
 
     # -- events ---------------------------------------------------------------------------------
     @retry_reads
-    def _new_events(self, stack: str, seen: set[str]) -> list[StackEvent]:
+    def _new_events(self, stack: str, seen: set[str]) -> list[ResourceEvent]:
         """Events not yet seen, oldest first. AWS lists newest first, so stop at the first seen."""
-        fresh: list[StackEvent] = []
+        fresh: list[ResourceEvent] = []
         paginator = self.cloudformation.get_paginator("describe_stack_events")
         done = False
         for page in paginator.paginate(StackName=stack):
@@ -146,12 +103,9 @@ class CloudFormationEngine:
                 if raw["EventId"] in seen:
                     done = True
                     break
-                timestamp = raw["Timestamp"]
-                if timestamp.tzinfo is None:
-                    timestamp = timestamp.replace(tzinfo=UTC)
-                fresh.append(StackEvent(
+                fresh.append(ResourceEvent(
                     event_key=raw["EventId"][:128],
-                    occurred_at=timestamp,
+                    occurred_at=as_utc(raw["Timestamp"]),
                     logical_id=raw.get("LogicalResourceId", ""),
                     resource_type=raw.get("ResourceType", ""),
                     physical_id=raw.get("PhysicalResourceId") or None,
@@ -170,7 +124,7 @@ class CloudFormationEngine:
         try:
             stacks = self.cloudformation.describe_stacks(StackName=stack)["Stacks"]
         except ClientError as exc:
-            if _is_missing_stack(exc):
+            if is_missing_stack(exc):
                 return None
             raise
         return stacks[0] if stacks else None
@@ -200,11 +154,11 @@ class CloudFormationEngine:
             return None
         return newest
 
-    def _stream(self, stack: str, seen: set[str], on_events: EventSink) -> list[StackEvent]:
+    def _stream(self, stack: str, seen: set[str], on_events: EventSink) -> list[ResourceEvent]:
         try:
             events = self._new_events(stack, seen)
         except ClientError as exc:
-            if _is_missing_stack(exc):
+            if is_missing_stack(exc):
                 return []
             raise
         if events:
@@ -212,7 +166,7 @@ class CloudFormationEngine:
         return events
 
     @staticmethod
-    def _failure_reason(events: list[StackEvent], fallback: str) -> str:
+    def _failure_reason(events: list[ResourceEvent], fallback: str) -> str:
         failed = [e for e in events if e.status.endswith("_FAILED") and e.reason
                   and e.resource_type != STACK_TYPE]
         if failed:
@@ -235,7 +189,7 @@ class CloudFormationEngine:
             try:
                 return self.cloudformation.create_stack(**request)["StackId"]
             except AWS_ERRORS as exc:
-                if attempt == READ_ATTEMPTS - 1 or not _server_fault(exc):
+                if attempt == READ_ATTEMPTS - 1 or not server_fault(exc):
                     raise
                 if self._status(request["StackName"]) is not None:
                     raise
@@ -245,7 +199,7 @@ class CloudFormationEngine:
     def create(self, *, stack_name: str, template_body: str, parameters: list[dict[str, str]],
                tags: dict[str, str], deadline: float, on_events: EventSink) -> OperationResult:
         seen: set[str] = set()
-        all_events: list[StackEvent] = []
+        all_events: list[ResourceEvent] = []
         minutes = max(1, int((deadline - time.monotonic()) // 60))
         try:
             stack_id = self._create_once(
@@ -260,7 +214,7 @@ class CloudFormationEngine:
                 all_events += self._stream(stack_name, seen, on_events)
             except AWS_ERRORS:
                 pass
-            return OperationResult(succeeded=False, error=_reason(exc))
+            return OperationResult(succeeded=False, error=aws_reason(exc))
         return self._await_create(stack_id, seen=seen, all_events=all_events, deadline=deadline,
                                   on_events=on_events)
 
@@ -274,7 +228,7 @@ class CloudFormationEngine:
         return self._await_create(current[1], seen=set(), all_events=[], deadline=deadline,
                                   on_events=on_events)
 
-    def _await_create(self, stack_id: str, *, seen: set[str], all_events: list[StackEvent],
+    def _await_create(self, stack_id: str, *, seen: set[str], all_events: list[ResourceEvent],
                       deadline: float, on_events: EventSink) -> OperationResult:
         poller = Poller(deadline=deadline)
         try:
@@ -290,24 +244,24 @@ class CloudFormationEngine:
                 if status in CREATE_DONE:
                     outputs = {o["OutputKey"]: o.get("OutputValue", "")
                                for o in (stack or {}).get("Outputs", [])}
-                    return OperationResult(succeeded=True, stack_id=stack_id, outputs=outputs)
+                    return OperationResult(succeeded=True, deployment_id=stack_id, outputs=outputs)
                 if status in CREATE_FAILED:
                     reason = self._failure_reason(
                         all_events, (stack or {}).get("StackStatusReason") or status)
-                    return OperationResult(succeeded=False, stack_id=stack_id,
+                    return OperationResult(succeeded=False, deployment_id=stack_id,
                                            error=f"{status}: {reason}")
                 if not poller.wait():
                     return OperationResult(
-                        succeeded=False, stack_id=stack_id, timed_out=True,
+                        succeeded=False, deployment_id=stack_id, timed_out=True,
                         error=f"timed out: stack still {status} at its deadline")
         except AWS_ERRORS as exc:
-            return OperationResult(succeeded=False, stack_id=stack_id, error=_reason(exc))
+            return OperationResult(succeeded=False, deployment_id=stack_id, error=aws_reason(exc))
 
     # -- delete ---------------------------------------------------------------------------------
     def delete(self, *, stack: str, deadline: float, on_events: EventSink) -> OperationResult:
         """Delete `stack` (name or id) and wait; a stack that no longer exists counts as deleted."""
         seen: set[str] = set()
-        all_events: list[StackEvent] = []
+        all_events: list[ResourceEvent] = []
         try:
             existing = self._status(stack)
             if existing is None:
@@ -325,37 +279,97 @@ class CloudFormationEngine:
                 # whatever it left.
                 status = current[0] if current else "DELETE_COMPLETE"
                 if status in DELETE_DONE:
-                    return OperationResult(succeeded=True, stack_id=stack_id)
+                    return OperationResult(succeeded=True, deployment_id=stack_id)
                 if status in DELETE_FAILED:
                     reason = self._failure_reason(all_events, status)
-                    return OperationResult(succeeded=False, stack_id=stack_id,
+                    return OperationResult(succeeded=False, deployment_id=stack_id,
                                            error=f"{status}: {reason}")
                 if not poller.wait():
-                    return OperationResult(succeeded=False, stack_id=stack_id, timed_out=True,
+                    return OperationResult(succeeded=False, deployment_id=stack_id, timed_out=True,
                                            error=f"timed out: stack still {status} at its deadline")
         except AWS_ERRORS as exc:
-            return OperationResult(succeeded=False, error=_reason(exc))
+            return OperationResult(succeeded=False, error=aws_reason(exc))
 
     @retry_reads
-    def stack_resources(self, stack: str) -> list[dict[str, str]]:
+    def _stack_resources(self, stack: str) -> list[DeployedResource]:
         try:
-            paginator = self.cloudformation.get_paginator("list_stack_resources")
-            resources = []
-            for page in paginator.paginate(StackName=stack):
-                for raw in page.get("StackResourceSummaries", []):
-                    resources.append({
-                        "logical_id": raw.get("LogicalResourceId", ""),
-                        "type": raw.get("ResourceType", ""),
-                        "physical_id": raw.get("PhysicalResourceId", ""),
-                        "status": raw.get("ResourceStatus", ""),
-                    })
-            return resources
+            return [DeployedResource(logical_id=raw.get("LogicalResourceId", ""),
+                                     resource_type=raw.get("ResourceType", ""),
+                                     physical_id=raw.get("PhysicalResourceId") or None,
+                                     status=raw.get("ResourceStatus", ""))
+                    for raw in paginate(self.cloudformation, "list_stack_resources",
+                                        "StackResourceSummaries", StackName=stack)]
         except ClientError as exc:
-            if _is_missing_stack(exc):
+            if is_missing_stack(exc):
                 return []
             raise
+
+    def stack_resources(self, stack: str) -> list[dict[str, str]]:
+        """A stack's resources as `sandbox status --json` shows them."""
+        return [resource.to_json() for resource in self._stack_resources(stack)]
 
     def stack_status(self, stack: str) -> str | None:
         """The stack's status, or None when it does not exist any more."""
         current = self._status(stack)
         return current[0] if current else None
+
+    # -- the engine protocol ----------------------------------------------------------------------
+    def availability(self, manifest: TemplateManifest | None = None) -> Availability:
+        if manifest is not None and EngineName.CLOUDFORMATION not in manifest.engines:
+            return Availability(False, f"template {manifest.id} has no CloudFormation template")
+        return Availability(True)
+
+    def plan(self, request: DeploymentRequest) -> list[PlannedResource]:
+        """The stack's resources whose conditions hold with these parameters, in template order:
+        what create_stack would make (nested stacks and macros aside, which no template uses)."""
+        from services.template_model import load_template, resolve_template
+
+        values = {p["ParameterKey"]: p["ParameterValue"]
+                  for p in cloudformation_parameters(request.manifest, request.values)}
+        resolved = resolve_template(load_template(self._template_body(request.manifest)),
+                                    values, region=request.region)
+        return [PlannedResource(address=r.logical_id, resource_type=r.type)
+                for r in resolved.resources.values()]
+
+    @staticmethod
+    def _template_body(manifest: TemplateManifest) -> str:
+        return manifest.cloudformation_path.read_text()
+
+    def apply(self, request: DeploymentRequest, *, deadline: float,
+              on_events: EventSink) -> OperationResult:
+        stack_name = request.deployment_name
+        existing = self.stack_status(stack_name)
+        if existing == "CREATE_IN_PROGRESS" and self.target is CloudTarget.EMBEDDED:
+            # The embedded cloud creates a stack inside create_stack; one still in progress
+            # afterwards failed and stays so for ever (a resource it could not make).
+            return OperationResult(succeeded=False, error=(
+                "the worker running this launch stopped, and the embedded cloud left its stack "
+                "unfinished"))
+        if existing is not None:
+            # An earlier worker created it and died: wait for that stack, never make a second.
+            result = self.wait_for_create(stack=stack_name, deadline=deadline,
+                                          on_events=on_events)
+        else:
+            result = self.create(
+                stack_name=stack_name, template_body=self._template_body(request.manifest),
+                parameters=cloudformation_parameters(request.manifest, request.values),
+                tags=dict(request.tags), deadline=deadline, on_events=on_events)
+        result.outputs = self._by_manifest_names(request.manifest, result.outputs)
+        return result
+
+    @staticmethod
+    def _by_manifest_names(manifest: TemplateManifest, outputs: dict[str, str]) -> dict[str, str]:
+        by_cfn = {spec.cfn_name: spec.name for spec in manifest.outputs}
+        return {by_cfn.get(key, key): value for key, value in outputs.items()}
+
+    def destroy(self, ref: DeploymentRef, *, deadline: float,
+                on_events: EventSink) -> OperationResult:
+        return self.delete(stack=ref.handle, deadline=deadline, on_events=on_events)
+
+    def outputs(self, ref: DeploymentRef, manifest: TemplateManifest) -> dict[str, str]:
+        stack = self._describe(ref.handle)
+        raw = {o["OutputKey"]: o.get("OutputValue", "") for o in (stack or {}).get("Outputs", [])}
+        return self._by_manifest_names(manifest, raw)
+
+    def resources(self, ref: DeploymentRef) -> list[DeployedResource]:
+        return self._stack_resources(ref.handle)

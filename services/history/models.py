@@ -113,8 +113,13 @@ class Environment(Base):
     # Which life of the embedded emulator holds the resources; see clouds.embedded.
     cloud_session: Mapped[str | None] = mapped_column(String(64))
     region: Mapped[str] = mapped_column(String(32))
-    stack_name: Mapped[str] = mapped_column(String(128))
-    stack_id: Mapped[str | None] = mapped_column(String(512))
+    # The engine that deployed it (services/engines) and its reference for the deployment: a
+    # name the portal chose (a stack name, a Terraform working directory) and the id the engine
+    # gave it once made (a stack ARN, a Terraform state's lineage).
+    engine: Mapped[str] = mapped_column(String(32), default="cloudformation",
+                                        server_default="cloudformation")
+    deployment_name: Mapped[str] = mapped_column(String(128))
+    deployment_id: Mapped[str | None] = mapped_column(String(512))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # The lease the environment was launched for; at `expires_at` the portal destroys it.

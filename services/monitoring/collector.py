@@ -37,7 +37,8 @@ from services.settings import CloudTarget
 from services.burstable import is_burstable
 from services.clouds import CloudConnection
 from services.context import PortalContext
-from services.engines.cloudformation_engine import AWS_ERRORS, retry_reads
+from services.clouds.aws_calls import AWS_ERRORS, as_utc, aws_reason, retry_reads
+from services.engines.base import DeploymentRef
 from services.history.models import (
     CollectorPass,
     Deployment,
@@ -52,8 +53,6 @@ from services.monitoring.discovery import (
     Discovery,
     DiscoveryRequest,
     EnvironmentResources,
-    as_utc,
-    aws_reason,
     run_in_threads,
 )
 from services.monitoring.rollups import dialect_insert, refresh_rollups
@@ -292,8 +291,10 @@ class _Pass:
     def run(self) -> None:
         with self.ctx.sessions() as session:
             envs = _environments(self.ctx, session, self.connection)
-            env_info = {env.id: (env.status, env.created_at,
-                                 env.stack_id or env.stack_name) for env in envs}
+            env_info = {env.id: (env.status, env.created_at, env.engine,
+                                 DeploymentRef(env_id=env.id, deployment_name=env.deployment_name,
+                                               deployment_id=env.deployment_id))
+                        for env in envs}
             stored = self._stored_series(session, list(env_info))
             open_activity = self._oldest_open(session, ScalingActivity, ScalingActivity.start_time,
                                               ScalingActivity.status_code,
@@ -315,11 +316,12 @@ class _Pass:
                     last_fetched[row.env_id] = row.fetched_until
         requests: list[DiscoveryRequest] = []
         since_by_env: dict[str, datetime] = {}
-        for env_id, (_, created_at, stack) in env_info.items():
+        for env_id, (_, created_at, engine, ref) in env_info.items():
             instances_since = last_fetched.get(env_id) or (floor_period(created_at) - PERIOD)
             since_by_env[env_id] = instances_since
             activities_since = min(filter(None, (instances_since, open_activity.get(env_id))))
-            requests.append(DiscoveryRequest(env_id=env_id, stack=stack,
+            requests.append(DiscoveryRequest(env_id=env_id, engine=self.ctx.engine(engine),
+                                             ref=ref,
                                              activities_since=activities_since,
                                              instances_since=instances_since))
         found = self.discovery.discover(requests)
@@ -330,9 +332,9 @@ class _Pass:
         readable: list[EnvironmentResources] = []
         for env_id, resources in found.items():
             if resources.error is not None:
-                # A launch that has not made its stack yet, or a destroy that has deleted it, is
-                # no failure.
-                if not (resources.stack_missing
+                # A launch that has not made its deployment yet, or a destroy that has deleted
+                # it, is no failure.
+                if not (resources.deployment_missing
                         and env_info[env_id][0] != EnvironmentStatus.READY.value):
                     self.report.errors[env_id] = resources.error
                     logger.warning("collector: environment %s skipped: %s", env_id,

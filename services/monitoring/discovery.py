@@ -1,13 +1,14 @@
-"""What of an environment the collector watches, found from its CloudFormation stack.
+"""What of an environment the collector watches, found from what its engine deployed.
 
-For each environment: its EC2 instances (the stack's own, the members of its Auto Scaling groups,
+For each environment: its EC2 instances (the deployment's own, the members of its Auto Scaling groups,
 and the instances its groups' scaling activities name since a given time, so that an instance
 replaced between two passes still gets its last metrics), with their instance types; its
 application load balancers and their target groups as CloudWatch dimension values; its RDS
 instances; its Auto Scaling groups and their activities; its CodeDeploy deployment groups.
 
-Each environment is read on its own (one `list_stack_resources`, paginated, and the few lookups its
-resources need), so that one environment whose stack is gone fails alone. The instance types of
+Each environment is read on its own (its engine's resource list, e.g. one `list_stack_resources`,
+paginated, and the few lookups its resources need), so that one environment whose deployment is
+gone fails alone. Types are read in CloudFormation's words, whichever engine made them. The instance types of
 every environment are read together, in as few `describe_instances` calls as the filter's limit
 allows.
 """
@@ -19,13 +20,16 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, TypeVar
-
-from botocore.exceptions import ClientError
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from services.clouds import CloudConnection
-from services.engines.cloudformation_engine import AWS_ERRORS, retry_reads
+from services.clouds.aws_calls import AWS_ERRORS, as_utc, aws_reason, retry_reads
+from services.engines.base import DeploymentRef
+from services.engines.resource_types import cloudformation_type
+
+if TYPE_CHECKING:
+    from services.engines.base import Engine
 
 INSTANCE = "AWS::EC2::Instance"
 AUTO_SCALING_GROUP = "AWS::AutoScaling::AutoScalingGroup"
@@ -53,8 +57,9 @@ Result = TypeVar("Result")
 @dataclass(frozen=True)
 class DiscoveryRequest:
     env_id: str
-    # The stack's id, or its name while a launch has not recorded the id yet.
-    stack: str
+    # The environment's engine and its deployment (engine.resources(ref) lists what it made).
+    engine: Engine
+    ref: DeploymentRef
     # How far back to read scaling activities (they are listed newest first).
     activities_since: datetime
     # Instances named by activities that started from then on are watched too: they may have
@@ -100,10 +105,10 @@ class EnvironmentResources:
     activities: list[ActivityRecord] = field(default_factory=list)
     # Why the environment could not be read; its other fields are then empty.
     error: str | None = None
-    # What could not be read of an environment whose stack was read (instance types, say).
+    # What could not be read of an environment whose deployment was read (instance types, say).
     partial_error: str | None = None
-    # The stack does not exist (any more, or not yet while a launch starts).
-    stack_missing: bool = False
+    # The deployment does not exist (any more, or not yet while a launch starts).
+    deployment_missing: bool = False
 
 
 def load_balancer_dimension(arn: str) -> str | None:
@@ -122,13 +127,6 @@ def target_group_dimension(arn: str) -> str | None:
     return f"targetgroup/{resource}" if found else None
 
 
-def as_utc(value: datetime | None) -> datetime | None:
-    """A time as AWS or the database gave it, naive ones read as UTC."""
-    if value is None:
-        return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def run_in_threads(work: Callable[[Item], Result], items: Sequence[Item], *, workers: int,
                    name: str) -> list[Result]:
     """`work` over `items` on a few threads, results in order.
@@ -145,26 +143,22 @@ def run_in_threads(work: Callable[[Item], Result], items: Sequence[Item], *, wor
         return [future.result() for future in futures]
 
 
-def aws_reason(exc: Exception) -> str:
-    """AWS's own code and message of a failed call, for a report."""
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        return f"{error.get('Code') or 'Error'}: {error.get('Message') or exc}"
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _is_missing_stack(exc: Exception) -> bool:
-    if not isinstance(exc, ClientError):
-        return False
-    error = exc.response.get("Error", {})
-    return error.get("Code") == "ValidationError" and "does not exist" in error.get("Message", "")
+def resources_by_type(engine: Engine, ref: DeploymentRef) -> dict[str, list[str]]:
+    """Physical ids of what a deployment made and still has, by CloudFormation type."""
+    by_type: dict[str, list[str]] = {}
+    for resource in engine.resources(ref):
+        # A resource not created (yet) has no physical id; nor has, on the embedded cloud, one of
+        # a type the emulator does not model.
+        if resource.physical_id and not resource.status.startswith("DELETE"):
+            by_type.setdefault(cloudformation_type(resource.resource_type), []).append(
+                resource.physical_id)
+    return by_type
 
 
 class Discovery:
     """Reads environments' resources through one connection's shared clients."""
 
     def __init__(self, connection: CloudConnection) -> None:
-        self.cloudformation = connection.client("cloudformation")
         self.autoscaling = connection.client("autoscaling")
         self.elbv2 = connection.client("elbv2")
         self.codedeploy = connection.client("codedeploy")
@@ -196,35 +190,21 @@ class Discovery:
     def _discover_one(self, request: DiscoveryRequest) -> EnvironmentResources:
         resources = EnvironmentResources(env_id=request.env_id)
         try:
-            self._read_stack(request, resources)
+            self._read_deployment(request, resources)
         except AWS_ERRORS as exc:
-            stack_missing = _is_missing_stack(exc)
-            resources = EnvironmentResources(env_id=request.env_id, stack_missing=stack_missing)
-            resources.error = (f"stack {request.stack} not found" if stack_missing
-                               else aws_reason(exc))
+            resources = EnvironmentResources(env_id=request.env_id)
+            resources.error = aws_reason(exc)
         return resources
 
-    @retry_reads
-    def _stack_resources(self, stack: str) -> list[dict[str, Any]]:
-        paginator = self.cloudformation.get_paginator("list_stack_resources")
-        return [summary for page in paginator.paginate(StackName=stack)
-                for summary in page.get("StackResourceSummaries", [])]
-
-    def _read_stack(self, request: DiscoveryRequest, resources: EnvironmentResources) -> None:
-        by_type: dict[str, list[str]] = {}
-        summaries = self._stack_resources(request.stack)
-        for summary in summaries:
-            physical_id = summary.get("PhysicalResourceId")
-            # A resource not created (yet) has no physical id; nor has, on the embedded cloud,
-            # one of a type the emulator does not model.
-            if physical_id and summary.get("ResourceStatus") != "DELETE_COMPLETE":
-                by_type.setdefault(summary.get("ResourceType", ""), []).append(physical_id)
+    def _read_deployment(self, request: DiscoveryRequest,
+                         resources: EnvironmentResources) -> None:
+        by_type = resources_by_type(request.engine, request.ref)
         if not by_type:
-            # AWS still answers for a deleted stack by its id, listing its resources as
-            # DELETE_COMPLETE (the embedded cloud lists none); a launch that has only just
-            # created its stack has none yet either.
-            resources.stack_missing = True
-            resources.error = f"stack {request.stack} holds no resources"
+            # A deployment that is gone lists nothing (AWS still answers for a deleted stack by
+            # its id, with its resources DELETE_COMPLETE); one only just started has nothing
+            # made yet either.
+            resources.deployment_missing = True
+            resources.error = f"deployment {request.ref.handle} holds no resources"
             return
 
         for instance_id in by_type.get(INSTANCE, []):
@@ -303,7 +283,7 @@ class Discovery:
     @retry_reads
     def _deployment_groups(self, applications: Sequence[str],
                            stack_groups: set[str]) -> list[tuple[str, str]]:
-        """(application, group) of the stack's deployment groups.
+        """(application, group) of the deployment's deployment groups.
 
         A DeploymentGroup's physical id is its name alone; the application it belongs to is found
         by listing each of the stack's applications' groups.

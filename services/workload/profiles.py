@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
+
+from services.clouds.aws_calls import as_utc
 
 # The SSM, CloudWatch and CodeDeploy agents together, as CPUUtilization of a t3.micro (2 vCPUs),
 # when the instance is otherwise idle. An estimate, not a measurement:
@@ -55,7 +57,7 @@ class ClassSlot:
                 f"hours: {self.start_hour}-{self.end_hour} is not a range within a day")
 
     def contains(self, when: datetime) -> bool:
-        when = _utc(when)
+        when = as_utc(when)
         return when.weekday() == self.weekday and self.start_hour <= when.hour < self.end_hour
 
     def describe(self) -> str:
@@ -121,7 +123,7 @@ class WorkloadProfile:
         """
         if hours < 0:
             raise ValueError("hours: must not be negative")
-        start = _utc(start)
+        start = as_utc(start)
         hour_start = start.replace(minute=0, second=0, microsecond=0)
         into_hour = (start - hour_start) / timedelta(hours=1)
         means = []
@@ -151,5 +153,3 @@ class WorkloadProfile:
         return text
 
 
-def _utc(when: datetime) -> datetime:
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)

@@ -46,7 +46,6 @@ from sqlalchemy import select
 
 from services.settings import CloudTarget
 from services.burstable import BurstableSpec, CreditAccount, CreditMode, burstable_spec
-from services.clouds import CloudConnection
 from services.clouds.simulated_clock import (
     DeploymentPlan,
     at_simulated_time,
@@ -54,12 +53,13 @@ from services.clouds.simulated_clock import (
     use_simulated_clock,
 )
 from services.context import PortalContext
-from services.engines.cloudformation_engine import AWS_ERRORS, retry_reads
+from services.clouds.aws_calls import AWS_ERRORS, as_utc, aws_reason, retry_reads
+from services.engines.base import DeploymentRef
 from services.errors import PortalError
 from services.history.models import Environment, EnvironmentStatus, utcnow
 from services.monitoring.discovery import (
-    aws_reason,
     load_balancer_dimension,
+    resources_by_type,
     target_group_dimension,
 )
 from services.workload.profiles import AGENT_OVERHEAD_PERCENT, ProfileKind, WorkloadProfile
@@ -138,7 +138,8 @@ class SimulationTarget:
 
     env_id: str
     template_id: str
-    stack: str
+    engine: str
+    ref: DeploymentRef
     cloud: str
     created_at: datetime
 
@@ -147,9 +148,10 @@ class SimulationTarget:
         if isinstance(env, SimulationTarget):
             return env
         env_id = getattr(env, "env_id", None) or env.id
-        stack = getattr(env, "stack_id", None) or env.stack_name
-        return cls(env_id=env_id, template_id=env.template_id, stack=stack, cloud=env.cloud,
-                   created_at=_aware(env.created_at))
+        ref = DeploymentRef(env_id=env_id, deployment_name=env.deployment_name,
+                            deployment_id=env.deployment_id)
+        return cls(env_id=env_id, template_id=env.template_id, engine=env.engine, ref=ref,
+                   cloud=env.cloud, created_at=as_utc(env.created_at))
 
 
 def workload_profile(env_id: str, template_id: str) -> WorkloadProfile:
@@ -239,7 +241,7 @@ class SimulationReport:
 
 
 # -- entry points -------------------------------------------------------------------------------
-def simulate(source: PortalContext | CloudConnection, env: Any, *,
+def simulate(ctx: PortalContext, env: Any, *,
              until: datetime | None = None,
              profile: WorkloadProfile | None = None) -> SimulationReport:
     """Simulate `env` (an EnvironmentView, an Environment row or a SimulationTarget) from where
@@ -247,15 +249,15 @@ def simulate(source: PortalContext | CloudConnection, env: Any, *,
 
     `profile` replaces the environment's own (`workload_profile`); a caller that gives one must
     give the same on every pass of that environment."""
-    connection = source.connection if isinstance(source, PortalContext) else source
+    connection = ctx.connection
     target = SimulationTarget.of(env)
     if target.cloud != CloudTarget.EMBEDDED.value or connection.target is not CloudTarget.EMBEDDED:
         raise SimulationRefusedError(target.env_id, target.cloud
                                      if target.cloud != CloudTarget.EMBEDDED.value
                                      else connection.target.value)
-    end = _aware(until) if until is not None else utcnow()
+    end = as_utc(until) if until is not None else utcnow()
     try:
-        return _EnvironmentPass(connection, target, until=end, profile=profile).run()
+        return _EnvironmentPass(ctx, target, until=end, profile=profile).run()
     except AWS_ERRORS as exc:
         raise SimulationError(target.env_id, aws_reason(exc)) from exc
 
@@ -266,7 +268,7 @@ def simulate_running(ctx: PortalContext, *, now: datetime | None = None,
     schedule. An environment that fails is reported with its error; the others go on."""
     if ctx.settings.cloud is not CloudTarget.EMBEDDED:
         return []
-    end = _aware(now) if now is not None else utcnow()
+    end = as_utc(now) if now is not None else utcnow()
     ctx.ensure_current_connection()
     session_id = ctx.connection.cloud_session
     with ctx.sessions() as session:
@@ -278,7 +280,7 @@ def simulate_running(ctx: PortalContext, *, now: datetime | None = None,
 
     def one(target: SimulationTarget) -> SimulationReport:
         try:
-            return simulate(ctx.connection, target, until=end)
+            return simulate(ctx, target, until=end)
         except PortalError as exc:
             return SimulationReport(
                 env_id=target.env_id, template_id=target.template_id,
@@ -359,12 +361,13 @@ class _Topology:
 
 
 class _EnvironmentPass:
-    def __init__(self, connection: CloudConnection, target: SimulationTarget, *,
+    def __init__(self, ctx: PortalContext, target: SimulationTarget, *,
                  until: datetime, profile: WorkloadProfile | None = None) -> None:
+        connection = ctx.connection
         self.target = target
         self.until = until
         self.profile = profile or workload_profile(target.env_id, target.template_id)
-        self.cloudformation = connection.client("cloudformation")
+        self.engine = ctx.engine(target.engine)
         self.ec2 = connection.client("ec2")
         self.elbv2 = connection.client("elbv2")
         self.s3 = connection.client("s3")
@@ -407,19 +410,9 @@ class _EnvironmentPass:
             replacements=self.replacements, deployments=self.deployments)
 
     # -- discovery -----------------------------------------------------------------------------
-    @retry_reads
-    def _stack_resources(self) -> dict[str, list[str]]:
-        by_type: dict[str, list[str]] = {}
-        paginator = self.cloudformation.get_paginator("list_stack_resources")
-        for page in paginator.paginate(StackName=self.target.stack):
-            for summary in page.get("StackResourceSummaries", []):
-                physical_id = summary.get("PhysicalResourceId")
-                if physical_id and not summary.get("ResourceStatus", "").startswith("DELETE"):
-                    by_type.setdefault(summary["ResourceType"], []).append(physical_id)
-        return by_type
-
     def _discover(self) -> _Topology:
-        by_type = self._stack_resources()
+        # What the deployment made, as monitoring's discovery reads it.
+        by_type = resources_by_type(self.engine, self.target.ref)
         topology = _Topology()
         members: dict[str, _Group] = {}
         for raw in self._describe_groups(by_type.get(_GROUP, [])):
@@ -438,7 +431,7 @@ class _EnvironmentPass:
             spec = burstable_spec(instance_type)
             topology.instances[instance_id] = _Instance(
                 instance_id=instance_id, instance_type=instance_type, spec=spec, mode=None,
-                started=self._started(launched.get(instance_id), _aware(raw.get("LaunchTime"))),
+                started=self._started(launched.get(instance_id), as_utc(raw.get("LaunchTime"))),
                 group=members.get(instance_id))
         self._credit_modes(topology.instances.values())
         for arn in by_type.get(_LOAD_BALANCER, []):
@@ -519,7 +512,7 @@ class _EnvironmentPass:
                 for activity in page.get("Activities", []):
                     match = _LAUNCHING.search(activity.get("Description") or "")
                     if match and match.group(1) not in found:
-                        found[match.group(1)] = _aware(activity["StartTime"])
+                        found[match.group(1)] = as_utc(activity["StartTime"])
                 if wanted <= set(found):
                     break
         return found
@@ -648,7 +641,7 @@ class _EnvironmentPass:
                     request["NextToken"] = token
                 answer = self.cloudwatch.get_metric_data(**request)
                 for result in answer.get("MetricDataResults", []):
-                    stamps = [_aware(t) for t in result.get("Timestamps", [])]
+                    stamps = [as_utc(t) for t in result.get("Timestamps", [])]
                     if not stamps:
                         continue
                     newest = max(range(len(stamps)), key=stamps.__getitem__)
@@ -899,7 +892,7 @@ class _EnvironmentPass:
         for offset in range(0, len(ids), 25):
             infos = self.codedeploy.batch_get_deployments(
                 deploymentIds=ids[offset:offset + 25]).get("deploymentsInfo", [])
-            times += [_aware(info["createTime"]) for info in infos if info.get("createTime")]
+            times += [as_utc(info["createTime"]) for info in infos if info.get("createTime")]
         return times
 
     def _deploy(self, topology: _Topology, planned: _PlannedDeployment) -> None:
@@ -978,13 +971,9 @@ class _PlannedDeployment:
 
 
 # -- small helpers ------------------------------------------------------------------------------
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _floor(moment: datetime) -> datetime:
     """The start of the 5-minute period that holds `moment`."""
-    moment = _aware(moment)
+    moment = as_utc(moment)
     seconds = int(moment.timestamp()) // PERIOD_S * PERIOD_S
     return datetime.fromtimestamp(seconds, UTC)
 

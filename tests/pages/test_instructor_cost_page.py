@@ -29,7 +29,7 @@ def ran(env_id: str, *, owner: str, start: datetime, hours: float, price: float,
     end = start + timedelta(hours=hours)
     env = Environment(id=env_id, template_id=template_id, owner=owner, status="destroyed",
                       parameters={}, outputs={}, cloud="embedded", region="us-east-1",
-                      stack_name=f"sbx-{env_id}", created_at=start, updated_at=end,
+                      deployment_name=f"sbx-{env_id}", created_at=start, updated_at=end,
                       lease_hours=8, expires_at=start + timedelta(hours=8),
                       hourly_cost_usd=price)
     env.runs = [

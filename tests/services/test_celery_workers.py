@@ -250,7 +250,7 @@ def test_a_launch_whose_worker_is_killed_is_finished_once_by_another(
     doomed.kill()
     killed_at = time.monotonic()
     assert _pid_of(claimed.worker) == doomed.pid
-    stack_at_kill = ctx.engine.stack_status(stack_name)
+    stack_at_kill = ctx.engine("cloudformation").stack_status(stack_name)
 
     survivor = _worker(spawn, "worker-survivor", concurrency=1)
     # Redis hands the task out again once the visibility timeout has passed, and the survivor

@@ -69,7 +69,7 @@ def environment(env_id: str, *, owner: str = "alice", price: float | None = 0.10
     successful launch of one minute."""
     env = Environment(id=env_id, template_id=template_id, owner=owner, course=course,
                       status=status, parameters=parameters or {}, outputs={}, cloud=cloud,
-                      region="us-east-1", stack_name=f"sbx-{env_id}", created_at=launched,
+                      region="us-east-1", deployment_name=f"sbx-{env_id}", created_at=launched,
                       updated_at=updated or launched, lease_hours=lease_hours,
                       expires_at=launched + timedelta(hours=lease_hours), hourly_cost_usd=price)
     env.runs = runs if runs is not None else [

@@ -55,7 +55,7 @@ def test_launch_outputs_and_destroy_leave_nothing(ctx: PortalContext, template_i
     assert destroyed.status == "destroyed", destroyed.status_reason
     assert destroyed.latest_run.leftovers == []
     assert _tagged(ctx, env.env_id) == []
-    assert ctx.engine.stack_status(env.stack_name) is None
+    assert ctx.engine("cloudformation").stack_status(env.deployment_name) is None
 
 
 def test_three_tier_database_is_private_and_behind_the_web_security_group(
@@ -75,7 +75,7 @@ def test_three_tier_database_is_private_and_behind_the_web_security_group(
         assert mysql and not mysql[0].get("IpRanges")
         assert mysql[0]["UserIdGroupPairs"]
         stack = ctx.connection.client("cloudformation").describe_stacks(
-            StackName=env.stack_name)["Stacks"][0]
+            StackName=env.deployment_name)["Stacks"][0]
         assert not any("Password" in p["ParameterKey"] for p in stack.get("Parameters", []))
     finally:
         assert environments.destroy(ctx, actor=ALICE, env_id=env.env_id).status == "destroyed"
@@ -91,14 +91,14 @@ def test_invalid_parameters_record_nothing(ctx: PortalContext) -> None:
 def test_a_failed_launch_ends_failed_with_the_reason_and_removes_what_it_made(
         ctx: PortalContext, monkeypatch: pytest.MonkeyPatch) -> None:
     # The portal refuses a subnet outside its VPC; going around it shows what AWS's refusal does.
-    from services import environment_service
+    from services.engines import cloudformation_engine
 
-    original = environment_service.cloudformation_parameters
+    original = cloudformation_engine.cloudformation_parameters
 
     def outside_vpc(manifest, values):  # type: ignore[no-untyped-def]
         return original(manifest, {**values, "public_subnet_cidr": "192.168.7.0/24"})
 
-    monkeypatch.setattr(environment_service, "cloudformation_parameters", outside_vpc)
+    monkeypatch.setattr(cloudformation_engine, "cloudformation_parameters", outside_vpc)
     env = environments.launch(ctx, actor=ALICE, template_id="web-server", parameters={})
     assert env.status == "failed"
     assert "192.168.7.0/24" in (env.status_reason or "") or "CIDR" in (env.status_reason or "")

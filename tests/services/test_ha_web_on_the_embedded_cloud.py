@@ -160,7 +160,7 @@ def test_every_resource_is_real_while_running_and_gone_after_destroy(ctx: Portal
     env = environments.launch(ctx, actor=ALICE, template_id="ha-web",
                               parameters={"enable_nat_gateway": "true"})
     assert env.status == "ready", env.status_reason
-    resources = ctx.engine.stack_resources(env.stack_name)
+    resources = ctx.engine("cloudformation").stack_resources(env.deployment_name)
     unchecked = {r["type"] for r in resources} - set(LOOKUPS)
     assert not unchecked, f"no lookup for {unchecked}"
     assert {"AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation",

@@ -378,13 +378,13 @@ def test_launch_builds_every_tier_and_destroy_leaves_nothing(ctx: PortalContext)
     assert outputs["db_endpoint"].endswith(".rds.amazonaws.com") and outputs["db_port"] == "3306"
     assert outputs["db_secret_arn"].startswith("arn:aws:secretsmanager:")
     assert outputs["cache_endpoint"].endswith(".cache.amazonaws.com")
-    assert outputs["log_group"] == f"/sandbox/{env.stack_name}/app"
+    assert outputs["log_group"] == f"/sandbox/{env.deployment_name}/app"
     try:
         ec2 = ctx.connection.client("ec2")
         private = {s["SubnetId"] for s in ec2.describe_subnets(Filters=[
             {"Name": "tag:sandbox:env-id", "Values": [env.env_id]},
-            {"Name": "tag:Name", "Values": [f"{env.stack_name}-private-a",
-                                            f"{env.stack_name}-private-b"]}])["Subnets"]}
+            {"Name": "tag:Name", "Values": [f"{env.deployment_name}-private-a",
+                                            f"{env.deployment_name}-private-b"]}])["Subnets"]}
         assert len(private) == 2
         group = ctx.connection.client("autoscaling").describe_auto_scaling_groups(
             AutoScalingGroupNames=[outputs["asg_name"]])["AutoScalingGroups"][0]

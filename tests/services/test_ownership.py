@@ -177,11 +177,11 @@ def test_everything_a_launch_tags_is_something_it_created(
         ctx: PortalContext, template_id: str, parameters: dict[str, str]) -> None:
     env = environments.launch(ctx, actor=ALICE, template_id=template_id, parameters=parameters)
     assert env.status == "ready", env.status_reason
-    stack = ctx.engine.stack_resources(env.stack_name)
+    stack = ctx.engine("cloudformation").stack_resources(env.deployment_name)
 
     owned = created_resources(ctx, env.env_id)
 
-    assert owned.stack_listed
+    assert owned.deployment_listed
     assert [(r["type"], r["physical_id"]) for r in stack
             if r["physical_id"] not in owned.ids(r["type"])] == []
     found = ctx.sweeper.find(env.env_id)
@@ -192,7 +192,7 @@ def test_everything_a_launch_tags_is_something_it_created(
     assert destroyed.status == "destroyed", destroyed.status_reason
     # With the stack gone, the launch's recorded events still say what it made.
     after = created_resources(ctx, env.env_id)
-    assert not after.stack_listed
+    assert not after.deployment_listed
     assert [(r["type"], r["physical_id"]) for r in stack
             if r["physical_id"] not in after.ids(r["type"])] == []
 

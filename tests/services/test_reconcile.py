@@ -32,7 +32,7 @@ def _lost(ctx: PortalContext, env_id: str, *, boot_id: str, now: datetime,
             id=env_id, template_id="web-server", owner=ALICE.name, course="default",
             status="lost", status_reason=LOST_REASON, parameters={}, outputs={},
             cloud="embedded", cloud_session=boot_id, region="us-east-1",
-            stack_name=f"sbx-{env_id}", created_at=launched, updated_at=found_lost,
+            deployment_name=f"sbx-{env_id}", created_at=launched, updated_at=found_lost,
             lease_hours=2, expires_at=now + lease_left, hourly_cost_usd=1.0))
         session.add(Run(env_id=env_id, kind="launch", status="succeeded", started_at=launched,
                         ended_at=launched + timedelta(minutes=1), reason="requested by alice",

@@ -263,7 +263,7 @@ def _exists(ctx: PortalContext, resource_type: str, physical_id: str) -> bool:
 def test_a_destroy_deletes_only_what_the_environment_created(ctx: PortalContext) -> None:
     env = environments.launch(ctx, actor=ALICE, template_id="web-server", parameters={})
     assert env.status == "ready", env.status_reason
-    made = ctx.engine.stack_resources(env.stack_name)
+    made = ctx.engine("cloudformation").stack_resources(env.deployment_name)
     vpc = next(r["physical_id"] for r in made if r["type"] == "AWS::EC2::VPC")
     # Someone who may tag resources gives their own bucket and security group the
     # environment's tag, the group inside the environment's VPC.

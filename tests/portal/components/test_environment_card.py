@@ -18,7 +18,7 @@ def view(status: str = "ready") -> EnvironmentView:
         status_reason=None, parameters={"vpc_cidr": "10.0.0.0/16"},
         outputs=[OutputView("web_url", "Web URL", "http://203.0.113.5", "url"),
                  OutputView("instance_id", "Instance ID", "i-0123", "text")],
-        cloud="embedded", region="us-east-1", stack_name="sbx-abc123", created_at=NOW,
+        cloud="embedded", region="us-east-1", engine="cloudformation", deployment_name="sbx-abc123", deployment_id=None, created_at=NOW,
         updated_at=NOW,
         runs=[RunView(run_id=1, kind="launch", status="succeeded", started_at=NOW,
                       ended_at=NOW.replace(second=3), error=None, leftovers=[])])

@@ -26,7 +26,7 @@ def failed_launch() -> EnvironmentView:
     return EnvironmentView(
         env_id="abc123", template_id="web-server", owner="alice", status="failed",
         status_reason=f"{RAW}; clean-up left 1 resources: destroy it to retry", parameters={},
-        outputs=[], cloud="embedded", region="us-east-1", stack_name="sbx-abc123",
+        outputs=[], cloud="embedded", region="us-east-1", engine="cloudformation", deployment_name="sbx-abc123", deployment_id=None,
         created_at=NOW, updated_at=NOW,
         runs=[RunView(run_id=7, kind="launch", status="failed", started_at=NOW,
                       ended_at=NOW.replace(second=9), error=RAW, leftovers=[])])

@@ -145,3 +145,137 @@ def test_dynamic_blocks_expand_with_their_iterator() -> None:
                  group.module.evaluate(block["value"], bindings))
                 for block, bindings in group.expanded_blocks("tag")]
     assert expanded == [("static", "s"), ("a", "1"), ("b", "2"), ("x", "x!")]
+
+
+NETWORK_ROOT = '''
+variable "cidrs" {
+  type = list(string)
+}
+variable "nat" {
+  type = bool
+}
+module "network" {
+  source = "./modules/network"
+  cidrs  = var.cidrs
+  nat    = var.nat
+}
+module "app" {
+  source     = "./modules/app"
+  count      = 2
+  name       = "app-${count.index}"
+  subnet_ids = module.network.subnet_ids
+  group_id   = module.network.group_id
+}
+'''
+
+NETWORK = '''
+variable "cidrs" {
+  type = list(string)
+}
+variable "nat" {
+  type = bool
+}
+resource "aws_security_group" "web" {
+  description = "web"
+}
+resource "aws_subnet" "this" {
+  count      = length(var.cidrs)
+  cidr_block = var.cidrs[count.index]
+}
+resource "aws_route_table_association" "this" {
+  count     = length(aws_subnet.this)
+  subnet_id = aws_subnet.this[count.index].id
+}
+resource "aws_eip" "nat" {
+  count = var.nat ? 1 : 0
+}
+resource "aws_iam_role_policy_attachment" "managed" {
+  for_each   = toset(["ReadOnly", "Logs"])
+  policy_arn = "arn:aws:iam::aws:policy/${each.key}"
+}
+resource "aws_route" "later" {
+  count = length(aws_vpc.main.ipv6_cidr_block)
+}
+output "subnet_ids" {
+  value = aws_subnet.this[*].id
+}
+output "group_id" {
+  value = aws_security_group.web.id
+}
+'''
+
+NETWORK_APP = '''
+variable "name" {
+  type = string
+}
+variable "subnet_ids" {
+  type = list(string)
+}
+variable "group_id" {
+  type = string
+}
+resource "aws_instance" "web" {
+  count                  = length(var.subnet_ids)
+  subnet_id              = var.subnet_ids[count.index]
+  vpc_security_group_ids = [var.group_id]
+  tags = {
+    Name = var.name
+  }
+}
+'''
+
+
+@pytest.fixture
+def network() -> TerraformConfig:
+    files = {"main.tf": NETWORK_ROOT, "modules/network/main.tf": NETWORK,
+             "modules/app/main.tf": NETWORK_APP}
+    tfvars = 'cidrs = ["10.0.1.0/24", "10.0.2.0/24"]\nnat = false\n'
+    parsed = {path: parse_hcl(text) for path, text in files.items()}
+    return TerraformConfig(parsed, files=files, tfvars=parse_hcl(tfvars))
+
+
+def test_count_and_for_each_expand_into_instances(network: TerraformConfig) -> None:
+    subnets = list(network.resource_instances("aws_subnet"))
+    assert [(s.address, s.value("cidr_block")) for s in subnets] == [
+        ("module.network.aws_subnet.this[0]", "10.0.1.0/24"),
+        ("module.network.aws_subnet.this[1]", "10.0.2.0/24")]
+    # A count over a counted resource: its length is known before its ids are.
+    associations = list(network.resource_instances("aws_route_table_association"))
+    assert [a.value("subnet_id") for a in associations] == [
+        Unknown("aws_subnet.this[0].id"), Unknown("aws_subnet.this[1].id")]
+    assert list(network.resource_instances("aws_eip")) == []
+    attachments = list(network.resource_instances("aws_iam_role_policy_attachment"))
+    assert sorted((a.key, a.value("policy_arn")) for a in attachments) == [
+        ("Logs", "arn:aws:iam::aws:policy/Logs"), ("ReadOnly", "arn:aws:iam::aws:policy/ReadOnly")]
+    # Rules still read each block once, as written.
+    assert [r.address for r in network.resources("aws_subnet")] == [
+        "module.network.aws_subnet.this"]
+
+
+def test_a_count_known_only_after_apply_leaves_one_unknown_instance(
+        network: TerraformConfig) -> None:
+    (route,) = list(network.resource_instances("aws_route"))
+    assert isinstance(route.key, Unknown)
+    assert route.address == "module.network.aws_route.later"
+
+
+def test_a_counted_module_is_one_instance_per_index_and_reads_outputs(
+        network: TerraformConfig) -> None:
+    instances = list(network.resource_instances("aws_instance"))
+    assert [(i.address, i.value("tags")) for i in instances] == [
+        ("module.app[0].aws_instance.web[0]", {"Name": "app-0"}),
+        ("module.app[0].aws_instance.web[1]", {"Name": "app-0"}),
+        ("module.app[1].aws_instance.web[0]", {"Name": "app-1"}),
+        ("module.app[1].aws_instance.web[1]", {"Name": "app-1"})]
+    assert instances[1].value("subnet_id") == Unknown("aws_subnet.this[1].id")
+
+
+def test_a_reference_is_followed_through_variables_and_outputs(network: TerraformConfig) -> None:
+    web = next(iter(network.resource_instances("aws_instance")))
+    (group_id,) = web.body["vpc_security_group_ids"]
+    group = web.module.referenced_resource(group_id)
+    assert group is not None and group.address == "module.network.aws_security_group.web"
+    association = next(iter(network.resource_instances("aws_route_table_association")))
+    assert association.module.referenced_resource("${aws_subnet.this[1].id}").address == \
+        "module.network.aws_subnet.this[1]"
+    assert web.module.referenced_resource("${var.name}") is None

@@ -257,13 +257,13 @@ def test_the_engine_reports_the_resource_that_failed_and_why(ctx: PortalContext)
     stack = launch_stack(ctx, {})
     intruder = ec2.create_subnet(VpcId=stack.ids["Vpc"], CidrBlock="10.7.9.0/24")["Subnet"][
         "SubnetId"]
-    deletion = ctx.engine.delete(stack=stack.name, deadline=time.monotonic() + 60,
+    deletion = ctx.engine("cloudformation").delete(stack=stack.name, deadline=time.monotonic() + 60,
                                  on_events=lambda events: None)
     assert not deletion.succeeded
     assert deletion.error is not None
     assert deletion.error.startswith("DELETE_FAILED: Vpc (AWS::EC2::VPC): ")
     assert "(Error Code: DependencyViolation)" in deletion.error
-    assert ctx.engine.stack_status(stack.name) == "DELETE_FAILED"
+    assert ctx.engine("cloudformation").stack_status(stack.name) == "DELETE_FAILED"
     ec2.delete_subnet(SubnetId=intruder)
     assert delete_stack(ctx, stack.name) == "DELETE_COMPLETE"
 
@@ -281,7 +281,7 @@ def test_a_shipped_template_deletes_without_the_sweeper(ctx: PortalContext,
                               parameters={})
     assert env.status == "ready", env.status_reason
     assert ctx.sweeper.find(env.env_id), "the environment's resources carry its tag"
-    deletion = ctx.engine.delete(stack=env.stack_name, deadline=time.monotonic() + 60,
+    deletion = ctx.engine("cloudformation").delete(stack=env.deployment_name, deadline=time.monotonic() + 60,
                                  on_events=lambda events: None)
     assert deletion.succeeded, deletion.error
     assert ctx.sweeper.find(env.env_id) == []

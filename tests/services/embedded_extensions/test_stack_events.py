@@ -14,7 +14,8 @@ from botocore.exceptions import ClientError
 
 from services.clouds.embedded_extensions.stack_deletion import dependencies
 from services.context import PortalContext
-from services.engines.cloudformation_engine import STACK_TYPE, StackEvent
+from services.engines.base import ResourceEvent
+from services.engines.cloudformation_engine import STACK_TYPE
 
 from tests.services.embedded_extensions.support import (
     GATEWAYS, NETWORK, delete_stack, launch_stack, stack_events,
@@ -206,8 +207,8 @@ def test_the_stack_starts_before_the_resources_its_exports_create(ctx: PortalCon
 
 
 def test_the_engine_streams_them_oldest_first_with_the_stacks_end_last(ctx: PortalContext) -> None:
-    received: list[StackEvent] = []
-    result = ctx.engine.create(
+    received: list[ResourceEvent] = []
+    result = ctx.engine("cloudformation").create(
         stack_name=f"ext-{uuid.uuid4().hex[:8]}",
         template_body=json.dumps({"Resources": {**NETWORK, **GATEWAYS}}), parameters=[],
         tags={}, deadline=time.monotonic() + 60, on_events=received.extend)
@@ -217,8 +218,8 @@ def test_the_engine_streams_them_oldest_first_with_the_stacks_end_last(ctx: Port
     assert (received[0].resource_type, received[0].status) == (STACK_TYPE, "CREATE_IN_PROGRESS")
     assert (received[-1].resource_type, received[-1].status) == (STACK_TYPE, "CREATE_COMPLETE")
 
-    deleted: list[StackEvent] = []
-    deletion = ctx.engine.delete(stack=result.stack_id or "", deadline=time.monotonic() + 60,
+    deleted: list[ResourceEvent] = []
+    deletion = ctx.engine("cloudformation").delete(stack=result.deployment_id or "", deadline=time.monotonic() + 60,
                                  on_events=deleted.extend)
     assert deletion.succeeded, deletion.error
     assert len(deleted) == 2 * len(NETWORK | GATEWAYS) + 2

@@ -34,7 +34,7 @@ def _fault_first(monkeypatch: pytest.MonkeyPatch, client: object, operation: str
 
 def test_a_create_that_faulted_before_making_the_stack_is_tried_again(
         ctx: PortalContext, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = _fault_first(monkeypatch, ctx.engine.cloudformation, "create_stack")
+    calls = _fault_first(monkeypatch, ctx.engine("cloudformation").cloudformation, "create_stack")
     env = environments.launch(ctx, actor=ALICE, template_id="web-server", parameters={})
     assert env.status == "ready", env.status_reason
     assert len(calls) == 2
@@ -43,18 +43,18 @@ def test_a_create_that_faulted_before_making_the_stack_is_tried_again(
 
 def test_a_create_that_faulted_after_making_the_stack_fails_and_removes_it(
         ctx: PortalContext, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = _fault_first(monkeypatch, ctx.engine.cloudformation, "create_stack",
+    calls = _fault_first(monkeypatch, ctx.engine("cloudformation").cloudformation, "create_stack",
                          after_real_call=True)
     env = environments.launch(ctx, actor=ALICE, template_id="web-server", parameters={})
     assert len(calls) == 1
     assert env.status == "failed" and "ResponseParserError" in env.status_reason
     assert ctx.sweeper.find(env.env_id) == []
-    assert ctx.engine.stack_status(env.stack_name) is None
+    assert ctx.engine("cloudformation").stack_status(env.deployment_name) is None
 
 
 def test_a_faulted_status_read_is_read_again(ctx: PortalContext,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = _fault_first(monkeypatch, ctx.engine.cloudformation, "describe_stacks", times=2)
+    calls = _fault_first(monkeypatch, ctx.engine("cloudformation").cloudformation, "describe_stacks", times=2)
     started = time.monotonic()
     env = environments.launch(ctx, actor=ALICE, template_id="web-server", parameters={})
     assert env.status == "ready", env.status_reason

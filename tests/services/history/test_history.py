@@ -47,7 +47,7 @@ def test_migration_creates_exactly_the_models(engine: Engine) -> None:
 def _environment(env_id: str, owner: str = "alice") -> Environment:
     return Environment(id=env_id, template_id="web-server", owner=owner, status="launching",
                        parameters={"instance_type": "t3.micro"}, outputs={}, cloud="embedded",
-                       region="us-east-1", stack_name=f"sbx-{env_id}")
+                       region="us-east-1", deployment_name=f"sbx-{env_id}")
 
 
 def test_environment_runs_and_events_round_trip_with_utc_times(engine: Engine) -> None:

@@ -93,7 +93,7 @@ def add_environment(ctx: PortalContext, *, stack_id: str | None, stack_name: str
         session.add(Environment(
             id=env_id, template_id="web-server", owner="alice", status=status, parameters={},
             outputs={}, cloud=cloud, cloud_session=session_id, region=ctx.settings.region,
-            stack_name=stack_name, stack_id=stack_id, created_at=created_at,
+            deployment_name=stack_name, deployment_id=stack_id, created_at=created_at,
             updated_at=created_at))
     return env_id
 

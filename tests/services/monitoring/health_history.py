@@ -40,7 +40,7 @@ def add_environment(session: Session, *, env_id: str, owner: str, template_id: s
                                               else "failed")
     session.add(Environment(
         id=env_id, template_id=template_id, owner=owner, course=course, status=status,
-        cloud=cloud, region="us-east-1", stack_name=f"sbx-{env_id}", created_at=created_at,
+        cloud=cloud, region="us-east-1", deployment_name=f"sbx-{env_id}", created_at=created_at,
         lease_hours=4, hourly_cost_usd=0.0104))
     launch = Run(env_id=env_id, kind="launch", status=launch_status, started_at=created_at,
                  deadline_at=created_at + timedelta(hours=1),

@@ -290,8 +290,8 @@ def _ha_web(ctx: PortalContext) -> tuple[str, str, list[str], str]:
     env = environments.launch(ctx, actor=ALICE, template_id="ha-web", parameters={})
     assert env.status == "ready", env.status_reason
     with ctx.sessions() as session:
-        stack_id = session.get(Environment, env.env_id).stack_id  # type: ignore[union-attr]
-    group = next(r["physical_id"] for r in ctx.engine.stack_resources(stack_id)
+        stack_id = session.get(Environment, env.env_id).deployment_id  # type: ignore[union-attr]
+    group = next(r["physical_id"] for r in ctx.engine("cloudformation").stack_resources(stack_id)
                  if r["type"] == "AWS::AutoScaling::AutoScalingGroup")
     return env.env_id, group, group_members(ctx, group), stack_id
 
@@ -354,7 +354,7 @@ def test_deployments_are_stored_as_they_progress(ctx: PortalContext) -> None:
 
     env_id, _, _, stack_id = _ha_web(ctx)
     try:
-        resources = ctx.engine.stack_resources(stack_id)
+        resources = ctx.engine("cloudformation").stack_resources(stack_id)
         application = next(r["physical_id"] for r in resources
                            if r["type"] == "AWS::CodeDeploy::Application")
         group = next(r["physical_id"] for r in resources

@@ -5,12 +5,13 @@ alone."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from services import environment_service as environments
 from services.context import PortalContext
+from services.engines.base import DeploymentRef
 from services.history.models import utcnow
 from services.identity import Actor, Role
 from services.monitoring.discovery import (
@@ -32,10 +33,12 @@ pytestmark = pytest.mark.xdist_group("embedded-cloud")
 ALICE = Actor("alice", Role.STUDENT)
 
 
-def _request(env_id: str, stack: str, *, since_minutes: float = 60) -> DiscoveryRequest:
-    since = utcnow() - timedelta(minutes=since_minutes)
-    return DiscoveryRequest(env_id=env_id, stack=stack, activities_since=since,
-                            instances_since=since)
+def _request(ctx: PortalContext, env_id: str, stack: str, *, since: datetime | None = None,
+             instances_since: datetime | None = None) -> DiscoveryRequest:
+    since = since or utcnow() - timedelta(minutes=60)
+    return DiscoveryRequest(env_id=env_id, engine=ctx.engine("cloudformation"),
+                            ref=DeploymentRef(env_id, stack), activities_since=since,
+                            instances_since=instances_since or since)
 
 
 ELB_ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012"
@@ -60,11 +63,11 @@ def test_ha_web_environment(ctx: PortalContext) -> None:
     env = environments.launch(ctx, actor=ALICE, template_id="ha-web", parameters={})
     assert env.status == "ready", env.status_reason
     try:
-        found = Discovery(ctx.connection).discover([_request(env.env_id, env.stack_name)])
+        found = Discovery(ctx.connection).discover([_request(ctx, env.env_id, env.deployment_name)])
         resources = found[env.env_id]
         assert resources.error is None and resources.partial_error is None
 
-        stack = {r["type"]: r["physical_id"] for r in ctx.engine.stack_resources(env.stack_name)}
+        stack = {r["type"]: r["physical_id"] for r in ctx.engine("cloudformation").stack_resources(env.deployment_name)}
         group = stack["AWS::AutoScaling::AutoScalingGroup"]
         assert resources.auto_scaling_groups == [group]
         members = group_members(ctx, group)
@@ -105,15 +108,15 @@ def test_web_server_instance_and_a_missing_stack(ctx: PortalContext) -> None:
     assert env.status == "ready", env.status_reason
     try:
         found = Discovery(ctx.connection).discover([
-            _request(env.env_id, env.stack_name), _request("gone", "sbx-never-launched")])
-        (instance_id,) = [r["physical_id"] for r in ctx.engine.stack_resources(env.stack_name)
-                          if r["type"] == "AWS::EC2::Instance"]
+            _request(ctx, env.env_id, env.deployment_name), _request(ctx, "gone", "sbx-never-launched")])
+        (instance_id,) = [r["physical_id"] for r in ctx.engine("cloudformation").stack_resources(
+                              env.deployment_name) if r["type"] == "AWS::EC2::Instance"]
         web = found[env.env_id]
         assert web.instances == {instance_id: env.parameters["instance_type"]}
         assert (web.load_balancers, web.db_instances, web.auto_scaling_groups,
                 web.deployment_groups) == ([], [], [], [])
-        assert found["gone"].stack_missing
-        assert found["gone"].error == "stack sbx-never-launched not found"
+        assert found["gone"].deployment_missing
+        assert found["gone"].error == "deployment sbx-never-launched holds no resources"
         assert found["gone"].instances == {}
     finally:
         environments.destroy(ctx, actor=ALICE, env_id=env.env_id)
@@ -132,9 +135,7 @@ def test_instances_named_by_recent_activities_are_kept(ctx: PortalContext) -> No
         discovery = Discovery(ctx.connection)
 
         since = moment - timedelta(minutes=1)
-        recent = discovery.discover([DiscoveryRequest(
-            env_id="env", stack=stack.stack_name, activities_since=since,
-            instances_since=since)])["env"]
+        recent = discovery.discover([_request(ctx, "env", stack.stack_name, since=since)])["env"]
         assert set(recent.instances) == set(members) | {replaced}
         # The terminated instance is still described, with its type.
         assert recent.instances[replaced] == "t3.micro"
@@ -143,8 +144,8 @@ def test_instances_named_by_recent_activities_are_kept(ctx: PortalContext) -> No
 
         # Once its termination lies before the window, only members are watched; the
         # activities are read as far back as asked all the same.
-        later = discovery.discover([DiscoveryRequest(
-            env_id="env", stack=stack.stack_name, activities_since=since,
+        later = discovery.discover([_request(
+            ctx, "env", stack.stack_name, since=since,
             instances_since=moment + timedelta(minutes=5))])["env"]
         assert set(later.instances) == set(members)
         assert {a.activity_id for a in later.activities} == \

@@ -23,7 +23,7 @@ def _env(env_id: str, *, owner: str = "alice", status: str = "ready", created: t
     updated = NOW - (settled if settled is not None else created)
     return Environment(id=env_id, template_id=template, owner=owner, course=course,
                        status=status, parameters={}, outputs={}, cloud="embedded",
-                       region="us-east-1", stack_name=f"sbx-{env_id}",
+                       region="us-east-1", deployment_name=f"sbx-{env_id}",
                        created_at=NOW - created, updated_at=updated)
 
 

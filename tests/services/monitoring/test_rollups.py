@@ -38,7 +38,7 @@ def _series(session: Session, count: int) -> list[int]:
     env_id = secrets.token_hex(5)
     session.add(Environment(id=env_id, template_id="web-server", owner="alice", status="ready",
                             parameters={}, outputs={}, cloud="embedded", region="us-east-1",
-                            stack_name=f"sbx-{env_id}", created_at=DAY0, updated_at=DAY0))
+                            deployment_name=f"sbx-{env_id}", created_at=DAY0, updated_at=DAY0))
     session.flush()
     return list(session.scalars(insert(MetricSeries).returning(MetricSeries.id), [
         {"env_id": env_id, "resource_kind": "instance", "resource_id": f"i-{index:017x}",

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services import environment_service as environments
+from services.engines.base import DeploymentRef
 from services.burstable import burstable_spec
 from services.clouds.simulated_clock import at_simulated_time, use_simulated_clock
 from services.context import PortalContext
@@ -64,7 +65,8 @@ def test_web_server_credits_follow_the_published_utilization_across_passes(
         ctx: PortalContext) -> None:
     view = _launch(ctx, "web-server")
     start = _last_tuesday_8am() + timedelta(minutes=2)
-    target = SimulationTarget(view.env_id, "web-server", view.stack_name, "embedded", start)
+    target = SimulationTarget(view.env_id, "web-server", "cloudformation",
+                              DeploymentRef(view.env_id, view.deployment_name), "embedded", start)
 
     first = simulate(ctx, target, until=start + timedelta(hours=5))
     second = simulate(ctx, target, until=start + timedelta(hours=9))
@@ -109,7 +111,8 @@ def test_ha_web_starved_servers_are_replaced_at_their_simulated_moment(
         ctx: PortalContext) -> None:
     start = _last_tuesday_8am() + timedelta(minutes=40)  # 08:40, the class starts at 09:00
     view = _launch(ctx, "ha-web", at=start)
-    target = SimulationTarget(view.env_id, "ha-web", view.stack_name, "embedded", start)
+    target = SimulationTarget(view.env_id, "ha-web", "cloudformation",
+                              DeploymentRef(view.env_id, view.deployment_name), "embedded", start)
     assert workload_profile(view.env_id, "ha-web").kind is ProfileKind.CLASS_HOURS
     # A class that load-tests its app: three times the t3.micro's baseline.
     profile = WorkloadProfile.class_hours(22, off_peak=1, agents=AGENT_OVERHEAD_PERCENT)
@@ -145,7 +148,7 @@ def test_ha_web_starved_servers_are_replaced_at_their_simulated_moment(
 
     # Load balancer metrics follow the class: more requests in class than before it.
     resources = ctx.connection.client("cloudformation").list_stack_resources(
-        StackName=view.stack_name)["StackResourceSummaries"]
+        StackName=view.deployment_name)["StackResourceSummaries"]
     (lb_arn,) = [r["PhysicalResourceId"] for r in resources
                  if r["ResourceType"] == "AWS::ElasticLoadBalancingV2::LoadBalancer"]
     lb_dimension = load_balancer_dimension(lb_arn)
@@ -175,7 +178,8 @@ def test_simulate_running_covers_ready_embedded_environments(ctx: PortalContext)
 
 
 def test_other_clouds_are_refused(ctx: PortalContext) -> None:
-    target = SimulationTarget("abc123", "web-server", "sbx-abc123", "aws",
+    target = SimulationTarget("abc123", "web-server", "cloudformation",
+                              DeploymentRef("abc123", "sbx-abc123"), "aws",
                               datetime.now(UTC) - timedelta(hours=1))
     with pytest.raises(SimulationRefusedError, match="only on the embedded cloud"):
         simulate(ctx, target)

@@ -20,6 +20,16 @@ resource "aws_vpc_security_group_ingress_rule" "mariadb_from_app" {
   referenced_security_group_id = var.app_security_group_id
 }
 
+# AWS gives a new security group an allow-all egress rule and the CloudFormation version of this
+# template keeps it; the Terraform provider removes it unless it is written out. Written out here
+# (and for the cache) so both versions build the same group.
+resource "aws_vpc_security_group_egress_rule" "db_all" {
+  security_group_id = aws_security_group.db.id
+  description       = "All outbound traffic (the default of a new security group)"
+  ip_protocol       = "-1"
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
 resource "aws_security_group" "cache" {
   name        = "${var.name}-cache"
   description = "Cache - Redis only from the web servers security group"
@@ -37,6 +47,13 @@ resource "aws_vpc_security_group_ingress_rule" "redis_from_app" {
   from_port                    = 6379
   to_port                      = 6379
   referenced_security_group_id = var.app_security_group_id
+}
+
+resource "aws_vpc_security_group_egress_rule" "cache_all" {
+  security_group_id = aws_security_group.cache.id
+  description       = "All outbound traffic (the default of a new security group)"
+  ip_protocol       = "-1"
+  cidr_ipv4         = "0.0.0.0/0"
 }
 
 # ---------------------------------------------------------------------------- database

@@ -18,6 +18,16 @@ resource "aws_vpc_security_group_ingress_rule" "mysql_from_web" {
   referenced_security_group_id = var.allowed_security_group_id
 }
 
+# AWS gives a new security group an allow-all egress rule and the CloudFormation version of this
+# template keeps it; the Terraform provider removes it unless it is written out. Written out here
+# so both versions build the same group.
+resource "aws_vpc_security_group_egress_rule" "all" {
+  security_group_id = aws_security_group.db.id
+  description       = "All outbound traffic (the default of a new security group)"
+  ip_protocol       = "-1"
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
 resource "aws_db_subnet_group" "this" {
   name        = "${var.name}-db"
   description = "Private database subnets of ${var.name}"
