@@ -115,7 +115,7 @@ class RawLauncher:
         # that is its live resource list, read before the delete takes it away.
         owned = OwnedResources.of([(r["type"], r["physical_id"])
                                    for r in self.ctx.engine("cloudformation").stack_resources(stack)],
-                                  stack_listed=True)
+                                  deployment_listed=True)
         self.ctx.engine("cloudformation").delete(stack=stack, deadline=time.monotonic() + 60,
                                on_events=lambda _events: None)
         self.ctx.sweeper.sweep(env_id, owned=owned, deadline=time.monotonic() + 60)

@@ -24,7 +24,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -209,8 +209,6 @@ def _plain(value: Any) -> Any:
 # -- reading --------------------------------------------------------------------------------------
 _ENV_COLUMNS = ["env_id", "owner", "course", "template_id", "cloud", "status", "region",
                 "parameters", "created_at", "updated_at", "expires_at", "hourly_cost_usd"]
-_RUN_COLUMNS = ["env_id", "run_id", "kind", "status", "started_at", "ended_at", "leftovers",
-                "cleanup_failed"]
 _TIME_COLUMNS = ("created_at", "updated_at", "expires_at", "started_at", "ended_at")
 
 
@@ -233,61 +231,104 @@ def _frame(rows: list[Any], columns: list[str]) -> pd.DataFrame:
     return frame
 
 
-def _load(ctx: PortalContext, chosen: DashboardFilter,
-          now: datetime) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _load_rows(ctx: PortalContext, chosen: DashboardFilter,
+               now: datetime) -> tuple[list[Any], list[Any]]:
     scope = _budget_scope(chosen, now)
     with ctx.sessions() as session:
         envs = session.execute(select(
-            Environment.id, Environment.owner, Environment.course, Environment.template_id,
-            Environment.cloud, Environment.status, Environment.region, Environment.parameters,
-            Environment.created_at, Environment.updated_at, Environment.expires_at,
-            Environment.hourly_cost_usd).where(scope)).all()
+            Environment.id.label("env_id"), Environment.owner, Environment.course,
+            Environment.template_id, Environment.cloud, Environment.status, Environment.region,
+            Environment.parameters, Environment.created_at, Environment.updated_at,
+            Environment.expires_at, Environment.hourly_cost_usd).where(scope)).all()
         runs = session.execute(select(
-            Run.env_id, Run.id, Run.kind, Run.status, Run.started_at, Run.ended_at,
-            Run.leftovers, Run.error.contains(CLEANUP_FAILED_MARK))
+            Run.env_id, Run.id.label("run_id"), Run.kind, Run.status, Run.started_at,
+            Run.ended_at, Run.leftovers,
+            Run.error.contains(CLEANUP_FAILED_MARK).label("cleanup_failed"))
             .where(Run.env_id.in_(select(Environment.id).where(scope)))).all()
-    return _frame(envs, _ENV_COLUMNS), _frame(runs, _RUN_COLUMNS)
+    return envs, runs
 
 
 # -- metering -------------------------------------------------------------------------------------
-def _lifetimes(ctx: PortalContext, envs: pd.DataFrame, runs: pd.DataFrame,
-               now: pd.Timestamp) -> pd.DataFrame:
-    """Per environment: price, when it started and stopped costing, whether it still runs."""
-    envs = envs.set_index("env_id")
-    launches = runs[runs["kind"] == RunKind.LAUNCH.value]
-    started = launches.groupby("env_id")["started_at"].min()
-    cleaned_up = (
-        (runs["kind"] == RunKind.DESTROY.value) & (runs["status"] == RunStatus.SUCCEEDED.value)
-    ) | (
-        (runs["kind"] == RunKind.LAUNCH.value) & (runs["status"] == RunStatus.FAILED.value)
-        & runs["leftovers"].map(lambda left: isinstance(left, list) and not left)
-        & ~runs["cleanup_failed"].fillna(False).astype(bool)
-    )
-    # The first run that left nothing ends the cost: a destroy the portal starts afterwards (at
-    # the lease's end, for a failed launch) removes nothing more.
-    stopped = runs[cleaned_up & runs["ended_at"].notna()].groupby("env_id")["ended_at"].min()
+@dataclass(frozen=True)
+class _Lifetime:
+    """One environment's metering facts: its row, when it started and stopped costing, and its
+    price per hour (None: unpriced)."""
 
-    envs["started_at"] = started.reindex(envs.index).fillna(envs["created_at"]).clip(upper=now)
-    envs["ended_at"] = stopped.reindex(envs.index)
-    gone = envs["ended_at"].isna() & envs["status"].isin(
-        [EnvironmentStatus.LOST.value, EnvironmentStatus.DESTROYED.value])
-    envs.loc[gone, "ended_at"] = envs.loc[gone, "updated_at"]
-    envs["ended_at"] = envs["ended_at"].clip(upper=now)
-    envs["running"] = envs["ended_at"].isna()
-    envs["price"] = _prices_of(ctx, envs)
-    return envs.reset_index()
+    env: Any
+    started_at: datetime
+    ended_at: datetime | None
+    price: float | None
+
+    @property
+    def running(self) -> bool:
+        return self.ended_at is None
+
+    def hours(self, now: datetime) -> float:
+        return max(0.0, ((self.ended_at or now) - self.started_at).total_seconds() / 3600)
 
 
-def _prices_of(ctx: PortalContext, envs: pd.DataFrame) -> pd.Series:
-    """The stored launch price, else today's price table price (once per distinct template,
-    parameters and region)."""
-    prices = envs["hourly_cost_usd"].astype("float64")
-    missing = prices.isna()
-    for index, env in envs[missing].iterrows():
-        price = hourly_cost_usd(ctx, template_id=env["template_id"],
-                                parameters=env["parameters"] or {}, region=env["region"])
-        prices.loc[index] = np.nan if price is None else price
-    return prices
+def _cleaned_up(run: Any) -> bool:
+    """A run after which the environment costs nothing: a destroy that succeeded, or a failed
+    launch whose clean-up left nothing (and did not itself fail)."""
+    if run.kind == RunKind.DESTROY.value:
+        return run.status == RunStatus.SUCCEEDED.value
+    return (run.kind == RunKind.LAUNCH.value and run.status == RunStatus.FAILED.value
+            and isinstance(run.leftovers, list) and not run.leftovers
+            and not run.cleanup_failed)
+
+
+def _lifetime_rows(ctx: PortalContext, envs: list[Any], runs: list[Any],
+                   now: datetime) -> list[_Lifetime]:
+    """Per environment: price, when it started and stopped costing, whether it still runs.
+
+    Plain Python over the rows: a launch meters one student's few environments, where building
+    data frames would cost more than the arithmetic; the dashboards frame the result."""
+    started: dict[str, datetime] = {}
+    stopped: dict[str, datetime] = {}
+    for run in runs:
+        if run.kind == RunKind.LAUNCH.value and run.started_at is not None:
+            first = started.get(run.env_id)
+            started[run.env_id] = run.started_at if first is None else min(first, run.started_at)
+        # The first run that left nothing ends the cost: a destroy the portal starts afterwards
+        # (at the lease's end, for a failed launch) removes nothing more.
+        if run.ended_at is not None and _cleaned_up(run):
+            first = stopped.get(run.env_id)
+            stopped[run.env_id] = run.ended_at if first is None else min(first, run.ended_at)
+    gone = (EnvironmentStatus.LOST.value, EnvironmentStatus.DESTROYED.value)
+    lives = []
+    for env in envs:
+        ended = stopped.get(env.env_id)
+        if ended is None and env.status in gone:
+            ended = env.updated_at
+        lives.append(_Lifetime(
+            env=env, started_at=min(started.get(env.env_id, env.created_at), now),
+            ended_at=min(ended, now) if ended is not None else None,
+            price=_price_of(ctx, env)))
+    return lives
+
+
+def _price_of(ctx: PortalContext, env: Any) -> float | None:
+    """The stored launch price, else today's price table price."""
+    if env.hourly_cost_usd is not None:
+        return float(env.hourly_cost_usd)
+    return hourly_cost_usd(ctx, template_id=env.template_id, parameters=env.parameters or {},
+                           region=env.region)
+
+
+def _lifetimes(ctx: PortalContext, envs: list[Any], runs: list[Any],
+               now: datetime) -> pd.DataFrame:
+    """`_lifetime_rows` as the dashboards' frame: the environment's columns, then started_at,
+    ended_at, running and price."""
+    lives = _lifetime_rows(ctx, envs, runs, now)
+    frame = _frame([tuple(life.env) for life in lives], _ENV_COLUMNS)
+    frame["started_at"] = pd.to_datetime(pd.Series([life.started_at for life in lives],
+                                                   dtype=object), utc=True)
+    frame["ended_at"] = pd.to_datetime(pd.Series([life.ended_at for life in lives],
+                                                 dtype=object), utc=True)
+    frame["running"] = [life.running for life in lives]
+    frame["price"] = pd.Series([np.nan if life.price is None else life.price for life in lives],
+                               dtype="float64")
+    return frame
 
 
 def _hours(start: pd.Series, end: pd.Series) -> pd.Series:
@@ -388,8 +429,8 @@ def class_cost(ctx: PortalContext, *, actor: Actor, filter: DashboardFilter,  # 
     now = now or utcnow()
     at_now = pd.Timestamp(now).tz_convert(UTC)
     budget = _budget_of(ctx, chosen)
-    envs, runs = _load(ctx, chosen, now)
-    lives = _lifetimes(ctx, envs, runs, at_now)
+    envs, runs = _load_rows(ctx, chosen, now)
+    lives = _lifetimes(ctx, envs, runs, now)
 
     window_start = pd.Timestamp(chosen.start).tz_convert(UTC)
     window_end = min(pd.Timestamp(chosen.end).tz_convert(UTC), at_now)
@@ -496,21 +537,18 @@ def spend_by_student(ctx: PortalContext, *, course: str, owners: list[str] | Non
     """Each student's spend in `course` as of `now`, from the same metering as the dashboards;
     students with nothing launched are absent."""
     now = now or utcnow()
-    at_now = pd.Timestamp(now).tz_convert(UTC)
-    scope = DashboardFilter(start=now - pd.Timedelta(days=1), end=now, courses=(course,),
+    scope = DashboardFilter(start=now - timedelta(days=1), end=now, courses=(course,),
                             owners=tuple(owners or ()))
-    envs, runs = _load(ctx, scope, now)
-    if envs.empty:
-        return {}
-    lives = _lifetimes(ctx, envs, runs, at_now)
-    ended = lives["ended_at"].astype("datetime64[ns, UTC]").fillna(at_now)
-    lives["hours"] = _hours(lives["started_at"], ended)
-    lives["cost_usd"] = (lives["hours"] * lives["price"]).fillna(0.0)
-    left = _hours(pd.Series(at_now, index=lives.index), lives["expires_at"]).fillna(0.0)
-    lives["committed_usd"] = np.where(lives["running"], (left * lives["price"]).fillna(0.0), 0.0)
-    totals = lives.groupby("owner").agg(spent=("cost_usd", "sum"),
-                                        committed=("committed_usd", "sum"),
-                                        running=("running", "sum"))
-    return {owner: StudentSpend(owner=owner, course=course, spent_usd=float(row["spent"]),
-                                committed_usd=float(row["committed"]), running=int(row["running"]))
-            for owner, row in totals.iterrows()}
+    envs, runs = _load_rows(ctx, scope, now)
+    totals: dict[str, StudentSpend] = {}
+    for life in _lifetime_rows(ctx, envs, runs, now):
+        owner, price = life.env.owner, life.price or 0.0
+        left = (max(0.0, (life.env.expires_at - now).total_seconds() / 3600)
+                if life.running and life.env.expires_at is not None else 0.0)
+        before = totals.get(owner) or StudentSpend(owner=owner, course=course, spent_usd=0.0,
+                                                   committed_usd=0.0, running=0)
+        totals[owner] = StudentSpend(
+            owner=owner, course=course, spent_usd=before.spent_usd + life.hours(now) * price,
+            committed_usd=before.committed_usd + left * price,
+            running=before.running + int(life.running))
+    return totals

@@ -111,9 +111,9 @@ def running_count(session: Session, *, course: str, owner: str) -> int:
 
 def spent_so_far(ctx: PortalContext, *, course: str, owner: str, now: datetime) -> float:
     """What `owner` has spent in `course` up to now, metered as the dashboards meter it. Read
-    before `lock_owner`: metering takes a tenth of a second, too long to hold a student's lock
-    for, and what a launch waiting for the lock adds meanwhile is its committed lease, which
-    `check_quota` reads inside the lock."""
+    before `lock_owner`: metering reads the student's whole history, which need not hold a
+    student's lock, and what a launch waiting for the lock adds meanwhile is its committed
+    lease, which `check_quota` reads inside the lock."""
     from services.cost_meter import spend_by_student
 
     spend = spend_by_student(ctx, course=course, owners=[owner], now=now).get(owner)
