@@ -3,11 +3,13 @@
 Prints, measured in one run on the provider-free fixture template
 (tests/fixtures/templates/terraform-only, five terraform_data resources in two modules):
 - apply_ratio: median engine apply of a new deployment (render, `init`, `apply -json` with its
-  events handed on as they come, `output -json`) over the median of `terraform init &&
+  events handed on as they come, the outputs read from it) over the median of `terraform init &&
   terraform apply -auto-approve` run by hand in a fresh copy of the same rendered module,
   through the same Terraform command (the embedded one through the shim, or
   PORTAL_TERRAFORM_BIN's) and environment;
-- destroy_ratio: the same for the engine's destroy against `terraform destroy -auto-approve`;
+- destroy_ratio: the same for the engine's destroy (its state read, `init` skipped when the
+  directory is initialised, `destroy -json`, the directory removed) against `terraform destroy
+  -auto-approve` in the hand run's directory;
 - command_s: the median of `terraform version` alone, what each child process costs;
 - terraform: which Terraform ran.
 
@@ -144,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(figures))
     else:
         print(f"{TEMPLATE} with {figures['terraform']}, medians of {args.repeats}:")
-        print(f"  apply: engine {engine_apply:.3f} s (init, apply -json, output -json), by hand "
+        print(f"  apply: engine {engine_apply:.3f} s (render, init, apply -json), by hand "
               f"{hand_apply:.3f} s (init && apply): ratio {figures['apply_ratio']}")
         print(f"  destroy: engine {engine_destroy:.3f} s, by hand {hand_destroy:.3f} s: "
               f"ratio {figures['destroy_ratio']}")

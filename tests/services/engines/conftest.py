@@ -55,8 +55,13 @@ def engine(make_engine: Callable[..., TerraformEngine]) -> TerraformEngine:
 
 
 @pytest.fixture
-def fixture_manifest() -> TemplateManifest:
-    return Catalog(FIXTURE_TEMPLATES).get_template("terraform-only")
+def fixture_templates() -> Path:
+    return FIXTURE_TEMPLATES
+
+
+@pytest.fixture
+def fixture_manifest(fixture_templates: Path) -> TemplateManifest:
+    return Catalog(fixture_templates).get_template("terraform-only")
 
 
 @pytest.fixture

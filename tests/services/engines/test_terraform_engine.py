@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from services import context as context_module
+from services import environment_service as environments
 from services.catalog_service import TemplateManifest
+from services.context import PortalContext
 from services.engines.base import (
     CREATE_COMPLETE,
     CREATE_FAILED,
@@ -28,6 +31,8 @@ from services.engines.base import (
 )
 from services.engines.terraform_engine import TerraformEngine
 from services.engines.terraform_runner import GRACE_S, OUTPUT_DIR
+from services.identity import Actor, Role
+from services.render_service import terraform_files
 
 pytestmark = pytest.mark.slow
 
@@ -150,6 +155,7 @@ def test_the_life_of_a_deployment(engine: TerraformEngine,
 
     # The working directory is private, and nothing the runs wrote is left behind.
     workdir = engine.root / "sbx-life"
+    assert engine.root.stat().st_mode & 0o077 == 0
     assert workdir.stat().st_mode & 0o077 == 0
     assert (workdir / "terraform.tfstate").stat().st_mode & 0o077 == 0
     assert list((workdir / OUTPUT_DIR).iterdir()) == []
@@ -221,6 +227,10 @@ def test_a_deadline_stops_terraform_keeps_its_state_and_a_later_apply_completes(
                     "terraform_data.replica[1]"):
         assert after[address] == made[address]
         assert log.statuses(address) == []
+    # The resource the deadline cut short was tainted: replaced, its old self deleted first.
+    assert log.statuses("terraform_data.slow") == [DELETE_IN_PROGRESS, DELETE_COMPLETE,
+                                                   CREATE_IN_PROGRESS, CREATE_COMPLETE]
+    assert after["terraform_data.slow"] != made["terraform_data.slow"]
     assert engine.destroy(ref, deadline=deadline(), on_events=EventLog()).succeeded
 
 
@@ -315,3 +325,90 @@ def test_the_environment_of_the_portal_does_not_reach_terraform(
     assert engine.destroy(ref_of(request), deadline=deadline(), on_events=EventLog()).succeeded
     assert "TF_VAR_greeting" not in engine.runner.environment()
     assert os.environ["TF_VAR_greeting"]  # the portal's own environment is left as it was
+
+
+@pytest.fixture
+def fixture_ctx(portal_env: dict[str, str], terraform_env: None, fixture_templates: Path,
+                monkeypatch: pytest.MonkeyPatch) -> PortalContext:
+    """The portal on the shared embedded cloud, with the fixture templates as its catalog."""
+    monkeypatch.setenv("PORTAL_TEMPLATES_DIR", str(fixture_templates))
+    return context_module.get_context()
+
+
+@pytest.mark.xdist_group("embedded-cloud")
+def test_a_terraform_launch_through_the_facade(fixture_ctx: PortalContext) -> None:
+    ctx = fixture_ctx
+    alice = Actor("alice", Role.STUDENT)
+    env = environments.launch(ctx, actor=alice, template_id="terraform-only",
+                              parameters={"greeting": "hello facade", "replicas": 1},
+                              engine="terraform")
+    assert env.status == "ready", env.status_reason
+    assert env.engine == "terraform"
+    outputs = {output.name: output.value for output in env.outputs}
+    assert outputs["message"] == "hello facade from us-east-1"
+    assert "token" not in outputs  # sensitive: never in the history
+    launch_run = env.runs[0].run_id
+    events = environments.run_events(ctx, actor=alice, run_id=launch_run)
+    assert {(e.logical_id, e.status) for e in events} >= {
+        ("terraform_data.greeting", CREATE_IN_PROGRESS), ("terraform_data.greeting",
+                                                          CREATE_COMPLETE),
+        ("module.label.terraform_data.label", CREATE_COMPLETE)}
+    workdir = ctx.settings.data_dir / "terraform" / env.deployment_name
+    assert (workdir / "terraform.tfstate").exists()
+
+    gone = environments.destroy(ctx, actor=alice, env_id=env.env_id)
+    assert gone.status == "destroyed", gone.status_reason
+    assert not workdir.exists()
+
+
+def test_a_failing_event_sink_stops_terraform_and_is_raised(
+        engine: TerraformEngine, deployment: Callable[..., DeploymentRequest]) -> None:
+    request = deployment("sbx-sink", delay_seconds=93)
+
+    def broken(events: list[ResourceEvent]) -> None:
+        if any(e.logical_id == "terraform_data.slow" for e in events):
+            raise RuntimeError("the history database went away")
+
+    with pytest.raises(RuntimeError, match="went away"):
+        engine.apply(request, deadline=deadline(), on_events=broken)
+    assert sleeping(93) == [], "Terraform went on without anybody reading it"
+    # Stopped as at a deadline: what was made is in the state, for the clean-up to destroy.
+    assert "terraform_data.greeting" in {r.logical_id for r in engine.resources(ref_of(request))}
+    assert engine.destroy(ref_of(request), deadline=deadline(), on_events=EventLog()).succeeded
+
+
+def test_an_apply_after_a_dead_worker_waits_for_its_terraform_and_makes_nothing_twice(
+        engine: TerraformEngine, deployment: Callable[..., DeploymentRequest]) -> None:
+    # What a worker that died mid-apply leaves: the deployment's directory, rendered as the
+    # engine renders it, and its Terraform still applying (it writes to a file, not to the dead
+    # worker, so it goes on), holding the state lock.
+    request = deployment("sbx-orphan", delay_seconds=3)
+    workdir = engine.root / request.deployment_name
+    files = terraform_files(request.manifest, request.values, region=request.region,
+                            tags=request.tags)
+    for relative, text in {**files, **engine.generated_files(request.manifest,
+                                                              request.deployment_name)}.items():
+        (workdir / relative).parent.mkdir(parents=True, exist_ok=True)
+        (workdir / relative).write_text(text)
+    terraform = [*engine.runner.command()]
+    environment = engine.runner.environment()
+    subprocess.run([*terraform, "init", "-input=false"], cwd=workdir, env=environment,
+                   capture_output=True, check=True)
+    orphan = subprocess.Popen([*terraform, "apply", "-auto-approve", "-input=false"],
+                              cwd=workdir, env=environment, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        lock_info = workdir / ".terraform.tfstate.lock.info"
+        waited_until = time.monotonic() + 60
+        while not lock_info.exists():  # written while Terraform holds the state's lock
+            assert time.monotonic() < waited_until and orphan.poll() is None
+            time.sleep(0.02)
+        log = EventLog()
+        result = engine.apply(request, deadline=deadline(), on_events=log)
+        assert orphan.poll() == 0, "the second apply did not wait for the first"
+    finally:
+        orphan.wait()
+    assert result.succeeded, result.error
+    assert log.events == []
+    assert {r.logical_id for r in engine.resources(ref_of(request))} == ADDRESSES
+    assert engine.destroy(ref_of(request), deadline=deadline(), on_events=EventLog()).succeeded
