@@ -178,9 +178,12 @@ class Catalog:
             raise UnknownTemplateError(template_id, sorted(templates)) from None
 
     def cloudformation_text(self, template_id: str) -> str:
+        """The template's CloudFormation; empty for a template deployed by Terraform only."""
         text = self._cloudformation_text.get(template_id)
         if text is None:
-            text = self.get_template(template_id).cloudformation_path.read_text()
+            manifest = self.get_template(template_id)
+            text = (manifest.cloudformation_path.read_text()
+                    if EngineName.CLOUDFORMATION in manifest.engines else "")
             self._cloudformation_text[template_id] = text
         return text
 

@@ -17,6 +17,7 @@ from services.advisor.model import (
     Severity,
 )
 from services.advisor.registry import all_rules
+from services.engines.base import EngineName
 from services.advisor.terraform_model import TFVARS_FILE, TerraformConfig, parse_hcl
 from services.catalog_service import TemplateManifest
 from services.errors import ValidationError
@@ -35,7 +36,9 @@ def build_subject(rendered: RenderedTemplate, *, manifest: TemplateManifest,
     cloudformation_error = None
     rejected = False
     try:
-        cloudformation = resolve_rendered(rendered, region=region)
+        # A template deployed by Terraform alone has no CloudFormation to check.
+        if EngineName.CLOUDFORMATION in manifest.engines:
+            cloudformation = resolve_rendered(rendered, region=region)
     except ValidationError as exc:
         cloudformation_error = "; ".join(exc.field_errors.values()) or str(exc)
         rejected = True

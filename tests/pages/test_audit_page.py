@@ -127,7 +127,7 @@ def test_the_entries_the_services_recorded_show_newest_first(page, portal, histo
     # The admin's course is not hers to read.
     assert "secret-301" not in {r["course"] for r in rows}
     assert at.multiselect(key="audit_table.audit.courses").options == [
-        services.settings.default_course, "cloud-101"]
+        portal.settings.default_course, "cloud-101"]
 
 
 def test_the_outcome_filter_narrows_the_entries(page, history) -> None:

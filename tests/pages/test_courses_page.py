@@ -79,7 +79,7 @@ def test_an_instructor_creates_a_course_and_sees_it(page, portal, teacher) -> No
     at = page(teacher)
     assert texts(at.title) == ["Courses"]
     # Before any course only the open default course is listed, and there is nothing to manage.
-    assert [row["course"] for row in overview(at)] == [services.settings.default_course]
+    assert [row["course"] for row in overview(at)] == [portal.settings.default_course]
 
     at.text_input(key="course_form.create.0.course").input("cloud-101")
     at.text_input(key="course_form.create.0.title").input("Cloud 101")

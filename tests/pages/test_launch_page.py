@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 from portal.components.parameter_form import field_key
 from portal.components.template_picker import PICKER_KEY
 from services import environment_service
+from services.engines.base import EngineName
 from services.reconcile_service import reconcile
 
 from tests.pages.conftest import ALICE, open_page, plain, texts, wait_until
@@ -53,8 +55,11 @@ def test_both_tabs_show_the_rendered_code_and_downloads(app) -> None:
     terraform, cloudformation = _tab(at, "Terraform"), _tab(at, "CloudFormation")
     tf_languages = {code.language for code in terraform.code}
     assert "hcl" in tf_languages
-    tfvars = next(code.value for code in terraform.code if "site_title =" in code.value)
-    assert 'vpc_cidr = "10.0.0.0/16"' in tfvars and '"sandbox:owner" = "alice"' in tfvars
+    tfvars = next(code.value for code in terraform.code
+                  if re.search(r"^site_title +=", code.value, re.MULTILINE))
+    # Laid out as `terraform fmt` writes it: the `=` of neighbouring lines in one column.
+    assert re.search(r'^vpc_cidr +=  ?"10\.0\.0\.0/16"$', tfvars, re.MULTILINE)
+    assert re.search(r'^  "sandbox:owner" += "alice"$', tfvars, re.MULTILINE)
     assert [code.language for code in cloudformation.code] == ["json", "yaml"]
     assert '"ParameterKey": "VpcCidr"' in cloudformation.code[0].value
     assert "AWSTemplateFormatVersion" in cloudformation.code[1].value
@@ -64,8 +69,8 @@ def test_both_tabs_show_the_rendered_code_and_downloads(app) -> None:
     # Typed values reach the code at once.
     at.text_input(key=field_key("web-server", "site_title")).input("Alice lab").run()
     tfvars = next(code.value for code in _tab(at, "Terraform").code
-                  if "site_title =" in code.value)
-    assert 'site_title = "Alice lab"' in tfvars
+                  if re.search(r"^site_title +=", code.value, re.MULTILINE))
+    assert re.search(r'^site_title += "Alice lab"$', tfvars, re.MULTILINE)
 
 
 def test_the_terraform_download_holds_the_module_and_its_tfvars(app, portal) -> None:
@@ -73,7 +78,8 @@ def test_the_terraform_download_holds_the_module_and_its_tfvars(app, portal) -> 
     rendered = environment_service.render_template(
         portal, template_id="web-server", parameters={"site_title": "Zip test"})
     with zipfile.ZipFile(io.BytesIO(rendered.terraform_zip())) as archive:
-        assert 'site_title = "Zip test"' in archive.read("web-server/terraform.tfvars").decode()
+        assert re.search(r'^site_title += "Zip test"$',
+                         archive.read("web-server/terraform.tfvars").decode(), re.MULTILINE)
     with zipfile.ZipFile(io.BytesIO(rendered.cloudformation_zip())) as archive:
         assert "SiteTitle" in archive.read("web-server/parameters.json").decode()
 
@@ -136,7 +142,7 @@ def test_a_launch_after_the_embedded_cloud_restarted_reaches_the_new_cloud(app, 
 
     earlier = environment_service.launch(portal, actor=ALICE, template_id="web-server",
                                          parameters={})
-    embedded.stop(services.settings)  # what `sandbox cloud stop` or a crash of the emulator does
+    embedded.stop(portal.settings)  # what `sandbox cloud stop` or a crash of the emulator does
 
     at = launch_page(app)
     at.button(key=LAUNCH).click().run()
@@ -229,3 +235,16 @@ def test_a_refused_launch_names_the_limit_and_records_nothing(app, portal) -> No
     refusal = " ".join(texts(at.error))
     assert "refused by the course limit 'budget'" in refusal and "$0.01" in refusal
     assert environment_service.list_environments(portal, actor=ALICE) == []
+
+
+def test_terraform_is_offered_beside_cloudformation_and_says_why_it_cannot_deploy(app) -> None:
+    at = launch_page(app)
+    picker = at.radio(key="launch_page.engine")
+    assert picker.options == ["CloudFormation", "Terraform (unavailable)"]
+    assert picker.value == "cloudformation"
+    assert not at.button(key="launch_page.launch").disabled
+    picker.set_value(EngineName.TERRAFORM).run()
+    warning = " ".join(w.value for w in at.warning)
+    assert "Terraform cannot deploy this template here" in warning
+    assert "providers mirror" in warning
+    assert at.button(key="launch_page.launch").disabled

