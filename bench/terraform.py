@@ -10,6 +10,10 @@ Prints, measured in one run on the provider-free fixture template
 - destroy_ratio: the same for the engine's destroy (its state read, `init` skipped when the
   directory is initialised, `destroy -json`, the directory removed) against `terraform destroy
   -auto-approve` in the hand run's directory;
+- portal_launch_ratio: median portal launch of the same template (`environment_service.launch`
+  with engine terraform: validate, advise, record, apply, outputs, the run ended) over the same
+  hand runs, and portal_destroy_ratio likewise; the portal is on the embedded cloud, which the
+  module never calls;
 - command_s: the median of `terraform version` alone, what each child process costs;
 - terraform: which Terraform ran.
 
@@ -30,7 +34,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from services import environment_service as environments
 from services.catalog_service import Catalog
+from services.clouds import embedded
+from services.context import PortalContext
+from services.identity import Actor, Role
 from services.clouds import CloudConnection, new_session
 from services.engines.base import DeploymentRef, DeploymentRequest, ResourceEvent
 from services.engines.terraform_engine import TerraformEngine
@@ -40,6 +48,8 @@ from services.settings import CloudTarget, Settings
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "templates"
 TEMPLATE = "terraform-only"
 DEADLINE_S = 300.0
+# An instructor: the portal's limits and budget are not what is measured.
+OPERATOR = Actor("bench-operator", Role.INSTRUCTOR, is_admin=True)
 
 
 class Bench:
@@ -105,6 +115,19 @@ class Bench:
         self.terraform(folder, "destroy", "-auto-approve", "-input=false")
         return applied - started, time.perf_counter() - applied
 
+    def portal_cycle(self, ctx: PortalContext) -> tuple[float, float]:
+        started = time.perf_counter()
+        env = environments.launch(ctx, actor=OPERATOR, template_id=TEMPLATE, parameters={},
+                                  engine="terraform")
+        launched = time.perf_counter()
+        if env.status != "ready" or len(env.outputs) != 3:
+            raise RuntimeError(f"portal launch: {env.status}: {env.status_reason}")
+        gone = environments.destroy(ctx, actor=OPERATOR, env_id=env.env_id)
+        destroyed = time.perf_counter()
+        if gone.status != "destroyed":
+            raise RuntimeError(f"portal destroy: {gone.status}: {gone.status_reason}")
+        return launched - started, destroyed - launched
+
     def command_s(self) -> float:
         started = time.perf_counter()
         self.terraform(self.by_hand, "version")
@@ -119,16 +142,27 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-terraform-") as scratch:
         bench = Bench(Path(scratch))
         bench.by_hand.mkdir()
-        bench.engine_cycle(), bench.hand_cycle()  # warm-up: the shared library into the cache
-        engine_times: list[tuple[float, float]] = []
-        hand_times: list[tuple[float, float]] = []
-        commands: list[float] = []
-        for _ in range(args.repeats):
-            engine_times.append(bench.engine_cycle())
-            hand_times.append(bench.hand_cycle())
-            commands.append(bench.command_s())
+        portal_settings = Settings(data_dir=Path(scratch) / "portal", templates_dir=FIXTURES,
+                                   collect_interval_s=0, budget_check_interval_s=0)
+        ctx = PortalContext(portal_settings)
+        try:
+            # warm-up: the shared library into the cache, the emulator started
+            bench.engine_cycle(), bench.hand_cycle(), bench.portal_cycle(ctx)
+            engine_times: list[tuple[float, float]] = []
+            hand_times: list[tuple[float, float]] = []
+            portal_times: list[tuple[float, float]] = []
+            commands: list[float] = []
+            for _ in range(args.repeats):
+                engine_times.append(bench.engine_cycle())
+                hand_times.append(bench.hand_cycle())
+                portal_times.append(bench.portal_cycle(ctx))
+                commands.append(bench.command_s())
+        finally:
+            embedded.stop(portal_settings)
     engine_apply = statistics.median(t[0] for t in engine_times)
     hand_apply = statistics.median(t[0] for t in hand_times)
+    portal_launch = statistics.median(t[0] for t in portal_times)
+    portal_destroy = statistics.median(t[1] for t in portal_times)
     engine_destroy = statistics.median(t[1] for t in engine_times)
     hand_destroy = statistics.median(t[1] for t in hand_times)
     figures = {
@@ -140,6 +174,10 @@ def main(argv: list[str] | None = None) -> int:
         "destroy_ratio": round(engine_destroy / hand_destroy, 3),
         "engine_destroy_s": round(engine_destroy, 3),
         "manual_destroy_s": round(hand_destroy, 3),
+        "portal_launch_ratio": round(portal_launch / hand_apply, 3),
+        "portal_launch_s": round(portal_launch, 3),
+        "portal_destroy_ratio": round(portal_destroy / hand_destroy, 3),
+        "portal_destroy_s": round(portal_destroy, 3),
         "command_s": round(statistics.median(commands), 3),
     }
     if args.json:
@@ -150,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{hand_apply:.3f} s (init && apply): ratio {figures['apply_ratio']}")
         print(f"  destroy: engine {engine_destroy:.3f} s, by hand {hand_destroy:.3f} s: "
               f"ratio {figures['destroy_ratio']}")
+        print(f"  portal launch {portal_launch:.3f} s: ratio {figures['portal_launch_ratio']}; "
+              f"portal destroy {portal_destroy:.3f} s: ratio {figures['portal_destroy_ratio']}")
         print(f"  one command (terraform version): {figures['command_s']:.3f} s")
     return 0
 
