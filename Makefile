@@ -36,7 +36,8 @@ LOCALSTACK_STAMP := $(LOCALSTACK_VENV)/.installed
 LOCALSTACK_PYTHON ?=
 
 $(LOCALSTACK_STAMP): localstack.requirements
-	@python="$(LOCALSTACK_PYTHON)"; \
+	@test -x $(LOCALSTACK_VENV)/bin/python && exit 0; \
+	python="$(LOCALSTACK_PYTHON)"; \
 	if [ -z "$$python" ]; then \
 	  for candidate in python3.13 "$$(pyenv root 2>/dev/null)"/versions/3.13*/bin/python3.13 \
 	      "$$HOME"/.pyenv/versions/3.13*/bin/python3.13 /opt/homebrew/bin/python3.13; do \
@@ -45,13 +46,14 @@ $(LOCALSTACK_STAMP): localstack.requirements
 	  done; \
 	fi; \
 	if [ -z "$$python" ] || ! "$$python" -c 'import venv' >/dev/null 2>&1; then \
-	  echo "make localstack: no Python 3.13 found; LocalStack needs it. Install one, e.g." >&2; \
-	  echo "  pyenv install 3.13  |  apt-get install python3.13-venv  |  brew install python@3.13" >&2; \
-	  echo "and run make localstack again, or name it: make localstack LOCALSTACK_PYTHON=/path/to/python3.13" >&2; \
+	  echo "make localstack: LocalStack needs Python 3.13, and none was found. Install one:" >&2; \
+	  echo "  pyenv install 3.13 | apt-get install python3.13-venv | brew install python@3.13" >&2; \
+	  echo "and run make localstack again, or name one:" >&2; \
+	  echo "  make localstack LOCALSTACK_PYTHON=/path/to/python3.13" >&2; \
 	  exit 1; \
 	fi; \
 	echo "LocalStack's virtualenv $(LOCALSTACK_VENV) on $$python"; \
-	test -x $(LOCALSTACK_VENV)/bin/python || "$$python" -m venv $(LOCALSTACK_VENV)
+	"$$python" -m venv $(LOCALSTACK_VENV)
 	$(LOCALSTACK_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(LOCALSTACK_VENV)/bin/python -m pip install --quiet -r localstack.requirements
 	touch $(LOCALSTACK_STAMP)
@@ -79,4 +81,4 @@ lock: install
 	  --strip-extras -o requirements.lock pyproject.toml
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-localstack .pytest_cache .hypothesis

@@ -10,10 +10,11 @@ from portal import identity
 from portal.components import template_picker
 from portal.components.template_card import template_card
 from portal.ui_context import portal_context, portal_errors
+from services import courses
 
 LAUNCH_PAGE = Path(__file__).with_name("launch_page.py")
 
-identity.require_actor()
+actor = identity.require_actor()
 ctx = portal_context()
 
 st.title("Catalog")
@@ -21,7 +22,7 @@ st.caption("Environment templates approved for this course. Each one is a Terraf
            "CloudFormation template built from the same parameters.")
 
 with portal_errors():
-    templates = ctx.catalog.all_templates()
+    templates = courses.catalog_templates(ctx, actor=actor)
 if not templates:
     st.info(f"No templates found in {ctx.settings.templates_dir}.")
 

@@ -14,13 +14,21 @@ from portal.components.architecture_diagram import architecture_diagram
 from portal.components.code_view import code_view
 from portal.components.cost_estimate import cost_estimates_by_region
 from portal.components.engine_picker import engine_picker
+from portal.components.target_state import target_state
 from portal.components.environment_card import outputs_view
 from portal.components.lease_input import lease_input
 from portal.components.parameter_form import parameter_form
 from portal.components.template_picker import template_picker
 from portal.components.text import md_escape
 from portal.ui_context import portal_context, portal_errors
-from services import budget_service, courses, dispatch, environment_service, preview_service
+from services import (
+    budget_service,
+    courses,
+    dispatch,
+    environment_service,
+    preview_service,
+    template_library,
+)
 from services.errors import (
     EngineUnavailableError,
     LaunchBlockedError,
@@ -53,8 +61,7 @@ course_id = st.selectbox("Course", list(by_course), key=COURSE_KEY,
                          help="The course this environment is for: its limits and budget apply.")
 policy = by_course[course_id]
 with portal_errors():
-    templates = [courses.narrowed_manifest(t, policy) for t in ctx.catalog.all_templates()
-                 if policy.allows_template(t.id)]
+    templates = courses.offered_templates(ctx, actor=actor, policy=policy)
     budgets = {b.course: b for b in budget_service.budget_status(ctx, actor=actor)}
 if not templates:
     st.info(f"Course {course_id} offers no template of this portal.")
@@ -70,13 +77,20 @@ if not actor.is_instructor:
 
 manifest = template_picker(templates)
 st.caption(md_escape(manifest.summary))
+engines = {}
+target_usable = False
 with portal_errors():
     engines = {name: environment_service.engine_availability(ctx, manifest, name)
                for name in manifest.engines}
+    target_usable = target_state(environment_service.target_state(ctx),
+                                 show_identity=actor.is_instructor)
+if not engines:
+    st.stop()
 
 form_col, preview_col = st.columns([2, 3], gap="large")
 with form_col:
-    form = parameter_form(manifest)
+    form = parameter_form(manifest, aws_choices=lambda aws_type: template_library.picker_choices(
+        ctx, actor=actor, aws_type=aws_type))
     lease_hours = lease_input(default=ctx.settings.default_lease_hours,
                               maximum=min(ctx.settings.max_lease_hours, policy.max_lease_hours),
                               key=LEASE_KEY)
@@ -95,7 +109,7 @@ with form_col:
     launch_clicked = st.button(
         "Launch", type="primary", key=LAUNCH_KEY, icon=":material/rocket_launch:",
         width="stretch", disabled=bool(field_errors) or preview is None or preview.blocks_launch
-        or not engine_state.available,
+        or not engine_state.available or not target_usable,
         help="Fix the advisor's errors first." if preview and preview.blocks_launch else None)
     if launch_clicked:
         with portal_errors():
@@ -122,7 +136,7 @@ with preview_col:
         code_tab, architecture_tab, cost_tab = st.tabs(
             ["Code", "Architecture", "Cost estimate"])
         with code_tab:
-            code_view(preview.rendered, key="launch_page.code")
+            code_view(preview.rendered, key="launch_page.code", engines=manifest.engines)
         with architecture_tab:
             architecture_diagram(preview.diagram, key=f"launch_page.diagram.{manifest.id}")
         with cost_tab:

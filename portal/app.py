@@ -44,6 +44,8 @@ else:
                     icon=":material/monitor_heart:", url_path="health"),
             st.Page(PAGES_DIR / "courses_page.py", title="Courses", icon=":material/school:",
                     url_path="courses"),
+            st.Page(PAGES_DIR / "templates_page.py", title="Templates",
+                    icon=":material/library_add:", url_path="templates"),
             st.Page(PAGES_DIR / "audit_page.py", title="Audit log", icon=":material/policy:",
                     url_path="audit"),
         ]

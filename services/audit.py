@@ -50,6 +50,11 @@ class Action(str, enum.Enum):
     LEASE_EXTEND = "lease.extend"
     LEASE_END = "lease.end"
     BUDGET_STOP = "budget.stop"
+    TEMPLATE_IMPORT = "template.import"
+    TEMPLATE_VERSION = "template.version"
+    TEMPLATE_UPDATE = "template.update"
+    TEMPLATE_ASSIGN = "template.assign"
+    TEMPLATE_RETIRE = "template.retire"
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from services import (
     dispatch,
     environment_service,
     preview_service,
+    template_library,
     template_model,
 )
 from services.audit import Outcome
@@ -84,22 +85,23 @@ def cmd_cloud(args: argparse.Namespace) -> int:
         targets = [CloudTarget(args.target)] if args.target else list(CloudTarget)
         found = [status.target_status(settings, target) for target in targets]
         lines = []
-        for s in found:
-            where = f" at {s.endpoint_url}" if s.endpoint_url else ""
-            who = f" as {s.identity_arn}" if s.identity_arn else ""
-            if s.usable:
-                now = "" if s.running is None else (" (running)" if s.running
-                                                   else " (not running; starts on first use)")
-                lines.append(f"{s.target}: usable{where}, region {s.region}{who}{now}")
+        for report in found:
+            where = f" at {report.endpoint_url}" if report.endpoint_url else ""
+            who = f" as {report.identity_arn}" if report.identity_arn else ""
+            if report.usable:
+                now = "" if report.running is None else (
+                    " (running)" if report.running else " (not running; starts on first use)")
+                lines.append(f"{report.target}: usable{where}, region {report.region}{who}{now}")
             else:
-                lines.append(f"{s.target}: not usable: {s.reason}\n  fix: {s.fix}")
-        _print({s.target: s.to_json() for s in found}, args.json, "\n".join(lines))
+                lines.append(f"{report.target}: not usable: {report.reason}\n"
+                             f"  fix: {report.fix}")
+        _print({report.target: report.to_json() for report in found}, args.json,
+               "\n".join(lines))
         return 1 if args.target and not found[0].usable else 0
     target = CloudTarget(args.target or settings.cloud)
     if target is CloudTarget.AWS:
         raise CliUsageError(f"cloud: the portal does not {args.action} AWS; "
                             "`sandbox cloud status --target aws` checks its credentials")
-    status.forget_cached()
     if target is CloudTarget.LOCALSTACK:
         if args.action == "start":
             started = localstack.ensure_running(settings)
@@ -130,6 +132,61 @@ def cmd_templates(args: argparse.Namespace) -> int:
         "outputs": [o.name for o in t.outputs],
     } for t in ctx.catalog.all_templates()]
     _print(data, args.json, "\n".join(f"{t['id']}: {t['title']}" for t in data))
+    return 0
+
+
+def _imported_text(view: template_library.ImportedTemplate) -> str:
+    state = "retired" if view.retired else (
+        "offered in " + ", ".join(view.courses) if view.courses else "assigned to no course")
+    lines = [f"{view.id}: {view.title} ({view.engine.label}, version {view.current_version}, "
+             f"{state})"]
+    lines += [f"  --param {p.name}=...  {p.type}"
+              + (f" {p.aws_type}" if p.aws_type else "")
+              + (" (secret)" if p.secret else "")
+              + ("" if p.default is None else f", default {p.default}")
+              for p in view.manifest.parameters]
+    lines += [f"  note: {finding}" for finding in view.findings]
+    return "\n".join(lines)
+
+
+def cmd_templates_import(args: argparse.Namespace) -> int:
+    ctx = _context()
+    source = template_library.TemplateSource.from_path(Path(args.path))
+    view = template_library.import_template(
+        ctx, actor=OPERATOR, source=source, template_id=args.id, title=args.title,
+        summary=args.summary, courses=args.course or [])
+    _print(view.to_json(), args.json, _imported_text(view))
+    return 0
+
+
+def cmd_templates_add_version(args: argparse.Namespace) -> int:
+    ctx = _context()
+    source = template_library.TemplateSource.from_path(Path(args.path))
+    view = template_library.add_version(ctx, actor=OPERATOR, template_id=args.id, source=source)
+    _print(view.to_json(), args.json, _imported_text(view))
+    return 0
+
+
+def cmd_templates_versions(args: argparse.Namespace) -> int:
+    view = template_library.get_template(_context(), actor=OPERATOR, template_id=args.id)
+    data = [v.to_json() for v in view.versions]
+    _print(data, args.json, "\n".join(
+        f"{'*' if v.number == view.current_version else ' '} version {v.number}: "
+        f"{v.uploaded_at.isoformat(timespec='minutes')} by {v.uploaded_by}"
+        for v in view.versions))
+    return 0
+
+
+def cmd_templates_retire(args: argparse.Namespace) -> int:
+    view = template_library.retire(_context(), actor=OPERATOR, template_id=args.id)
+    _print(view.to_json(), args.json, _imported_text(view))
+    return 0
+
+
+def cmd_templates_assign(args: argparse.Namespace) -> int:
+    view = template_library.assign_courses(_context(), actor=OPERATOR, template_id=args.id,
+                                           courses=args.course or [])
+    _print(view.to_json(), args.json, _imported_text(view))
     return 0
 
 
@@ -653,7 +710,36 @@ def build_parser() -> argparse.ArgumentParser:
     cloud.add_argument("action", choices=["start", "stop", "status"])
     cloud.add_argument("--target", choices=["embedded", "localstack", "aws"],
                        help="default: PORTAL_CLOUD for start and stop, every target for status")
-    add("templates", cmd_templates, "list the templates")
+    templates = add("templates", cmd_templates, "list the templates (without a subcommand); "
+                    "import and manage instructors' own")
+    templates_group = templates.add_subparsers(dest="templates_command", required=False,
+                                               parser_class=_Parser)
+    imported = add("import", cmd_templates_import, "import a CloudFormation template (.yaml, "
+                   ".json) or a Terraform module (a folder or a .zip) as a new template",
+                   group=templates_group)
+    imported.add_argument("path", metavar="PATH")
+    imported.add_argument("--id", required=True, help="the template's id, unique among all "
+                                                       "templates")
+    imported.add_argument("--title", help="default: the id")
+    imported.add_argument("--summary", help="default: the template's own description")
+    imported.add_argument("--course", action="append", metavar="C",
+                          help="a course whose students are offered it (repeatable)")
+    new_version = add("add-version", cmd_templates_add_version, "replace an imported template "
+                      "with a new version (running environments keep theirs)",
+                      group=templates_group)
+    new_version.add_argument("id", metavar="ID")
+    new_version.add_argument("path", metavar="PATH")
+    versions = add("versions", cmd_templates_versions, "an imported template's versions",
+                   group=templates_group)
+    versions.add_argument("id", metavar="ID")
+    retired = add("retire", cmd_templates_retire, "no new launches of an imported template",
+                  group=templates_group)
+    retired.add_argument("id", metavar="ID")
+    assign = add("assign", cmd_templates_assign, "the courses whose students are offered an "
+                 "imported template, from now on exactly these", group=templates_group)
+    assign.add_argument("id", metavar="ID")
+    assign.add_argument("--course", action="append", metavar="C",
+                        help="a course (repeatable); none: offered in no course")
     render = add("render", cmd_render, "write a template rendered with parameters")
     render.add_argument("template")
     render.add_argument("--format", choices=["terraform", "cloudformation"], required=True)

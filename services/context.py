@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.settings import Settings, get_settings
-from services.catalog_service import Catalog
+from services.catalog_service import Catalog, ImportedTemplates
 from services.data_dir import ensure_private_dir
 from services.history.database import get_engine, session_factory
 
@@ -29,7 +29,8 @@ class PortalContext:
         # The SQLite history and the emulator's state live here; settings built directly (tests,
         # benches) have not made it yet, as get_settings() does.
         ensure_private_dir(settings.data_dir)
-        self.catalog = Catalog(settings.templates_dir)
+        self.catalog = Catalog(settings.templates_dir, imported=ImportedTemplates(
+            sessions=lambda: self.sessions, root=settings.data_dir / "templates"))
         self._cloud_lock = threading.Lock()
         self._connection: CloudConnection | None = None
         self._engines: dict[EngineName, Engine] = {}

@@ -213,6 +213,33 @@ def launch_courses(ctx: PortalContext, *, actor: Actor) -> list[CoursePolicy]:
             and (v.policy.ends_on is None or today <= v.policy.ends_on)]
 
 
+def offers(policy: CoursePolicy, manifest: TemplateManifest) -> bool:
+    """Whether `policy`'s course offers the template: a built-in when the course's template list
+    allows it; an imported template when it is assigned to the course (its instructor chose the
+    course for it, so the course's list of built-ins does not hide it)."""
+    if manifest.imported:
+        return manifest.offered_in(policy.id)
+    return policy.allows_template(manifest.id)
+
+
+def offered_templates(ctx: PortalContext, *, actor: Actor,
+                      policy: CoursePolicy) -> list[TemplateManifest]:
+    """The templates a launch in `policy`'s course may use, as the course narrows them. An
+    instructor may also try any imported template there before assigning it."""
+    return [narrowed_manifest(t, policy) for t in ctx.catalog.all_templates()
+            if offers(policy, t) or (actor.is_instructor and t.imported)]
+
+
+def catalog_templates(ctx: PortalContext, *, actor: Actor) -> list[TemplateManifest]:
+    """What the Catalog shows an actor: for an instructor every template; for a student those
+    offered in a course they may launch in now."""
+    templates = ctx.catalog.all_templates()
+    if actor.is_instructor:
+        return templates
+    policies = launch_courses(ctx, actor=actor)
+    return [t for t in templates if any(offers(p, t) for p in policies)]
+
+
 # -- changes ------------------------------------------------------------------------------------
 def _names(values: Iterable[str] | None, *, what: str, pattern: re.Pattern[str] | None = None
            ) -> list[str] | None:

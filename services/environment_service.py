@@ -9,11 +9,12 @@ launch removes what it made.
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -60,14 +61,18 @@ from services.history.models import (
     utcnow,
 )
 from services.identity import NAME_PATTERN, Actor
-from services.settings import CloudTarget
+from services.settings import CloudTarget, WorkerMode
 from services.render_service import (
     RenderedTemplate,
+    masked,
     portal_tags,
     render,
     validate_parameters,
 )
 from services.sweeper import TaggedResource
+
+if TYPE_CHECKING:
+    from services.clouds.status import TargetStatus
 
 DESTROYABLE = {EnvironmentStatus.READY, EnvironmentStatus.FAILED, EnvironmentStatus.LOST}
 
@@ -185,7 +190,8 @@ def _outputs(manifest: TemplateManifest | None, stored: Mapping[str, str]) -> li
 
 def _view(ctx: PortalContext, env: Environment) -> EnvironmentView:
     try:
-        manifest: TemplateManifest | None = ctx.catalog.get_template(env.template_id)
+        manifest: TemplateManifest | None = ctx.catalog.get_template(env.template_id,
+                                                                     env.template_version)
     except Exception:
         manifest = None
     return EnvironmentView(
@@ -201,12 +207,99 @@ def _view(ctx: PortalContext, env: Environment) -> EnvironmentView:
 
 # -- rendering, shared by the Launch page, the CLI and launches ---------------------------------
 def render_template(ctx: PortalContext, *, template_id: str, parameters: Mapping[str, Any],
-                    env_id: str = "preview", owner: str = "preview") -> RenderedTemplate:
-    manifest = ctx.catalog.get_template(template_id)
+                    env_id: str = "preview", owner: str = "preview",
+                    version: int | None = None) -> RenderedTemplate:
+    """The code a launch would run, for reading: secret parameters show masked."""
+    manifest = ctx.catalog.get_template(template_id, version)
     values = validate_parameters(manifest, parameters)
-    return render(manifest, values, cloudformation_text=ctx.catalog.cloudformation_text(template_id),
+    return render(manifest, values,
+                  cloudformation_text=ctx.catalog.cloudformation_text(template_id, version),
                   region=ctx.settings.region,
                   tags=portal_tags(env_id=env_id, owner=owner, template_id=template_id))
+
+
+# -- secret parameters ----------------------------------------------------------------------------
+# A secret parameter's value (CloudFormation's NoEcho, Terraform's `sensitive`) is never stored:
+# the environment's parameters hold one of these markers in its place, and the value itself goes
+# from `start_launch` to `run_launch` in this process's memory only.
+SECRET_NOT_STORED = "(secret: given at launch, not stored)"
+SECRET_DEFAULT = "(secret: the template's default)"
+
+
+class _PendingSecrets:
+    """Secret values of recorded launches, by run id, until their run takes them. A run that
+    never comes for them (its process handed it elsewhere, or died) leaves them here only until
+    the operation timeout: after that the run has failed anyway."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[int, tuple[float, dict[str, Any]]] = {}
+
+    def put(self, run_id: int, values: dict[str, Any], *, keep_s: float) -> None:
+        with self._lock:
+            self._drop_expired()
+            self._values[run_id] = (time.monotonic() + keep_s, values)
+
+    def take(self, run_id: int) -> dict[str, Any]:
+        with self._lock:
+            self._drop_expired()
+            return self._values.pop(run_id, (0.0, {}))[1]
+
+    def _drop_expired(self) -> None:
+        now = time.monotonic()
+        for run_id in [r for r, (until, _) in self._values.items() if until <= now]:
+            del self._values[run_id]
+
+
+_pending_secrets = _PendingSecrets()
+
+
+def _stored_parameters(manifest: TemplateManifest, values: Mapping[str, Any]
+                       ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(what the history database keeps, the secret values it must not): each secret replaced
+    by a marker that says whether it was the template's own default, which a resumed run can
+    take again from the template."""
+    stored = dict(values)
+    kept: dict[str, Any] = {}
+    for parameter in manifest.parameters:
+        if parameter.secret and parameter.name in values:
+            default = parameter.default is not None and values[parameter.name] == parameter.default
+            stored[parameter.name] = SECRET_DEFAULT if default else SECRET_NOT_STORED
+            if not default:
+                kept[parameter.name] = values[parameter.name]
+    return stored, kept
+
+
+def _with_secrets(manifest: TemplateManifest, stored: Mapping[str, Any],
+                  kept: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The values a run deploys: the stored ones with each secret put back, and the names of
+    secrets this process does not hold (the run cannot deploy without them)."""
+    values = dict(stored)
+    missing: list[str] = []
+    for parameter in manifest.parameters:
+        if not parameter.secret or parameter.name not in values:
+            continue
+        if values[parameter.name] == SECRET_DEFAULT:
+            values[parameter.name] = parameter.default
+        elif parameter.name in kept:
+            values[parameter.name] = kept[parameter.name]
+        else:
+            missing.append(parameter.name)
+    return values, missing
+
+
+def _check_secrets_can_be_handed_over(ctx: PortalContext, manifest: TemplateManifest,
+                                      values: Mapping[str, Any]) -> None:
+    """Celery workers are other processes: a secret given at launch could only reach them
+    through the broker or the database, where it must not go."""
+    if ctx.settings.workers is not WorkerMode.CELERY:
+        return
+    _, kept = _stored_parameters(manifest, values)
+    if kept:
+        raise ValidationError({name: (
+            "a secret value reaches the launch only in the memory of this process, and "
+            "launches here run on worker processes (PORTAL_WORKERS=celery): leave it at the "
+            "template's default, or launch with PORTAL_WORKERS=threads") for name in kept})
 
 
 # -- recording ----------------------------------------------------------------------------------
@@ -352,6 +445,14 @@ def require_usable_target(ctx: PortalContext) -> None:
     status.require_usable(ctx.settings, ctx.connection if ctx.has_connection else None)
 
 
+def target_state(ctx: PortalContext) -> TargetStatus:
+    """The configured cloud as the Launch page shows it: usable or not, who the portal is there,
+    and if not why and how to fix it (asked at most every few seconds)."""
+    from services.clouds import status
+
+    return status.cached_status(ctx.settings, ctx.connection if ctx.has_connection else None)
+
+
 def engine_availability(ctx: PortalContext, manifest: TemplateManifest,
                         name: EngineName) -> Availability:
     """Whether `name` can deploy `manifest` on the configured target now, and if not why."""
@@ -406,7 +507,9 @@ def _start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
                   parameters: Mapping[str, Any], lease_hours: Any, course_name: str,
                   performed_by: str, engine: str | None, now: datetime) -> StartedRun:
     manifest = ctx.catalog.get_template(template_id)
+    _check_offered(manifest, actor=actor, course=course_name)
     values = validate_parameters(manifest, parameters)
+    _check_secrets_can_be_handed_over(ctx, manifest, values)
     chosen_engine = engine_for(manifest, engine)
     policy = _course_policy(ctx, course_name)
     lease = lease_hours_for(ctx, lease_hours)
@@ -414,9 +517,10 @@ def _start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
         limits.check_access(session, policy=policy, actor=actor, manifest=manifest,
                             values=values, lease_hours=lease, now=now)
     # Rendered as the Launch page's preview renders it, so the page's report is reused.
-    advice = advise(render_template(ctx, template_id=template_id, parameters=values,
-                                    owner=actor.name),
-                    manifest=manifest, values=values, region=ctx.settings.region)
+    rendered = render_template(ctx, template_id=template_id, parameters=values,
+                               owner=actor.name, version=manifest.version)
+    advice = advise(rendered, manifest=manifest, values=masked(manifest, values),
+                    region=ctx.settings.region)
     if advice.blocks_launch:
         raise LaunchBlockedError(advice.errors)
     require_usable_target(ctx)
@@ -426,8 +530,11 @@ def _start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
     # Priced now, at the prices of the day it starts: cost so far is metered from this at once,
     # not from a bill that arrives a day later. Unpriced (a template the price table does not
     # know) counts as free: the budget can only hold what the portal can price.
-    hourly_cost = cost_meter.hourly_cost_usd(ctx, template_id=template_id, parameters=values,
-                                             region=ctx.settings.region)
+    hourly_cost = _imported_price(manifest, rendered, region=ctx.settings.region) \
+        if manifest.imported else \
+        cost_meter.hourly_cost_usd(ctx, template_id=template_id, parameters=values,
+                                   region=ctx.settings.region)
+    stored, kept = _stored_parameters(manifest, values)
     env_id = secrets.token_hex(5)
     cloud_session = None
     if ctx.settings.cloud is CloudTarget.EMBEDDED:
@@ -444,8 +551,9 @@ def _start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
                                launch_cost_usd=(hourly_cost or 0.0) * lease,
                                lease_hours=lease, now=now, spent_usd=spent)
         env = Environment(
-            id=env_id, template_id=template_id, owner=actor.name, course=course_name,
-            status=EnvironmentStatus.LAUNCHING.value, parameters=values, outputs={},
+            id=env_id, template_id=template_id, template_version=manifest.version,
+            owner=actor.name, course=course_name,
+            status=EnvironmentStatus.LAUNCHING.value, parameters=stored, outputs={},
             cloud=ctx.settings.cloud.value, cloud_session=cloud_session,
             region=ctx.settings.region, engine=chosen_engine.value,
             # Starts with a letter and stays short: RDS derives identifiers from the stack name.
@@ -463,7 +571,38 @@ def _start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
                             + (f" for {actor.name}" if performed_by != actor.name else "")
                             + (f" at ${hourly_cost:.4f}/h" if hourly_cost is not None else ""))
         session.flush()
-        return StartedRun(env_id=env_id, run_id=run.id)
+        started = StartedRun(env_id=env_id, run_id=run.id)
+    if kept:
+        _pending_secrets.put(started.run_id, kept,
+                             keep_s=ctx.settings.operation_timeout_s * 2)
+    return started
+
+
+def _check_offered(manifest: TemplateManifest, *, actor: Actor, course: str) -> None:
+    """An imported template is launched only while it is not retired, and by students only in
+    the courses it is assigned to (instructors may try it in any course they launch in)."""
+    if manifest.retired:
+        raise limits.LimitExceededError("templates", f"{manifest.id} is retired: it takes no "
+                                                     "new launches", course=course)
+    if not actor.is_instructor and not manifest.offered_in(course):
+        raise limits.LimitExceededError(
+            "templates", f"course {course} does not offer {manifest.id}", course=course)
+
+
+def _imported_price(manifest: TemplateManifest, rendered: RenderedTemplate, *,
+                    region: str) -> float | None:
+    """An imported template's price per hour, from its rendered code: CloudFormation's, or
+    what its Terraform module declares (services/template_import/terraform_resources.py).
+    None when nothing of it is priced: the budget can only hold what the portal can price."""
+    from services import cost_service
+    from services.template_import.terraform_resources import resolved_for_pricing
+
+    try:
+        estimate = cost_service.estimate(resolved_for_pricing(rendered, manifest, region=region),
+                                         hours=1, template_id=manifest.id)
+    except PortalError:
+        return None
+    return float(estimate.total_hourly_usd) if estimate.priced_lines else None
 
 
 def _remaining(deadline_at: datetime) -> float:
@@ -512,26 +651,37 @@ def _launch_claimed(ctx: PortalContext, *, run_id: int, me: str) -> None:
         run = session.get(Run, run_id)
         env = run.environment
         env_id, template_id, engine_used = env.id, env.template_id, env.engine
-        owner, values, deadline_at = env.owner, dict(env.parameters), run.deadline_at
+        template_version = env.template_version
+        owner, stored, deadline_at = env.owner, dict(env.parameters), run.deadline_at
         deployment_name, region = env.deployment_name, env.region
     record = lambda events: _record_events(ctx, run_id, events)  # noqa: E731
     manifest: TemplateManifest | None = None
     engine: Engine | None = None
+    kept = _pending_secrets.take(run_id)
     try:
-        manifest = ctx.catalog.get_template(template_id)
-        engine = ctx.engine(engine_used)
-        result = engine.apply(_request(manifest, values, env_id=env_id, owner=owner,
-                                       region=region, deployment_name=deployment_name),
-                              deadline=_remaining(deadline_at), on_events=record)
+        manifest = ctx.catalog.get_template(template_id, template_version)
+        values, missing = _with_secrets(manifest, stored, kept)
+        if missing:
+            result = OperationResult(succeeded=False, error=(
+                f"the value of secret parameter {', '.join(missing)} was kept only in the "
+                "memory of the process that recorded this launch, and this run is not in it "
+                "(a resumed run, or another worker): launch again"))
+        else:
+            engine = ctx.engine(engine_used)
+            result = engine.apply(_request(manifest, values, env_id=env_id, owner=owner,
+                                           region=region, deployment_name=deployment_name),
+                                  deadline=_remaining(deadline_at), on_events=record)
     except Exception as exc:  # noqa: BLE001 - any crash must still end the run and clean up
         result = OperationResult(succeeded=False, error=f"portal error: {type(exc).__name__}: {exc}")
 
     if result.succeeded and manifest is not None:
+        note = _records_only_note(ctx, engine, DeploymentRef(
+            env_id=env_id, deployment_name=deployment_name, deployment_id=result.deployment_id))
         with ctx.sessions() as session, session.begin():
             if run_state.finish_run(session, run_id, RunStatus.SUCCEEDED, worker=me):
                 run_state.move_environment(
                     session, env_id, EnvironmentStatus.READY,
-                    expected={EnvironmentStatus.LAUNCHING}, status_reason=None,
+                    expected={EnvironmentStatus.LAUNCHING}, status_reason=note,
                     outputs=result.outputs, deployment_id=result.deployment_id)
         return
 
@@ -558,6 +708,25 @@ def _launch_claimed(ctx: PortalContext, *, run_id: int, me: str) -> None:
                 expected={EnvironmentStatus.LAUNCHING}, deployment_id=result.deployment_id,
                 status_reason=reason + (f"; clean-up left {len(leftovers)} resources: destroy "
                                         "it to retry" if leftovers else ""))
+
+
+def _records_only_note(ctx: PortalContext, engine: Engine | None,
+                       ref: DeploymentRef) -> str | None:
+    """What a ready environment's student should know: the resources its target only recorded
+    (LocalStack marks RDS, load balancers, Auto Scaling ... complete without creating them)."""
+    if engine is None or ctx.settings.cloud is not CloudTarget.LOCALSTACK:
+        return None
+    from services.clouds import records_only
+
+    try:
+        unbacked = records_only(ctx.connection, engine.resources(ref))
+    except AWS_ERRORS:
+        return None
+    if not unbacked:
+        return None
+    names = ", ".join(f"{r.logical_id} ({r.resource_type})" for r in unbacked)
+    return (f"{ctx.settings.cloud.value} reported {len(unbacked)} resources complete without "
+            f"creating them; they are only records there: {names}")
 
 
 def _remove_everything(ctx: PortalContext, engine: Engine, *, run_id: int,

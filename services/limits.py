@@ -66,7 +66,8 @@ def check_access(session: Session, *, policy: CoursePolicy, actor: Actor,
     if policy.ends_on and today > policy.ends_on:
         raise LimitExceededError("course dates", f"course {course} ended on {policy.ends_on}",
                                  course=course)
-    if not policy.allows_template(manifest.id):
+    if not manifest.imported and not policy.allows_template(manifest.id):
+        # An imported template's own course assignment is checked with its version at launch.
         raise LimitExceededError("templates", f"course {course} does not offer {manifest.id} "
                                  f"(it offers {', '.join(policy.templates or ())})",
                                  course=course)

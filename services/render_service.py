@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from services.catalog_service import ParameterSpec, TemplateManifest
+from services.engines.base import EngineName
 from services.errors import ValidationError
 
 # Far above any legitimate value, far below what would bloat a request or the history database.
@@ -26,13 +27,35 @@ UNSAFE_CHARACTERS = set("\"'`\\$%{}<>;|&")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 TRUE_WORDS = {"true", "yes", "on", "1"}
 FALSE_WORDS = {"false", "no", "off", "0"}
+# A list parameter's items: more would be a mistake, not a template's need.
+MAX_LIST_ITEMS = 64
+# What rendered code shows instead of a secret parameter's value (CloudFormation shows NoEcho
+# values so too).
+SECRET_MASK = "****"
+NUMBER = re.compile(r"[+-]?(\d{1,15}(\.\d{0,15})?|\.\d{1,15})")
+# The shape of each id an AWS-specific CloudFormation parameter type takes. CloudFormation checks
+# that the thing exists when the stack is created; these only keep out what cannot be one.
+AWS_ID_PATTERNS = {
+    "AWS::EC2::VPC::Id": r"vpc-[0-9a-f]{1,32}",
+    "AWS::EC2::Subnet::Id": r"subnet-[0-9a-f]{1,32}",
+    "AWS::EC2::SecurityGroup::Id": r"sg-[0-9a-f]{1,32}",
+    "AWS::EC2::Image::Id": r"ami-[0-9a-f]{1,32}",
+    "AWS::EC2::Instance::Id": r"i-[0-9a-f]{1,32}",
+    "AWS::EC2::Volume::Id": r"vol-[0-9a-f]{1,32}",
+    "AWS::EC2::KeyPair::KeyName": r"[ -~]{1,255}",
+    "AWS::EC2::AvailabilityZone::Name": r"[a-z]{2}(-[a-z]+)+-\d[a-z]",
+    "AWS::EC2::SecurityGroup::GroupName": r"[ -~]{1,255}",
+    "AWS::Route53::HostedZone::Id": r"[A-Z0-9]{1,32}",
+}
+# An SSM parameter's name, which SSM parameter types (`AWS::SSM::Parameter::Value<...>`) take.
+SSM_PARAMETER_NAME = r"/?[A-Za-z0-9_.\-/]{1,1011}"
 
 
 def _describe(parameter: ParameterSpec) -> str:
     if parameter.allowed:
         return "one of " + ", ".join(str(v) for v in parameter.allowed)
     if parameter.pattern:
-        return f"a value matching {parameter.pattern}"
+        return parameter.pattern_message or f"a value matching {parameter.pattern}"
     return parameter.type
 
 
@@ -47,8 +70,103 @@ def _check_text(raw: str) -> str | None:
     return None
 
 
+def _number(parameter: ParameterSpec, raw: Any) -> int | float:
+    """A number parameter's value (an int when it is whole), within its bounds."""
+    if isinstance(raw, bool):
+        raise ValueError("must be a number")
+    if isinstance(raw, (int, float)):
+        if raw != raw or raw in (float("inf"), float("-inf")):
+            raise ValueError("must be a number")
+        value: int | float = raw
+    else:
+        text = str(raw)
+        problem = _check_text(text)
+        if problem:
+            raise ValueError(problem)
+        if not NUMBER.fullmatch(text.strip()):
+            raise ValueError("must be a number")
+        value = float(text) if "." in text else int(text)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 53:
+        value = int(value)
+    if parameter.min is not None and value < parameter.min:
+        raise ValueError(f"must be at least {parameter.min}")
+    if parameter.max is not None and value > parameter.max:
+        raise ValueError(f"must be at most {parameter.max}")
+    if parameter.allowed and value not in parameter.allowed:
+        raise ValueError(f"must be {_describe(parameter)}")
+    return value
+
+
+def _items(raw: Any) -> list[Any]:
+    """A list parameter's items: a list as given, or text split at its commas (the CLI's
+    `--param Subnets=subnet-1,subnet-2`, a form's text field)."""
+    if isinstance(raw, (list, tuple)):
+        items = list(raw)
+    elif isinstance(raw, str):
+        items = [item.strip() for item in raw.split(",")] if raw.strip() else []
+    else:
+        raise ValueError("must be a list of values")
+    if len(items) > MAX_LIST_ITEMS:
+        raise ValueError(f"has {len(items)} items; at most {MAX_LIST_ITEMS} are accepted")
+    return items
+
+
+def _aws_id(parameter: ParameterSpec, raw: Any) -> str:
+    """One id of an AWS-specific type: text of the shape that type's ids take."""
+    if not isinstance(raw, str):
+        raise ValueError("must be text")
+    problem = _check_text(raw)
+    if problem:
+        raise ValueError(problem)
+    aws_type = (parameter.aws_type or "").removeprefix("List<").removesuffix(">")
+    if aws_type.startswith("AWS::SSM::Parameter::"):
+        shape = SSM_PARAMETER_NAME
+        what = "an SSM parameter name such as /aws/service/ami-amazon-linux-latest/..."
+    else:
+        shape = AWS_ID_PATTERNS.get(aws_type, r"[ -~]{1,255}")
+        what = f"the id of an existing {aws_type}"
+    if not re.fullmatch(shape, raw):
+        raise ValueError(f"must be {what}")
+    return raw
+
+
+def _one(parameter: ParameterSpec, raw: Any) -> Any:
+    """One item of a list or AWS parameter, checked as its own value."""
+    if parameter.type == "aws":
+        value = _aws_id(parameter, raw)
+    elif parameter.item_type == "number":
+        return _number(parameter, raw)
+    else:
+        if not isinstance(raw, str):
+            raise ValueError("must be text")
+        problem = _check_text(raw)
+        if problem:
+            raise ValueError(problem)
+        value = raw
+    if parameter.allowed and value not in parameter.allowed:
+        raise ValueError(f"must be {_describe(parameter)}")
+    if parameter.pattern and not re.fullmatch(parameter.pattern, value):
+        raise ValueError(f"must be {_describe(parameter)}")
+    return value
+
+
 def _coerce(parameter: ParameterSpec, raw: Any) -> Any:
     """The typed value, or raises ValueError with the message for this field."""
+    if parameter.type == "number":
+        return _number(parameter, raw)
+    if parameter.is_list:
+        items = _items(raw)
+        values = []
+        for index, item in enumerate(items, start=1):
+            try:
+                values.append(_one(parameter, item))
+            except ValueError as exc:
+                raise ValueError(f"item {index} {exc}") from None
+        if parameter.type == "aws" and not values:
+            raise ValueError("is required: pick at least one")
+        return values
+    if parameter.type == "aws":
+        return _one(parameter, raw)
     if parameter.type == "boolean":
         if isinstance(raw, bool):
             return raw
@@ -94,6 +212,8 @@ def _coerce(parameter: ParameterSpec, raw: Any) -> Any:
         return str(network)
     if parameter.max_length is not None and len(raw) > parameter.max_length:
         raise ValueError(f"is longer than {parameter.max_length} characters")
+    if parameter.min_length is not None and len(raw) < parameter.min_length:
+        raise ValueError(f"is shorter than {parameter.min_length} characters")
     if parameter.allowed and raw not in parameter.allowed:
         raise ValueError(f"must be {_describe(parameter)}")
     if parameter.pattern and not re.fullmatch(parameter.pattern, raw):
@@ -122,7 +242,11 @@ def validate_parameters(manifest: TemplateManifest, given: Mapping[str, Any]) ->
         try:
             values[parameter.name] = _coerce(parameter, raw)
         except ValueError as exc:
-            errors[parameter.name] = str(exc)
+            message = str(exc)
+            if parameter.secret and message.startswith("contains characters"):
+                # Refusals are audited: a secret's message must not quote any of it.
+                message = message.split(":", 1)[0]
+            errors[parameter.name] = message
     for parameter in manifest.parameters:
         if parameter.within and parameter.name in values and parameter.within in values:
             inner = ipaddress.IPv4Network(values[parameter.name])
@@ -221,8 +345,10 @@ def hcl_value(value: Any, *, indent: str = "") -> str:
     level deeper than `indent`, the indentation of the line the value starts on."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(hcl_value(item, indent=indent) for item in value) + "]"
     if isinstance(value, Mapping):
         if not value:
             return "{}"
@@ -259,7 +385,17 @@ def _hcl_attributes(pairs: list[tuple[str, Any]], *, indent: str = "") -> list[s
 def cfn_parameter_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        # CommaDelimitedList and List<...> parameters take their items joined by commas.
+        return ",".join(cfn_parameter_value(item) for item in value)
     return str(value)
+
+
+def masked(manifest: TemplateManifest, values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` with every secret parameter's value replaced by SECRET_MASK: what may be shown,
+    logged, cached or stored. The engines alone get the real values."""
+    secret = {p.name for p in manifest.parameters if p.secret}
+    return {name: SECRET_MASK if name in secret else value for name, value in values.items()}
 
 
 @dataclass(frozen=True)
@@ -326,7 +462,8 @@ def tfvars_text(manifest: TemplateManifest, values: Mapping[str, Any], *, region
                 tags: Mapping[str, str]) -> str:
     """The values as `terraform.tfvars`, exactly as `terraform fmt` would leave it."""
     pairs = [(parameter.name, values[parameter.name]) for parameter in manifest.parameters]
-    pairs += [("region", region), ("tags", dict(tags))]
+    pairs += [(name, value) for name, value in (("region", region), ("tags", dict(tags)))
+              if name in manifest.portal_variables]
     lines = [f"# Values for template {manifest.id}; every variable is declared in variables.tf.",
              *_hcl_attributes(pairs)]
     return "\n".join(lines) + "\n"
@@ -348,9 +485,16 @@ def terraform_files(manifest: TemplateManifest, values: Mapping[str, Any], *, re
 
 def render(manifest: TemplateManifest, values: Mapping[str, Any], *, cloudformation_text: str,
            region: str, tags: Mapping[str, str]) -> RenderedTemplate:
-    """Render validated `values`; call `validate_parameters` first."""
-    files = terraform_files(manifest, values, region=region, tags=tags)
+    """Render validated `values` for reading; call `validate_parameters` first.
+
+    A secret parameter's value shows as SECRET_MASK: what is rendered here is shown, downloaded
+    and checked, never deployed (the engines render their own from the real values). A
+    template deployed by CloudFormation alone has no Terraform files.
+    """
+    shown = masked(manifest, values)
+    files = terraform_files(manifest, shown, region=region, tags=tags) \
+        if EngineName.TERRAFORM in manifest.engines else {}
     return RenderedTemplate(
         template_id=manifest.id, terraform_files=files, cloudformation_template=cloudformation_text,
-        cloudformation_parameters=cloudformation_parameters(manifest, values),
+        cloudformation_parameters=cloudformation_parameters(manifest, shown),
     )

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from botocore.exceptions import ClientError
 
-from services.clouds.aws_calls import AWS_ERRORS
+from services.clouds.aws_calls import AWS_ERRORS, none_where_not_implemented
 
 from services.clouds import CloudConnection
 
@@ -153,6 +153,7 @@ class Sweeper:
                     else len(KIND_ORDER))
         return by_arn + found
 
+    @none_where_not_implemented
     def _tagged_db_instances(self, env_id: str) -> list[TaggedResource]:
         found = []
         for page in self.rds.get_paginator("describe_db_instances").paginate():
@@ -171,6 +172,7 @@ class Sweeper:
                         *(g["VpcSecurityGroupId"] for g in db.get("VpcSecurityGroups", [])))))
         return found
 
+    @none_where_not_implemented
     def _tagged_db_subnet_groups(self, env_id: str) -> list[TaggedResource]:
         found = []
         for page in self.rds.get_paginator("describe_db_subnet_groups").paginate():
@@ -200,6 +202,7 @@ class Sweeper:
             return {}
         return groups
 
+    @none_where_not_implemented
     def _tagged_auto_scaling_groups(self, env_id: str) -> list[str]:
         autoscaling = self.connection.client("autoscaling")
         paginator = autoscaling.get_paginator("describe_auto_scaling_groups")
@@ -208,6 +211,7 @@ class Sweeper:
                                                          "Values": [env_id]}])
                 for group in page["AutoScalingGroups"] if group.get("Status") != "Delete in progress"]
 
+    @none_where_not_implemented
     def _tagged_web_acls(self, env_id: str) -> list[str]:
         wafv2 = self.connection.client("wafv2")
         arns, marker = [], None

@@ -85,3 +85,19 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     url = os.environ.get("PORTAL_TEST_DATABASE_URL")
     return [f"history tests also on: {url}" if url else
             "history tests on SQLite only (set PORTAL_TEST_DATABASE_URL for PostgreSQL)"]
+
+
+@pytest.fixture
+def no_aws_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A machine without AWS credentials anywhere boto3 looks, instance role included."""
+    for name in [n for n in os.environ if n.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    for name in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        empty = tmp_path / name.lower()
+        empty.write_text("")
+        monkeypatch.setenv(name, str(empty))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # Answers about the targets are cached for a few seconds; this machine is another one.
+    from services.clouds import status
+
+    status.forget_cached()

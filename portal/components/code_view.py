@@ -6,10 +6,13 @@ Reading this code is part of the lesson, so the values the student typed come fi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import PurePosixPath
+from typing import Any
 
 import streamlit as st
 
+from services.engines.base import EngineName
 from services.render_service import RenderedTemplate
 
 # Files a reader should meet first: the inputs, then what uses them, then what comes out.
@@ -34,10 +37,22 @@ def _ordered(paths: list[str]) -> list[str]:
     return sorted(paths, key=lambda p: (rank.get(p, len(rank)), p))
 
 
-def code_view(rendered: RenderedTemplate, *, key: str) -> None:
+def code_view(rendered: RenderedTemplate, *, key: str,
+              engines: Sequence[EngineName] = tuple(EngineName)) -> None:
+    """The rendered code of each engine the template has (an imported template may have one)."""
     template_id = rendered.template_id
-    terraform_tab, cloudformation_tab = st.tabs(["Terraform", "CloudFormation"])
-    with terraform_tab:
+    shown = [name for name in (EngineName.TERRAFORM, EngineName.CLOUDFORMATION)
+             if name in engines]
+    tabs = dict(zip(shown, st.tabs([name.label for name in shown])))
+    if EngineName.TERRAFORM in tabs:
+        _terraform(rendered, template_id=template_id, key=key, tab=tabs[EngineName.TERRAFORM])
+    if EngineName.CLOUDFORMATION in tabs:
+        _cloudformation(rendered, template_id=template_id, key=key,
+                       tab=tabs[EngineName.CLOUDFORMATION])
+
+
+def _terraform(rendered: RenderedTemplate, *, template_id: str, key: str, tab: Any) -> None:
+    with tab:
         st.download_button(
             "Download Terraform (.zip)", data=rendered.terraform_zip(),
             file_name=f"{template_id}-terraform.zip", mime="application/zip",
@@ -50,7 +65,10 @@ def code_view(rendered: RenderedTemplate, *, key: str) -> None:
                              icon=":material/description:"):
                 st.code(rendered.terraform_files[path], language=language_of(path),
                         line_numbers=True, wrap_lines=path == "terraform.tfvars")
-    with cloudformation_tab:
+
+
+def _cloudformation(rendered: RenderedTemplate, *, template_id: str, key: str, tab: Any) -> None:
+    with tab:
         st.download_button(
             "Download CloudFormation (.zip)", data=rendered.cloudformation_zip(),
             file_name=f"{template_id}-cloudformation.zip", mime="application/zip",

@@ -1,14 +1,18 @@
 """A parameter form built from a template manifest: one widget per parameter, chosen by its type.
 
-Owns the `parameter_form.<template id>.*` session_state keys. Values are kept per template for the
-whole session, so a student can switch templates or pages and come back to what they typed.
+Owns the `parameter_form.<form id>.*` session_state keys, the form id being the template's id
+(with `.v<N>` for an imported template's version N: a new version may change a field's type, so
+its form starts fresh), and the `parameter_form.choices.*` keys (what the cloud held for each AWS
+type, looked up at most once a minute). Values are kept per template for the whole session, so a
+student can switch templates or pages and come back to what they typed; secrets excepted.
 Validation is the services' job: the form only collects raw values and shows the messages the
 services return, under each field and as a summary under the form.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,12 +21,26 @@ from streamlit.delta_generator import DeltaGenerator
 
 from portal.components.text import md_escape
 from services.catalog_service import ParameterSpec, TemplateManifest
+from services.errors import PortalError
+from services.template_library import PickerChoice
 
 PREFIX = "parameter_form"
+# A key pair or VPC made a moment ago in the console shows up within this long, while a form's
+# reruns (one per keystroke) do not each list the cloud again.
+CHOICES_TTL_S = 60.0
+
+
+# What the cloud holds for an AWS parameter type (`template_library.picker_choices`).
+ChoicesLookup = Callable[[str], Sequence[PickerChoice]]
 
 
 def field_key(template_id: str, name: str) -> str:
     return f"{PREFIX}.{template_id}.{name}"
+
+
+def form_id(manifest: TemplateManifest) -> str:
+    """What the form's keys are named after: the template, and an imported one's version."""
+    return manifest.id if manifest.version is None else f"{manifest.id}.v{manifest.version}"
 
 
 @dataclass
@@ -53,13 +71,134 @@ class ParameterForm:
 def _reset(manifest: TemplateManifest) -> None:
     # A callback runs before the script, so the widgets below are drawn fresh from the defaults.
     for spec in manifest.parameters:
-        st.session_state.pop(field_key(manifest.id, spec.name), None)
+        st.session_state.pop(field_key(form_id(manifest), spec.name), None)
 
 
-def _widget(spec: ParameterSpec, key: str) -> Any:
+def _drop_unless(key: str, fits: Callable[[Any], bool]) -> None:
+    """Forget a kept value the widget can no longer show (an option gone, another kind of
+    widget under the key), so it is drawn from its default instead of failing."""
+    if key in st.session_state and not fits(st.session_state[key]):
+        del st.session_state[key]
+
+
+def _within(spec: ParameterSpec, value: Any) -> bool:
+    return value is not None and (spec.min is None or value >= spec.min) and (
+        spec.max is None or value <= spec.max)
+
+
+def _number_widget(spec: ParameterSpec, common: dict[str, Any]) -> Any:
+    known = [v for v in (spec.default, spec.min, spec.max) if v is not None]
+    # A whole-number field when everything the template says is whole (a port, a count);
+    # CloudFormation's Number takes decimals too, so anything else is a decimal field.
+    whole = bool(known) and all(isinstance(v, int) for v in known)
+    cast: Callable[[Any], Any] = int if whole else float
+    low = None if spec.min is None else cast(spec.min)
+    high = None if spec.max is None else cast(spec.max)
+    value = cast(spec.default) if _within(spec, spec.default) else None
+    _drop_unless(common["key"], lambda kept: kept is None or (
+        isinstance(kept, (int, float)) and (low is None or kept >= low)
+        and (high is None or kept <= high)))
+    if whole:
+        return st.number_input(spec.name, min_value=low, max_value=high, value=value, step=1,
+                               **common)
+    return st.number_input(spec.name, min_value=low, max_value=high, value=value,
+                           format="%g", **common)
+
+
+def _listed(values: Any) -> str:
+    return ", ".join(str(v) for v in values or ())
+
+
+def _list_widget(spec: ParameterSpec, common: dict[str, Any]) -> Any:
+    """Several values: picked from the allowed ones, or typed separated by commas (the service
+    splits them, as it does `--param Ports=80,443`)."""
+    key = common["key"]
+    if spec.allowed:
+        options = list(spec.allowed)
+        _drop_unless(key, lambda kept: isinstance(kept, list)
+                     and all(item in options for item in kept))
+        return st.multiselect(spec.name, options,
+                              default=[v for v in spec.default or () if v in options],
+                              **common)
+    _drop_unless(key, lambda kept: isinstance(kept, str))
+    what = "numbers" if spec.item_type == "number" else "values"
+    return st.text_input(spec.name, value=_listed(spec.default),
+                         placeholder=f"{what} separated by commas", **common)
+
+
+def _cloud_choices(aws_type: str, lookup: ChoicesLookup | None
+                   ) -> tuple[list[PickerChoice], str]:
+    """What the cloud holds for `aws_type` (kept a minute), and why there is nothing to pick
+    from when the list is empty."""
+    if lookup is None:
+        return [], ""
+    key = f"{PREFIX}.choices.{aws_type}"
+    kept = st.session_state.get(key)
+    if kept is not None and time.monotonic() - kept[0] < CHOICES_TTL_S:
+        return kept[1], ""
+    try:
+        choices = list(lookup(aws_type))
+    except PortalError as exc:
+        # The form stays usable when the cloud cannot be listed: the id is typed instead, and
+        # the launch tells whether it exists.
+        return [], f"The cloud could not be asked for them ({exc})."
+    st.session_state[key] = (time.monotonic(), choices)
+    return choices, ""
+
+
+def _aws_widget(spec: ParameterSpec, common: dict[str, Any],
+                lookup: ChoicesLookup | None) -> Any:
+    """The id of something in the target cloud (a VPC, subnets, a key pair), picked from what is
+    there; typed when the portal cannot list that type or the cloud holds none."""
+    aws_type = spec.aws_type or ""
+    inner = aws_type.removeprefix("List<").removesuffix(">")
+    key = common["key"]
+    choices, problem = _cloud_choices(aws_type, lookup)
+    if choices:
+        values = [c.value for c in choices]
+        labels = {c.value: c.label for c in choices}
+        if spec.is_list:
+            _drop_unless(key, lambda kept: isinstance(kept, list)
+                         and all(item in values for item in kept))
+            return st.multiselect(spec.name, values, format_func=labels.__getitem__,
+                                  default=[v for v in spec.default or () if v in values],
+                                  placeholder=f"Pick from the cloud's {inner}", **common)
+        _drop_unless(key, lambda kept: kept in values)
+        return st.selectbox(spec.name, values, format_func=labels.__getitem__,
+                            index=values.index(spec.default) if spec.default in values else None,
+                            placeholder=f"Pick a {inner}", **common)
+    _drop_unless(key, lambda kept: isinstance(kept, str))
+    typed = st.text_input(spec.name,
+                          value=_listed(spec.default) if spec.is_list else spec.default or "",
+                          placeholder=f"{inner}{', separated by commas' if spec.is_list else ''}",
+                          **common)
+    if lookup is not None:
+        st.caption(md_escape(problem or f"Nothing in the target cloud to pick from: type the "
+                                        f"{inner}."))
+    return typed
+
+
+def _secret_widget(spec: ParameterSpec, key: str) -> str | None:
+    """A password box that starts empty whatever the template's default, and is not kept when
+    the page is left: the value goes to the launch and nowhere back to the browser. Empty means
+    "the template's default" (or, without one, the service's "is required")."""
+    typed = st.text_input(
+        spec.name, key=key, type="password", max_chars=spec.max_length,
+        help=spec.description, autocomplete="new-password",
+        placeholder="the template's default" if spec.default is not None else "required")
+    return typed or None
+
+
+def _widget(spec: ParameterSpec, key: str, lookup: ChoicesLookup | None) -> Any:
     common: dict[str, Any] = {"key": key, "help": spec.description, "persist_state": "session"}
     if spec.type == "boolean":
         return st.checkbox(spec.name, value=bool(spec.default), **common)
+    if spec.secret:
+        return _secret_widget(spec, key)
+    if spec.type == "aws":
+        return _aws_widget(spec, common, lookup)
+    if spec.type == "list":
+        return _list_widget(spec, common)
     if spec.allowed:
         options = list(spec.allowed)
         # A size picked under another course may not be offered by this one.
@@ -71,20 +210,29 @@ def _widget(spec: ParameterSpec, key: str) -> Any:
         return st.number_input(spec.name, min_value=spec.min, max_value=spec.max,
                                value=None if spec.default is None else int(spec.default), step=1,
                                **common)
+    if spec.type == "number":
+        return _number_widget(spec, common)
     placeholder = "e.g. 10.0.1.0/24" if spec.type == "cidr" else None
     return st.text_input(spec.name, value="" if spec.default is None else str(spec.default),
                          max_chars=spec.max_length, placeholder=placeholder, **common)
 
 
-def parameter_form(manifest: TemplateManifest) -> ParameterForm:
+def parameter_form(manifest: TemplateManifest, *,
+                   aws_choices: ChoicesLookup | None = None) -> ParameterForm:
+    """The form of `manifest`. `aws_choices` lists what the target cloud holds for an AWS
+    parameter type; without it such fields are typed."""
     values: dict[str, Any] = {}
     slots: dict[str, DeltaGenerator] = {}
+    form = form_id(manifest)
 
     def draw(spec: ParameterSpec) -> None:
-        values[spec.name] = _widget(spec, field_key(manifest.id, spec.name))
+        value = _widget(spec, field_key(form, spec.name), aws_choices)
+        # A secret left empty is left out, so the template's default applies.
+        if not (spec.secret and value is None):
+            values[spec.name] = value
         slots[spec.name] = st.empty()
 
-    with st.container(border=True, key=f"{PREFIX}.{manifest.id}.container"):
+    with st.container(border=True, key=f"{PREFIX}.{form}.container"):
         st.markdown("**Parameters**")
         for spec in manifest.parameters:
             if not spec.advanced:
@@ -94,7 +242,7 @@ def parameter_form(manifest: TemplateManifest) -> ParameterForm:
             with st.expander(f"Advanced ({len(advanced)})", icon=":material/tune:"):
                 for spec in advanced:
                     draw(spec)
-        st.button("Reset to defaults", key=f"{PREFIX}.{manifest.id}.reset", on_click=_reset,
+        st.button("Reset to defaults", key=f"{PREFIX}.{form}.reset", on_click=_reset,
                   args=(manifest,), type="tertiary", icon=":material/restart_alt:")
     summary = st.empty()
     return ParameterForm(template_id=manifest.id, values=values, _field_slots=slots,

@@ -107,3 +107,14 @@ def connect(settings: Settings) -> CloudConnection:
     # The services every launch and destroy touch, built now rather than inside a launch.
     connection.warm("cloudformation", "ec2")
     return connection
+
+
+def records_only(connection: CloudConnection, resources: list[Any]) -> list[Any]:
+    """The `DeployedResource`s a target marked complete without creating them: LocalStack's
+    CloudFormation does so for the services its edition lacks. Other targets create what they
+    report; the embedded cloud's gaps are refused at create time instead."""
+    if connection.target is not CloudTarget.LOCALSTACK:
+        return []
+    from services.clouds.localstack_records import unbacked_resources
+
+    return [check.resource for check in unbacked_resources(connection, resources)]

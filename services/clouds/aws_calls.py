@@ -47,6 +47,29 @@ def is_missing_stack(exc: Exception) -> bool:
     return error.get("Code") == "ValidationError" and "does not exist" in error.get("Message", "")
 
 
+def not_implemented(exc: Exception) -> bool:
+    """The target does not offer this service at all (LocalStack's community edition answers
+    RDS, Auto Scaling, ELBv2, ElastiCache, CodeDeploy and WAFv2 with HTTP 501)."""
+    return isinstance(exc, ClientError) and \
+        exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 501
+
+
+def none_where_not_implemented(read: Read) -> Read:
+    """A listing that finds nothing where the target does not offer the service: nothing of it
+    can exist there. Any other error stands."""
+
+    @functools.wraps(read)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return read(*args, **kwargs)
+        except ClientError as exc:
+            if not_implemented(exc):
+                return []
+            raise
+
+    return wrapper  # type: ignore[return-value]
+
+
 def server_fault(exc: Exception) -> bool:
     if isinstance(exc, ResponseParserError):
         return True

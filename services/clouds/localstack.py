@@ -10,8 +10,9 @@ directory finds it. An endpoint given explicitly wins over that record: `localst
 boto3's own `AWS_ENDPOINT_URL`. With neither and no LocalStack of its own running, the portal looks
 where LocalStack's Docker image listens, `DEFAULT_ENDPOINT`.
 
-`connect` never starts LocalStack. It uses 120 MB idle and several hundred after a few launches,
-and it keeps everything in memory: when its process ends, what it held is gone. Starting it is the
+`connect` never starts LocalStack. It holds 160 MB once it has answered a request and about 420 MB
+after the three templates (300 MB more when its data directory was new), and it keeps everything
+in memory: when its process ends, what it held is gone. Starting it is the
 operator's decision, and a launch against one that is not running is refused with the command
 that starts it (`services.clouds.status`), instead of silently starting an empty one.
 
@@ -67,12 +68,13 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 DEFAULT_ENDPOINT = "http://localhost:4566"
 HEALTH_PATH = "/_localstack/health"
 INFO_PATH = "/_localstack/info"
-# LocalStack answers in about 2 s here; a classroom server busy with other work may take many
-# times that, and a start that gives up early leaves the class without a cloud.
+# LocalStack answers in under 2 s here (4 s on a new data directory); a classroom server busy with
+# other work may take many times that, and a start that gives up early leaves a class without a
+# cloud.
 START_TIMEOUT_S = 60.0
 # How long a LocalStack whose process exists is waited for before it is reported as not
 # answering; it is never replaced while its process exists, which would orphan it and what it
-# holds. Long enough for a LocalStack busy creating a 42-resource stack (about 5 s here).
+# holds. Long enough for a LocalStack busy creating ha-web's 42 resources (2-4 s here).
 LIVENESS_PATIENCE_S = 10.0
 PROBE_TIMEOUT_S = 2.0
 # How long LocalStack gets to shut down on SIGTERM before its group gets SIGKILL.
@@ -253,12 +255,27 @@ def _is_ours(pid: int, boot_id: str) -> bool:
     return at < len(args) and args[at] == boot_id
 
 
+def _proc_state(pid: int) -> str | None:
+    """The process's state letter from /proc (R, S, T, Z, ...); None when it does not exist."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
 def _exited(pid: int, boot_id: str) -> bool:
     child = _children.get(pid)
-    if child is not None and child.poll() is not None:
+    if child is not None:
+        # Our own child: its pid cannot pass to another program before we reap it here.
+        if child.poll() is None:
+            return False
         _children.pop(pid, None)
         return True
-    return not _is_ours(pid, boot_id)
+    if _is_ours(pid, boot_id):
+        return False
+    # Not ours by its arguments: gone, a zombie, another program on a reused pid, or ours in the
+    # last moments of its exit, whose arguments go before its process does.
+    return _proc_state(pid) in (None, "Z") or _command_line(pid) is not None
 
 
 def _group_members(pgid: int) -> bool:
@@ -410,6 +427,9 @@ def status(settings: Settings) -> LocalStackStatus:
 # -- start and stop -------------------------------------------------------------------------------
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As LocalStack's server binds: connections of an earlier LocalStack lingering in
+        # TIME_WAIT do not keep a new one off the port; something listening there does.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

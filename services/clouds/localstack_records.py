@@ -84,12 +84,17 @@ def _require(found: object, what: str) -> None:
 
 
 # -- EC2 ------------------------------------------------------------------------------------------
+# States in which EC2 still lists what is gone: a deleted VPC endpoint lingers, as on AWS.
+GONE_STATES = ("deleted", "deleting", "failed", "rejected", "expired")
+
+
 def _ec2(operation: str, id_param: str, key: str, *codes: str) -> Check:
     def check(connection: CloudConnection, resource: DeployedResource,
               _: list[DeployedResource]) -> None:
         answer = _call(connection, "ec2", operation, missing=codes,
                        **{id_param: [resource.physical_id]})
-        _require(answer.get(key), f"ec2 {operation}")
+        _require([item for item in answer.get(key, [])
+                  if str(item.get("State", "")).lower() not in GONE_STATES], f"ec2 {operation}")
     return check
 
 
@@ -147,7 +152,7 @@ def _nat_gateway(connection: CloudConnection, resource: DeployedResource,
     answer = _call(connection, "ec2", "describe_nat_gateways",
                    missing=("NatGatewayNotFound", "NatGatewayMalformed"),
                    NatGatewayIds=[resource.physical_id])
-    _require([n for n in answer["NatGateways"] if n.get("State") not in ("deleted", "failed")],
+    _require([n for n in answer["NatGateways"] if n.get("State") not in GONE_STATES],
              "ec2 describe_nat_gateways")
 
 

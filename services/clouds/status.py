@@ -17,6 +17,7 @@ import importlib.util
 import os
 import threading
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -78,10 +79,18 @@ class TargetStatus:
                                          fix=self.fix)
 
 
-def _whoami(session: boto3.session.Session, *, region: str,
-            endpoint_url: str | None) -> tuple[str, str]:
-    sts = session.client("sts", region_name=region, endpoint_url=endpoint_url,
-                         config=PROBE_CONFIG)
+def _held(connection: CloudConnection | None) -> AbstractContextManager[object]:
+    # A Session is not thread-safe, and launches build clients from the connection's meanwhile.
+    return connection._lock if connection is not None else nullcontext()
+
+
+def _whoami(session: boto3.session.Session, *, region: str, endpoint_url: str | None,
+            connection: CloudConnection | None = None) -> tuple[str, str]:
+    """(account, identity ARN) from STS, with a client of its own: the connection's clients
+    retry and wait far longer than a status may."""
+    with _held(connection):
+        sts = session.client("sts", region_name=region, endpoint_url=endpoint_url,
+                             config=PROBE_CONFIG)
     identity = sts.get_caller_identity()
     return identity["Account"], identity["Arn"]
 
@@ -133,10 +142,13 @@ def _aws_status(settings: Settings, connection: CloudConnection | None) -> Targe
     try:
         session = connection.session if connection else new_session(region_name=region)
         # Resolved first so that no credentials is told apart from an unreachable STS.
-        if session.get_credentials() is None:
+        with _held(connection):
+            credentials = session.get_credentials()
+        if credentials is None:
             raise NoCredentialsError()
         sts_endpoint = os.environ.get("AWS_ENDPOINT_URL")
-        account, arn = _whoami(session, region=region, endpoint_url=None)
+        account, arn = _whoami(session, region=region, endpoint_url=None,
+                               connection=connection)
     except (BotoCoreError, ClientError) as exc:
         reason, fix = _aws_problem(exc, endpoint_url=os.environ.get("AWS_ENDPOINT_URL"))
         return TargetStatus(CloudTarget.AWS.value, False, region, reason=reason, fix=fix,
@@ -161,9 +173,16 @@ def _localstack_status(settings: Settings,
     session = connection.session if connection else new_session(
         region_name=region, **localstack.CREDENTIALS)
     try:
-        account, arn = _whoami(session, region=region, endpoint_url=url)
+        account, arn = _whoami(session, region=region, endpoint_url=url,
+                               connection=connection)
     except (BotoCoreError, ClientError) as exc:
         reason, fix = _localstack_problem(exc, url=url, where=where, own=own)
+        if url != where.url and own is not None and own.running:
+            # This process connected before the portal's LocalStack started, or before it
+            # moved to another port; its clients still point at the old address.
+            reason = (f"this portal process is connected to {url}, but LocalStack now runs at "
+                      f"{where.url}")
+            fix = "restart the portal (or the worker) so that it connects again"
         return TargetStatus(CloudTarget.LOCALSTACK.value, False, region, endpoint_url=url,
                             running=running, reason=reason, fix=fix, details=details)
     found = localstack.info(url)
@@ -241,10 +260,6 @@ def target_status(settings: Settings, target: CloudTarget | str) -> TargetStatus
     return _aws_status(settings, None)
 
 
-def all_statuses(settings: Settings) -> list[TargetStatus]:
-    return [target_status(settings, target) for target in CloudTarget]
-
-
 # -- the launch path ----------------------------------------------------------------------------
 _cache: dict[tuple[object, ...], tuple[float, TargetStatus]] = {}
 _cache_lock = threading.Lock()
@@ -261,10 +276,9 @@ def _connection_status(settings: Settings, connection: CloudConnection) -> Targe
     return _aws_status(settings, connection)
 
 
-def require_usable(settings: Settings,
-                   connection: CloudConnection | None = None) -> TargetStatus:
-    """The configured target's status (the connection's, when there is one); raises
-    TargetUnavailableError with the reason and the fix when it is not usable.
+def cached_status(settings: Settings,
+                  connection: CloudConnection | None = None) -> TargetStatus:
+    """The configured target's status (the connection's, when there is one), usable or not.
 
     Answers, usable or not, are kept CACHE_S per target and endpoint, and only one caller probes
     while the others wait for its answer: thirty launches at once cost one STS call, and thirty
@@ -283,11 +297,19 @@ def require_usable(settings: Settings,
             found = (_connection_status(settings, connection) if connection is not None
                      else target_status(settings, target))
             _cache[key] = (time.monotonic(), found)
+    return found
+
+
+def require_usable(settings: Settings,
+                   connection: CloudConnection | None = None) -> TargetStatus:
+    """`cached_status`, raising TargetUnavailableError with the reason and the fix when the
+    target is not usable."""
+    found = cached_status(settings, connection)
     found.raise_unless_usable()
     return found
 
 
 def forget_cached() -> None:
-    """Drop every kept answer: after `sandbox cloud start` or stop, and in tests."""
+    """Drop every kept answer, e.g. after this process started or stopped a target."""
     with _cache_lock:
         _cache.clear()

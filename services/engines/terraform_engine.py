@@ -35,7 +35,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from services.catalog_service import TemplateManifest
 from services.clouds import CloudConnection
@@ -333,49 +333,64 @@ class TerraformEngine:
                 entry.unlink()
         files = terraform_files(request.manifest, request.values, region=request.region,
                                 tags=request.tags)
-        files.update(self.generated_files(request.manifest, request.deployment_name))
+        files.update(self.generated_files(request.manifest, request.deployment_name,
+                                          tags=request.tags))
         for relative, text in files.items():
             target = workdir / relative
             ensure_private_dir(target.parent)
             with open(target, "w", opener=private_opener) as handle:
                 handle.write(text)
 
-    def generated_files(self, manifest: TemplateManifest, deployment_name: str
-                        ) -> dict[str, str]:
-        """The files the portal adds to a module for this target, by name."""
+    def generated_files(self, manifest: TemplateManifest, deployment_name: str, *,
+                        tags: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The files the portal adds to a module for this target, by name: on an emulator the
+        provider pointed at it; on every target the portal's tags as the provider's default
+        tags, so that whatever the module makes carries them (the sweep finds what a failed
+        apply leaves by them, whether or not the module passes `var.tags` on)."""
         files: dict[str, str] = {}
         needs_aws = any(r.source.endswith(AWS_PROVIDER)
                         for r in required_providers(manifest.terraform_dir))
         emulated = self.connection.target in (CloudTarget.EMBEDDED, CloudTarget.LOCALSTACK)
-        if needs_aws and emulated:
+        if needs_aws and (emulated or tags):
             # An override file may only change a provider block the module has; a module that
             # relies on the default configuration gets one of its own instead.
             name = PROVIDER_OVERRIDE if _declares_aws_provider(manifest.terraform_dir) \
                 else PROVIDER_FILE
-            files[name] = self._emulator_provider()
+            files[name] = self._provider(emulated=emulated, tags=tags or {})
         if self._remote_state:
             files[BACKEND_OVERRIDE] = self._s3_backend(deployment_name)
         return files
 
-    def _emulator_provider(self) -> str:
-        credentials = self.connection.session.get_credentials()
-        frozen = credentials.get_frozen_credentials() if credentials else None
-        settings = [
-            ("access_key", hcl_string_literal(frozen.access_key if frozen else "test")),
-            ("secret_key", hcl_string_literal(frozen.secret_key if frozen else "test")),
-            ("skip_credentials_validation", "true"),
-            ("skip_requesting_account_id", "true"),
-            ("skip_metadata_api_check", "true"),
-            ("s3_use_path_style", "true"),
-        ]
-        lines = [f"# Written by the portal for the {self.connection.target.value} target: the "
-                 "AWS provider talks to the emulator", "# with its test credentials.",
-                 'provider "aws" {', *_aligned(settings, indent="  ")]
-        if self.connection.endpoint_url:
-            url = hcl_string_literal(self.connection.endpoint_url)
-            lines += ["", "  endpoints {",
-                      *_aligned([(service, url) for service in EMULATOR_ENDPOINTS],
-                                indent="    "), "  }"]
+    def _provider(self, *, emulated: bool, tags: Mapping[str, str]) -> str:
+        if not emulated:
+            lines = [f"# Written by the portal for the {self.connection.target.value} target: "
+                     "every resource carries the", "# portal's tags.", 'provider "aws" {']
+        else:
+            credentials = self.connection.session.get_credentials()
+            frozen = credentials.get_frozen_credentials() if credentials else None
+            settings = [
+                ("access_key", hcl_string_literal(frozen.access_key if frozen else "test")),
+                ("secret_key", hcl_string_literal(frozen.secret_key if frozen else "test")),
+                ("skip_credentials_validation", "true"),
+                ("skip_requesting_account_id", "true"),
+                ("skip_metadata_api_check", "true"),
+                ("s3_use_path_style", "true"),
+            ]
+            lines = [f"# Written by the portal for the {self.connection.target.value} target: "
+                     "the AWS provider talks to the emulator", "# with its test credentials.",
+                     'provider "aws" {', *_aligned(settings, indent="  ")]
+            if self.connection.endpoint_url:
+                url = hcl_string_literal(self.connection.endpoint_url)
+                lines += ["", "  endpoints {",
+                          *_aligned([(service, url) for service in EMULATOR_ENDPOINTS],
+                                    indent="    "), "  }"]
+        if tags:
+            if emulated:
+                lines.append("")
+            lines += ["  default_tags {", "    tags = {",
+                      *_aligned([(hcl_string_literal(key), hcl_string_literal(value))
+                                 for key, value in tags.items()], indent="      "),
+                      "    }", "  }"]
         lines.append("}")
         return "\n".join(lines) + "\n"
 

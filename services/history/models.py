@@ -106,7 +106,11 @@ class Environment(Base):
                                         index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
     status_reason: Mapped[str | None] = mapped_column(Text)
-    # Parameter values as the user gave them; the manifests hold no secret parameters.
+    # The imported template's version it was launched from (services/template_library.py);
+    # None for a built-in template.
+    template_version: Mapped[int | None] = mapped_column()
+    # Parameter values as the user gave them, except a secret parameter's (NoEcho, sensitive):
+    # its value is never stored, only a marker saying so (services/environment_service.py).
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     outputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     cloud: Mapped[str] = mapped_column(String(16))
@@ -436,3 +440,48 @@ class ScheduleLease(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ImportedTemplate(Base):
+    """A template an instructor brought: its details and where its versions stand. The id is
+    unique among built-in templates too (services/template_library.py checks)."""
+
+    __tablename__ = "imported_template"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    learning_goals: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # cloudformation | terraform: the engine that deploys every version of it.
+    engine: Mapped[str] = mapped_column(String(32))
+    # The courses whose students are offered it.
+    courses: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    current_version: Mapped[int] = mapped_column()
+    # Grows by one with every change of the row: changes are compare-and-set on it, and the
+    # catalog of every process sees from it that its copy is stale.
+    revision: Mapped[int] = mapped_column(default=1)
+
+
+class ImportedTemplateVersion(Base):
+    """One upload of an imported template, kept for the environments launched from it."""
+
+    __tablename__ = "imported_template_version"
+
+    template_id: Mapped[str] = mapped_column(
+        ForeignKey("imported_template.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(primary_key=True)
+    # The CloudFormation template's text, or a JSON object {relative path: text} of the
+    # Terraform module's files.
+    source: Mapped[str] = mapped_column(Text)
+    # SHA-256 of `source`: names the folder it is written out to, so that a data directory
+    # shared by several databases (tests, a restored backup) never mixes two sources.
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    # The TemplateManifest derived from the source (parameters, outputs, engines), as JSON.
+    manifest: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # What the linter warned about without refusing the upload.
+    findings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -9,7 +9,8 @@ Its data directory is one per test run, shared by pytest-xdist's workers: the fi
 starts LocalStack and the others find it, through the same record `connect` reads (the portal's
 "never a second one"). Each worker counts itself in and out; the last one out stops it. With
 pytest 9, `--dist loadgroup` no longer keeps an xdist_group on one worker (see tests/services/
-conftest.py), so this is what keeps a run to one LocalStack of 700 MB rather than one per worker.
+conftest.py), so this is what keeps a run to one LocalStack (several hundred MB) rather than
+one per worker.
 """
 
 from __future__ import annotations
@@ -17,9 +18,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import shutil
-import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -63,10 +61,12 @@ def _unavailable(message: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def localstack_data_dir(request: pytest.FixtureRequest) -> Path:
-    worker = getattr(request.config, "workerinput", None)
-    run = worker["testrunuid"] if worker else uuid.uuid4().hex
-    return Path(tempfile.gettempdir()) / f"portal-test-localstack-{run}"
+def localstack_data_dir(request: pytest.FixtureRequest,
+                        tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # pytest-xdist's workers each have a temporary root of their own inside the run's one.
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if hasattr(request.config, "workerinput") else base
+    return shared / "localstack-data"
 
 
 @contextmanager
@@ -106,7 +106,6 @@ def localstack_settings(localstack_data_dir: Path) -> Iterator[Settings]:
     with _workers(localstack_data_dir) as count_file:
         if _add(count_file, -1) == 0:
             localstack.stop(settings)
-            shutil.rmtree(localstack_data_dir / localstack.STATE_DIR, ignore_errors=True)
 
 
 @pytest.fixture
@@ -136,14 +135,3 @@ def localstack_ctx(localstack_settings: Settings, monkeypatch: pytest.MonkeyPatc
     status.forget_cached()
 
 
-@pytest.fixture
-def no_aws_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """A machine without AWS credentials anywhere boto3 looks, instance role included."""
-    for name in [n for n in os.environ if n.startswith("AWS_")]:
-        monkeypatch.delenv(name)
-    for name in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
-        empty = tmp_path / name.lower()
-        empty.write_text("")
-        monkeypatch.setenv(name, str(empty))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    status.forget_cached()

@@ -27,12 +27,6 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _pid_exists(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
@@ -93,54 +87,49 @@ def test_a_second_start_from_another_process_finds_the_same_localstack(
     assert time.monotonic() - started < 15  # found, not started: no second LocalStack
 
 
-def test_start_on_a_configured_port_then_stop_ends_its_process_group(
-        localstack_settings: Settings, tmp_path: Path) -> None:
-    port = _free_port()
-    settings = Settings(data_dir=tmp_path / "data", region=REGION, localstack_port=port,
-                        localstack_python=python_for_tests())
-    try:
-        started_at = time.monotonic()
-        state = localstack.ensure_running(settings)
-        start_s = time.monotonic() - started_at
-        assert state.endpoint_url == f"http://127.0.0.1:{port}"
-        assert os.getpgid(state.pid) == state.pid  # a group of its own, which stop ends
-        assert start_s < localstack.START_TIMEOUT_S
-        running = localstack.status(settings)
-        assert running.running and running.pid == state.pid and running.version
-
-        # A configured port that is taken is refused before anything starts.
-        busy = settings.model_copy(update={"data_dir": tmp_path / "other"})
-        with pytest.raises(TargetUnavailableError) as refused:
-            localstack.ensure_running(busy)
-        assert f"port {port}" in refused.value.reason
-        assert "PORTAL_LOCALSTACK_PORT" in (refused.value.fix or "")
-    finally:
-        stopped = localstack.stop(settings)
-    assert stopped
-    assert not _pid_exists(state.pid)
-    after = localstack.status(settings)
-    assert not after.running and after.reason == "not started by the portal"
-    assert not localstack.stop(settings)  # nothing left to stop
-
-
-def test_a_localstack_whose_process_died_is_replaced_not_waited_for(
+def test_a_dead_localstack_is_replaced_on_its_port_and_stop_ends_its_group(
         localstack_settings: Settings, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", region=REGION,
                         localstack_python=python_for_tests())
     try:
         first = localstack.ensure_running(settings)
+        assert os.getpgid(first.pid) == first.pid  # a group of its own, which stop ends
+        running = localstack.status(settings)
+        assert running.running and running.pid == first.pid and running.version
+
         os.killpg(first.pid, signal.SIGKILL)
         deadline = time.monotonic() + 10
         while _pid_exists(first.pid) and time.monotonic() < deadline:
             time.sleep(0.05)
         gone = localstack.status(settings)
-        assert not gone.running and "is gone" in (gone.reason or "")
+        assert not gone.running and not gone.stalled and "is gone" in (gone.reason or "")
+
         second = localstack.ensure_running(settings)
-        assert second.session_id != first.session_id
-        # The last start's port is taken again, so a portal that connected before finds it.
+        assert second.pid != first.pid and second.session_id != first.session_id
+        # The last start's port again: a portal that connected before finds the new one.
         assert second.port == first.port
     finally:
-        localstack.stop(settings)
+        stopped = localstack.stop(settings)
+    assert stopped
+    assert not _pid_exists(second.pid)
+    after = localstack.status(settings)
+    assert not after.running and after.reason == "not started by the portal"
+    assert not localstack.stop(settings)  # nothing left to stop
+
+
+def test_a_configured_port_that_is_taken_is_refused_before_anything_starts(
+        tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = Settings(data_dir=tmp_path / "data", localstack_port=port,
+                            localstack_python=sys.executable)
+        with pytest.raises(TargetUnavailableError) as refused:
+            localstack.ensure_running(settings)
+    assert f"port {port}" in refused.value.reason
+    assert "PORTAL_LOCALSTACK_PORT" in (refused.value.fix or "")
+    assert localstack.status(settings).pid is None
 
 
 def test_starting_without_the_localstack_virtualenv_says_run_make_localstack(

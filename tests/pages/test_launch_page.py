@@ -248,3 +248,25 @@ def test_terraform_is_offered_beside_cloudformation_and_says_why_it_cannot_deplo
     assert "Terraform cannot deploy this template here" in warning
     assert "providers mirror" in warning
     assert at.button(key="launch_page.launch").disabled
+
+
+def test_the_page_says_where_launches_go(app) -> None:
+    at = launch_page(app)
+    assert any("Launches go to the embedded cloud (us-east-1)" in plain(c.value) for c in at.caption)
+
+
+def test_a_target_that_cannot_be_used_says_why_and_disables_launch(
+        app, no_aws_credentials, monkeypatch) -> None:
+    from portal.ui_context import portal_context
+    from services import context as context_module
+    from services import settings as settings_module
+
+    monkeypatch.setenv("PORTAL_CLOUD", "aws")
+    settings_module.get_settings.cache_clear()
+    context_module._context = None
+    portal_context.clear()
+    at = launch_page(app)
+    error = " ".join(plain(e.value) for e in at.error)
+    assert "Launches go to AWS (us-east-1), which cannot be used now" in error
+    assert "aws sso login" in error
+    assert at.button(key="launch_page.launch").disabled

@@ -50,12 +50,16 @@ def _sandbox(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_cli_starts_finds_and_stops_the_same_emulator(own_cloud: Path) -> None:
-    before = json.loads(_sandbox("cloud", "status", "--json").stdout)
-    assert before["running"] is False
+    def embedded_status() -> dict:  # type: ignore[type-arg]
+        return json.loads(_sandbox("cloud", "status", "--target", "embedded",
+                                   "--json").stdout)["embedded"]
+
+    before = embedded_status()
+    assert before["running"] is False and before["usable"] is True
     started = _sandbox("cloud", "start", "--json")
     assert started.returncode == 0, started.stderr
-    status = json.loads(_sandbox("cloud", "status", "--json").stdout)
-    assert status["running"] is True
+    status = embedded_status()
+    assert status["running"] is True and status["account_id"] == "123456789012"
     assert status["endpoint_url"].startswith("http://127.0.0.1:")
     assert status["region"] == "us-east-1"
 
@@ -72,7 +76,7 @@ def test_cli_starts_finds_and_stops_the_same_emulator(own_cloud: Path) -> None:
     assert vpc in [v["VpcId"] for v in other.describe_vpcs()["Vpcs"]]
 
     assert _sandbox("cloud", "stop").returncode == 0
-    assert json.loads(_sandbox("cloud", "status", "--json").stdout)["running"] is False
+    assert embedded_status()["running"] is False
 
 
 def test_environments_of_a_dead_emulator_are_marked_lost_never_ready(own_cloud: Path) -> None:

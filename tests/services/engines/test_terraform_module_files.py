@@ -70,7 +70,7 @@ def test_every_rendered_module_is_as_terraform_fmt_writes_it(
         tags = portal_tags(env_id="0123456789", owner=f"owner with spaces {case}",
                            template_id=template_id)
         files = terraform_files(manifest, values, region="eu-central-1", tags=tags)
-        files.update(engine.generated_files(manifest, f"sbx-{case}"))
+        files.update(engine.generated_files(manifest, f"sbx-{case}", tags=tags))
         folder = write(files, tmp_path / case)
         assert unformatted(engine, folder) == [], f"{template_id} with {case} values"
     # The values of the cases differ, so the check saw more than one layout.
@@ -98,6 +98,21 @@ def test_on_an_emulator_the_aws_provider_is_pointed_at_it(
                     "skip_credentials_validation = true", "skip_requesting_account_id = true",
                     "skip_metadata_api_check = true", "s3_use_path_style = true"):
         assert setting in flat, setting
+
+
+@pytest.mark.parametrize("target", list(CloudTarget))
+def test_on_every_target_whatever_the_module_makes_carries_the_portals_tags(
+        make_engine: Callable[..., TerraformEngine], target: CloudTarget) -> None:
+    tags = portal_tags(env_id="0123456789", owner="alice", template_id="web-server")
+    files = make_engine(target=target).generated_files(
+        catalog().get_template("web-server"), "sbx-x", tags=tags)
+    assert list(files) == [PROVIDER_OVERRIDE]
+    flat = " ".join(files[PROVIDER_OVERRIDE].split())
+    assert "default_tags { tags = {" in flat
+    for key, value in tags.items():
+        assert f'"{key}" = "{value}"' in flat, key
+    # On AWS the provider keeps its own credentials and endpoints.
+    assert ("access_key" in flat) is (target is not CloudTarget.AWS)
 
 
 def test_on_aws_the_provider_is_left_alone_and_the_state_may_go_to_s3(
