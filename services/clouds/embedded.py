@@ -18,27 +18,30 @@ its command line that the pid is still that emulator.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 import uuid
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 from services.settings import CloudTarget, Settings
 from services.clouds import CloudConnection, new_session
+from services.clouds.processes import (
+    command_line,
+    exclusive,
+    free_port,
+    read_started,
+    write_private_json,
+)
 from services.clouds.embedded_server import BOOT_ID_PATH
-from services.data_dir import ensure_private_dir, private_opener, tighten
+from services.data_dir import private_opener, tighten
 from services.errors import EmbeddedCloudError, EmbeddedCloudNotAnsweringError
 
 STATE_FILE = "embedded-cloud.json"
@@ -98,32 +101,12 @@ class EmbeddedCloudStatus:
     reason: str | None = None
 
 
-@contextmanager
-def _exclusive(data_dir: Path) -> Iterator[None]:
-    # One starter at a time across processes: two portals started together must share one emulator.
-    ensure_private_dir(data_dir)
-    with open(data_dir / LOCK_FILE, "w", opener=private_opener) as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _read_state(data_dir: Path) -> EmbeddedCloudState | None:
     try:
         raw = json.loads((data_dir / STATE_FILE).read_text())
         return EmbeddedCloudState(**raw)
     except (FileNotFoundError, json.JSONDecodeError, TypeError):
         return None
-
-
-def _write_private_json(path: Path, data: object) -> None:
-    # Replaced in one rename: a reader in another process sees the old file or the new one.
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", opener=private_opener) as handle:
-        handle.write(json.dumps(data))
-    tmp.replace(path)
 
 
 def _served_boot_id(endpoint_url: str, timeout: float = 2.0) -> str | None:
@@ -135,33 +118,10 @@ def _served_boot_id(endpoint_url: str, timeout: float = 2.0) -> str | None:
 
 
 # -- the emulator's process, by identity ----------------------------------------------------------
-def _command_line(pid: int) -> list[str] | None:
-    """The process's arguments; None when it does not exist, or is a zombie (which has none)."""
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except FileNotFoundError:
-        if Path("/proc/self/cmdline").exists():
-            return None
-        return _command_line_from_ps(pid)  # no /proc: macOS
-    except OSError:
-        return None
-    return raw.decode(errors="replace").split("\0")[:-1] or None
-
-
-def _command_line_from_ps(pid: int) -> list[str] | None:
-    try:
-        out = subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True,
-                             text=True, timeout=5, check=False).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    # Our own arguments hold no spaces; a zombie shows as "<defunct>" and so never matches.
-    return out.split() or None
-
-
 def _is_emulator(pid: int, boot_id: str) -> bool:
     """True when `pid` is the embedded cloud started with `boot_id`: a pid the kernel has handed
     to another program since, or a zombie, is not."""
-    args = _command_line(pid)
+    args = command_line(pid)
     if not args or SERVER_MODULE not in args or "--boot-id" not in args:
         return False
     at = args.index("--boot-id") + 1
@@ -232,33 +192,24 @@ def _terminate(pid: int, boot_id: str) -> bool:
     return True
 
 
-def _read_started(data_dir: Path) -> list[dict[str, object]]:
-    try:
-        records = json.loads((data_dir / PIDS_FILE).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return []
-    return [r for r in records if isinstance(r, dict) and isinstance(r.get("pid"), int)
-            and isinstance(r.get("boot_id"), str)] if isinstance(records, list) else []
-
-
 def _stop_started(data_dir: Path) -> int:
     """Stop every emulator this data directory started that still runs: the state file's, and any
     an older portal left behind when it started another one beside it. Call under `_exclusive`."""
-    known = {(int(r["pid"]), str(r["boot_id"])) for r in _read_started(data_dir)}
+    known = {(int(r["pid"]), str(r["boot_id"])) for r in read_started(data_dir / PIDS_FILE)}
     state = _read_state(data_dir)
     if state is not None:
         # Started before PIDS_FILE existed, or its record lost: the state file still names it.
         known.add((state.pid, state.boot_id))
     stopped = sum(_terminate(pid, boot_id) for pid, boot_id in sorted(known))
-    _write_private_json(data_dir / PIDS_FILE, [])
+    write_private_json(data_dir / PIDS_FILE, [])
     return stopped
 
 
 def _record_started(data_dir: Path, state: EmbeddedCloudState) -> None:
-    records = [r for r in _read_started(data_dir)
+    records = [r for r in read_started(data_dir / PIDS_FILE)
                if _is_emulator(int(r["pid"]), str(r["boot_id"]))]
     records.append({"pid": state.pid, "boot_id": state.boot_id, "started_at": state.started_at})
-    _write_private_json(data_dir / PIDS_FILE, records)
+    write_private_json(data_dir / PIDS_FILE, records)
 
 
 # -- liveness -------------------------------------------------------------------------------------
@@ -297,12 +248,6 @@ def _answering(data_dir: Path) -> EmbeddedCloudState | None:
         timeout *= 2
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def status(settings: Settings) -> EmbeddedCloudStatus:
     """What runs now, from one quick probe: `sandbox cloud status` reports, it does not wait."""
     state = _read_state(settings.data_dir)
@@ -332,7 +277,7 @@ def ensure_running(settings: Settings) -> EmbeddedCloudState:
         for name in (STATE_FILE, LOG_FILE, LOCK_FILE):
             tighten(settings.data_dir / name)
         return state
-    with _exclusive(settings.data_dir):
+    with exclusive(settings.data_dir, LOCK_FILE):
         # Another process may have started one while this one waited for the lock.
         state = _answering(settings.data_dir)
         if state is not None:
@@ -342,7 +287,7 @@ def ensure_running(settings: Settings) -> EmbeddedCloudState:
 
 
 def _start(settings: Settings) -> EmbeddedCloudState:
-    port = _free_port()
+    port = free_port()
     boot_id = uuid.uuid4().hex
     # The log holds every request the emulator served, parameters and outputs included.
     log = open(settings.data_dir / LOG_FILE, "ab", opener=private_opener)
@@ -371,7 +316,7 @@ def _start(settings: Settings) -> EmbeddedCloudState:
                 f"see {settings.data_dir / LOG_FILE}"
             )
         if _served_boot_id(state.endpoint_url, timeout=0.5) == boot_id:
-            _write_private_json(settings.data_dir / STATE_FILE, state.to_json())
+            write_private_json(settings.data_dir / STATE_FILE, state.to_json())
             return state
         time.sleep(0.1)
     _terminate(process.pid, boot_id)
@@ -384,7 +329,7 @@ def _start(settings: Settings) -> EmbeddedCloudState:
 def stop(settings: Settings) -> bool:
     """Stop every emulator this data directory started, answering or not (a stopped or hung one
     too); True when one was running. Their resources are gone with them."""
-    with _exclusive(settings.data_dir):
+    with exclusive(settings.data_dir, LOCK_FILE):
         stopped = _stop_started(settings.data_dir)
         (settings.data_dir / STATE_FILE).unlink(missing_ok=True)
         return stopped > 0

@@ -27,7 +27,6 @@ find; `stop` ends the process's whole group (it is started in a session of its o
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import signal
@@ -37,17 +36,22 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from services.settings import CloudTarget, Settings
 from services.clouds import CloudConnection, new_session
+from services.clouds.processes import (
+    command_line,
+    exclusive,
+    free_port,
+    read_started,
+    write_private_json,
+)
 from services.data_dir import ensure_private_dir, private_opener
 from services.errors import TargetUnavailableError
 
@@ -178,18 +182,6 @@ def connect(settings: Settings) -> CloudConnection:
 
 
 # -- files ----------------------------------------------------------------------------------------
-@contextmanager
-def _exclusive(directory: Path) -> Iterator[None]:
-    # One starter at a time across processes: a CLI and a portal starting together share one.
-    ensure_private_dir(directory)
-    with open(directory / LOCK_FILE, "w", opener=private_opener) as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _read_state(directory: Path) -> LocalStackState | None:
     try:
         return LocalStackState(**json.loads((directory / STATE_FILE).read_text()))
@@ -197,58 +189,17 @@ def _read_state(directory: Path) -> LocalStackState | None:
         return None
 
 
-def _write_private_json(path: Path, data: object) -> None:
-    # Replaced in one rename: a reader in another process sees the old file or the new one.
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", opener=private_opener) as handle:
-        handle.write(json.dumps(data))
-    tmp.replace(path)
-
-
-def _read_started(directory: Path) -> list[dict[str, object]]:
-    try:
-        records = json.loads((directory / PIDS_FILE).read_text())
-    except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
-        return []
-    if not isinstance(records, list):
-        return []
-    return [r for r in records if isinstance(r, dict) and isinstance(r.get("pid"), int)
-            and isinstance(r.get("boot_id"), str)]
-
-
 def _record_started(directory: Path, pid: int, boot_id: str, started_at: str) -> None:
-    records = [r for r in _read_started(directory)
+    records = [r for r in read_started(directory / PIDS_FILE)
                if _is_ours(int(r["pid"]), str(r["boot_id"]))]
     records.append({"pid": pid, "boot_id": boot_id, "started_at": started_at})
-    _write_private_json(directory / PIDS_FILE, records)
+    write_private_json(directory / PIDS_FILE, records)
 
 
 # -- the process, by identity ---------------------------------------------------------------------
-def _command_line(pid: int) -> list[str] | None:
-    """The process's arguments; None when it does not exist, or is a zombie (which has none)."""
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except FileNotFoundError:
-        if Path("/proc/self/cmdline").exists():
-            return None
-        return _command_line_from_ps(pid)  # no /proc: macOS
-    except OSError:
-        return None
-    return raw.decode(errors="replace").split("\0")[:-1] or None
-
-
-def _command_line_from_ps(pid: int) -> list[str] | None:
-    try:
-        out = subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True,
-                             text=True, timeout=5, check=False).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.split() or None
-
-
 def _is_ours(pid: int, boot_id: str) -> bool:
     """True when `pid` is the LocalStack started with `boot_id`."""
-    args = _command_line(pid)
+    args = command_line(pid)
     if not args or RUNTIME_MODULE not in args or BOOT_ID_FLAG not in args:
         return False
     at = args.index(BOOT_ID_FLAG) + 1
@@ -275,7 +226,7 @@ def _exited(pid: int, boot_id: str) -> bool:
         return False
     # Not ours by its arguments: gone, a zombie, another program on a reused pid, or ours in the
     # last moments of its exit, whose arguments go before its process does.
-    return _proc_state(pid) in (None, "Z") or _command_line(pid) is not None
+    return _proc_state(pid) in (None, "Z") or command_line(pid) is not None
 
 
 def _group_members(pgid: int) -> bool:
@@ -331,12 +282,12 @@ def _terminate(pid: int, boot_id: str) -> bool:
 def _stop_started(directory: Path) -> int:
     """Stop every LocalStack this data directory started that still runs. Call under
     `_exclusive`."""
-    known = {(int(r["pid"]), str(r["boot_id"])) for r in _read_started(directory)}
+    known = {(int(r["pid"]), str(r["boot_id"])) for r in read_started(directory / PIDS_FILE)}
     state = _read_state(directory)
     if state is not None:
         known.add((state.pid, state.boot_id))
     stopped = sum(_terminate(pid, boot_id) for pid, boot_id in sorted(known))
-    _write_private_json(directory / PIDS_FILE, [])
+    write_private_json(directory / PIDS_FILE, [])
     return stopped
 
 
@@ -437,12 +388,6 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _last_port(directory: Path) -> int | None:
     try:
         return int((directory / PORT_FILE).read_text())
@@ -464,7 +409,7 @@ def _port_for(settings: Settings, directory: Path) -> int:
     last = _last_port(directory)
     if last is not None and _port_free(last):
         return last
-    return _free_port()
+    return free_port()
 
 
 def ensure_running(settings: Settings) -> LocalStackState:
@@ -479,7 +424,7 @@ def ensure_running(settings: Settings) -> LocalStackState:
     state = _answering(directory)
     if state is not None:
         return state
-    with _exclusive(directory):
+    with exclusive(directory, LOCK_FILE):
         state = _answering(directory)  # another process may have started one meanwhile
         if state is not None:
             return state
@@ -562,7 +507,7 @@ def _start(settings: Settings, directory: Path) -> LocalStackState:
                 state = LocalStackState(
                     pid=process.pid, port=port, endpoint_url=endpoint_url, boot_id=boot_id,
                     session_id=session_id, started_at=started_at, python=str(python))
-                _write_private_json(directory / STATE_FILE, state.to_json())
+                write_private_json(directory / STATE_FILE, state.to_json())
                 return state
         time.sleep(0.1)
     _terminate(process.pid, boot_id)
@@ -588,7 +533,7 @@ def stop(settings: Settings) -> bool:
     directory = state_dir(settings)
     if not directory.is_dir():
         return False
-    with _exclusive(directory):
+    with exclusive(directory, LOCK_FILE):
         stopped = _stop_started(directory)
         (directory / STATE_FILE).unlink(missing_ok=True)
         return stopped > 0
