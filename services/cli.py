@@ -20,14 +20,11 @@ from services.settings import WorkerMode, get_settings
 from services import (
     accounts,
     audit,
-    cost_service,
     courses,
-    diagram_service,
     dispatch,
     environment_service,
     preview_service,
     template_library,
-    template_model,
 )
 from services.audit import Outcome
 from services.context import PortalContext
@@ -311,10 +308,10 @@ def cmd_envs(args: argparse.Namespace) -> int:
 
 def cmd_estimate(args: argparse.Namespace) -> int:
     ctx = _context()
-    rendered = environment_service.render_template(ctx, template_id=args.template,
-                                                   parameters=_params(args.param))
-    resolved = template_model.resolve_rendered(rendered, region=args.region or ctx.settings.region)
-    estimate = cost_service.estimate(resolved, hours=args.hours, template_id=args.template)
+    estimate = preview_service.estimate(ctx, template_id=args.template,
+                                        parameters=_params(args.param),
+                                        region=args.region or ctx.settings.region,
+                                        hours=args.hours)
     data = estimate.to_json()
     lines = [f"{args.template} in {data['region']} for {data['hours']:g} h: "
              f"${data['total_usd']:.2f} (${data['total_hourly_usd']:.4f}/h, "
@@ -339,7 +336,7 @@ def cmd_advise(args: argparse.Namespace) -> int:
 
 def cmd_diagram(args: argparse.Namespace) -> int:
     ctx = _context()
-    diagram = diagram_service.template_diagram(ctx.catalog, args.template)
+    diagram = preview_service.diagram(ctx, template_id=args.template)
     data = {"nodes": [{"id": n.logical_id, "type": n.resource_type, "service": n.service,
                        "tier": n.tier, "condition": n.condition} for n in diagram.nodes],
             "edges": [{"source": e.source, "target": e.target, "kind": e.kind}

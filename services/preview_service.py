@@ -85,6 +85,38 @@ def advice_for(ctx: PortalContext, *, template_id: str,
                   region=ctx.settings.region)
 
 
+def diagram_of(ctx: PortalContext, manifest: TemplateManifest,
+               rendered: RenderedTemplate) -> Diagram:
+    """The architecture: from the CloudFormation where the template has one, else from the
+    rendered Terraform module."""
+    if EngineName.CLOUDFORMATION in manifest.engines:
+        return diagram_service.template_diagram(ctx.catalog, manifest.id)
+    return terraform_diagram(rendered)
+
+
+def estimate(ctx: PortalContext, *, template_id: str, parameters: Mapping[str, Any],
+             region: str, hours: float) -> CostEstimate:
+    """What a template with these values costs in `region` for `hours`, from its CloudFormation
+    or, for a Terraform-only template, its rendered module."""
+    manifest = ctx.catalog.get_template(template_id)
+    values = validate_parameters(manifest, parameters)
+    rendered = render_template(ctx, template_id=template_id, parameters=values,
+                               version=manifest.version)
+    return cost_service.estimate(resolved_for_pricing(rendered, manifest, region=region),
+                                 hours=hours, template_id=template_id)
+
+
+def diagram(ctx: PortalContext, *, template_id: str) -> Diagram:
+    """A template's architecture with its default values."""
+    manifest = ctx.catalog.get_template(template_id)
+    if EngineName.CLOUDFORMATION in manifest.engines:
+        return diagram_service.template_diagram(ctx.catalog, manifest.id)
+    # A module is drawn as rendered: with its defaults, which a required variable lacks.
+    rendered = render_template(ctx, template_id=template_id, parameters=manifest.defaults(),
+                               version=manifest.version)
+    return terraform_diagram(rendered)
+
+
 def preview(ctx: PortalContext, *, template_id: str, parameters: Mapping[str, Any],
             owner: str, lease_hours: Any = None) -> LaunchPreview:
     """Raises ValidationError naming the fields (parameters, lease_hours) that are wrong."""
@@ -100,15 +132,12 @@ def preview(ctx: PortalContext, *, template_id: str, parameters: Mapping[str, An
                                       hours=lease, template_id=template_id)
         for region in regions
     }
-    if EngineName.CLOUDFORMATION in manifest.engines:
-        diagram = diagram_service.template_diagram(ctx.catalog, template_id)
-    else:
-        diagram = terraform_diagram(rendered)
     return LaunchPreview(
         template_id=template_id, rendered=rendered,
         advice=advise(rendered, manifest=manifest, values=masked(manifest, values),
                       region=ctx.settings.region),
-        lease_hours=lease, estimates=estimates, diagram=diagram,
+        lease_hours=lease, estimates=estimates,
+        diagram=diagram_of(ctx, manifest, rendered),
         cannot_create=cannot_create(ctx, manifest, rendered),
     )
 

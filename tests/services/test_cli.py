@@ -242,3 +242,18 @@ def test_launch_with_an_engine_that_cannot_deploy_exits_2_recording_nothing(
     assert result.stderr.startswith("sandbox: error: engine: terraform is not available here")
     listed = run("envs", "--json")
     assert json.loads(listed.stdout) == []
+
+
+def test_estimate_and_diagram_of_a_terraform_only_template_read_its_module(
+        portal_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "templates"
+    monkeypatch.setenv("PORTAL_TEMPLATES_DIR", str(fixtures))
+    estimate = run("estimate", "terraform-only", "--json")
+    assert estimate.returncode == 0, estimate.stderr
+    data = json.loads(estimate.stdout)
+    # Its resources are terraform_data: nothing the price table charges for.
+    assert data["total_usd"] == 0
+    diagram = run("diagram", "terraform-only", "--json")
+    assert diagram.returncode == 0, diagram.stderr
+    # terraform_data makes nothing in a cloud: there is no architecture to draw.
+    assert json.loads(diagram.stdout) == {"nodes": [], "edges": []}
