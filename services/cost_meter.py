@@ -209,6 +209,7 @@ def _plain(value: Any) -> Any:
 # -- reading --------------------------------------------------------------------------------------
 _ENV_COLUMNS = ["env_id", "owner", "course", "template_id", "cloud", "status", "region",
                 "parameters", "created_at", "updated_at", "expires_at", "hourly_cost_usd"]
+_TIME_UNIT = "datetime64[us, UTC]"
 _TIME_COLUMNS = ("created_at", "updated_at", "expires_at", "started_at", "ended_at")
 
 
@@ -321,10 +322,12 @@ def _lifetimes(ctx: PortalContext, envs: list[Any], runs: list[Any],
     ended_at, running and price."""
     lives = _lifetime_rows(ctx, envs, runs, now)
     frame = _frame([tuple(life.env) for life in lives], _ENV_COLUMNS)
+    # Microseconds, as the database's times are: a coarser unit could not hold the moment
+    # `now` that running environments' ends are filled with.
     frame["started_at"] = pd.to_datetime(pd.Series([life.started_at for life in lives],
-                                                   dtype=object), utc=True)
+                                                   dtype=object), utc=True).astype(_TIME_UNIT)
     frame["ended_at"] = pd.to_datetime(pd.Series([life.ended_at for life in lives],
-                                                 dtype=object), utc=True)
+                                                 dtype=object), utc=True).astype(_TIME_UNIT)
     frame["running"] = [life.running for life in lives]
     frame["price"] = pd.Series([np.nan if life.price is None else life.price for life in lives],
                                dtype="float64")
