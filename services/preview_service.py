@@ -203,13 +203,13 @@ def cannot_create(ctx: PortalContext, manifest: TemplateManifest,
     except PortalError:
         return ()
     for address, resource_type in resources:
-        if resource_type.startswith("Custom::") or resource_type in creatable:
+        if resource_type in creatable:
             continue
         if "::" not in resource_type:
             continue  # a Terraform type with no CloudFormation counterpart: not judged
         found.append(UncreatableResource(address, resource_type, (
-            f"the embedded cloud does not create {resource_type}: its stack would complete "
-            "without it" if cloudformation else
+            f"the embedded cloud does not create {resource_type}: the launch fails there "
+            "naming it" if cloudformation else
             f"the embedded cloud does not model {resource_type}: the apply is likely to fail "
             "there") + "; launch on LocalStack or AWS to get one"))
     return tuple(found)

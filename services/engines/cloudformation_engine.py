@@ -137,8 +137,8 @@ class CloudFormationEngine:
     def _status(self, stack: str) -> tuple[str, str] | None:
         """(status, stack id) of `stack`, or None when it does not exist.
 
-        The embedded cloud answers HTTP 500 to describe_stacks for a stack whose create failed
-        half-way (it evaluates outputs of resources never made); list_stacks still knows it.
+        describe_stacks can fail on an emulator where list_stacks still knows the stack (older
+        embedded clouds answered HTTP 500 for a stack whose create failed half-way).
         """
         try:
             current = self._describe(stack)
@@ -186,9 +186,8 @@ class CloudFormationEngine:
 
         A 5xx leaves it unknown whether the stack exists. Asking first makes the repeat safe: when
         nothing was made, try again; when a stack was made, its state after a fault cannot be
-        trusted (the embedded cloud leaves it CREATE_IN_PROGRESS for ever), so the fault stands
-        and the caller removes it. The embedded cloud answers such faults now and then under many
-        concurrent creates.
+        trusted, so the fault stands and the caller removes it. The embedded cloud answers such
+        faults now and then under many concurrent creates.
         """
         for attempt in range(READ_ATTEMPTS):
             try:
@@ -215,8 +214,8 @@ class CloudFormationEngine:
         except AWS_ERRORS as exc:
             if _already_exists(exc):
                 raise
-            # The embedded cloud reports a failing resource here, inside create_stack, and keeps
-            # the stack CREATE_IN_PROGRESS for ever with what it made so far; the caller deletes.
+            # A create refused outright (a template error, or an emulator that fails inside
+            # create_stack): the events say how far it got; the caller removes what was made.
             try:
                 all_events += self._stream(stack_name, seen, on_events)
             except AWS_ERRORS:
@@ -364,8 +363,8 @@ class CloudFormationEngine:
                 on_events: EventSink) -> OperationResult:
         existing = self.stack_status(stack_name)
         if existing == "CREATE_IN_PROGRESS" and self.target is CloudTarget.EMBEDDED:
-            # The embedded cloud creates a stack inside create_stack; one still in progress
-            # afterwards failed and stays so for ever (a resource it could not make).
+            # The embedded cloud creates a stack inside create_stack and ends it there; one still
+            # in progress afterwards was cut off with its worker and will not move on.
             return OperationResult(succeeded=False, error=(
                 "the worker running this launch stopped, and the embedded cloud left its stack "
                 "unfinished"))

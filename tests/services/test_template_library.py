@@ -364,7 +364,7 @@ def test_the_preview_lists_what_is_not_priced_and_what_the_embedded_cloud_cannot
         ("Queue", "AWS::SQS::Queue"), ("Users", "AWS::Cognito::UserPool")}
     assert [(c.resource, c.type) for c in preview.cannot_create] == [
         ("Users", "AWS::Cognito::UserPool")]
-    assert "its stack would complete without it" in preview.cannot_create[0].reason
+    assert "the launch fails there naming it" in preview.cannot_create[0].reason
     assert {n.logical_id for n in preview.diagram.nodes} == {"Queue", "Users", "Bucket"}
 
 

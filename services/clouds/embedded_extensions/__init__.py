@@ -17,20 +17,36 @@ PINNED_MOTO_VERSION = "5.2.5"
 
 # Installed in this order; a later one may wrap what an earlier one patched.
 EXTENSIONS: tuple[str, ...] = (
+    "template_reading",
+    "intrinsic_functions",
+    "ssm_parameters",
     "rds",
     "ec2",
+    "security_groups",
+    "ec2_network",
     "codedeploy",
     "cloudwatch",
     "autoscaling",
     "elbv2",
+    "elb",
     "logs",
     "wafv2",
     "elasticache",
     "secretsmanager",
     "dynamic_references",
     "s3",
+    "cloudfront",
+    "wait_conditions",
+    "apigateway",
+    "iam",
+    "sns",
+    "sqs",
+    "kms",
+    "resource_deletes",
+    "half_made",
     "stack_tags",
     "stack_deletion",  # before stack_events, which wraps the resource delete it installs
+    "stack_failure",  # after dynamic_references: an unsupported type fails before it is read
     "stack_events",
 )
 

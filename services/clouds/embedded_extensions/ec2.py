@@ -3,7 +3,13 @@ associates, and really deletes with it."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable
+
+from services.clouds.embedded_extensions._template import as_bool, as_int
+
+# The launch under way on this thread (each request of moto's server has its own).
+_launching = threading.local()
 
 
 def _instance_reads_its_network_placement() -> None:
@@ -38,15 +44,113 @@ def _instance_reads_its_network_placement() -> None:
             block_device_mappings=properties.get("BlockDeviceMappings", {}),
         )
         instance = reservation.instances[0]
-        for tag in properties.get("Tags", []):
-            instance.add_tag(tag["Key"], tag["Value"])
-        if properties.get("IamInstanceProfile"):
-            backend.associate_iam_instance_profile(
-                instance_id=instance.id,
-                iam_instance_profile_name=properties.get("IamInstanceProfile"))
+        try:
+            for tag in properties.get("Tags", []):
+                instance.add_tag(tag["Key"], tag["Value"])
+            if properties.get("IamInstanceProfile"):
+                backend.associate_iam_instance_profile(
+                    instance_id=instance.id,
+                    iam_instance_profile_name=properties.get("IamInstanceProfile"))
+        except Exception:
+            # The stack records no instance for a create that failed: it must not stay running.
+            backend.terminate_instances([instance.id])
+            raise
         return instance
 
     Instance.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
+def launch_block_devices(mappings: Any) -> list[dict[str, Any]]:
+    """A launch's block device mappings as moto can make them: the EBS volumes, each deleted
+    with its instance unless it says otherwise. Instance-store volumes (`VirtualName:
+    ephemeral0`) are the instance type's own disks, nothing to create; `NoDevice` suppresses a
+    device of the image."""
+    volumes = []
+    for mapping in mappings or []:
+        if not isinstance(mapping, dict) or "Ebs" not in mapping or "NoDevice" in mapping:
+            continue
+        ebs = dict(mapping["Ebs"] or {})
+        ebs["DeleteOnTermination"] = as_bool(ebs.get("DeleteOnTermination"), True)
+        if ebs.get("VolumeSize") is not None:
+            ebs["VolumeSize"] = int(ebs["VolumeSize"])
+        volumes.append({**mapping, "Ebs": ebs})
+    return volumes
+
+
+def _launches_take_block_devices_as_aws_does() -> None:
+    """moto reads every block device mapping of a launch as an EBS volume: an instance-store
+    mapping (`VirtualName: ephemeral0`, as in AWS's sample of an instance with ephemeral drives)
+    failed the launch with KeyError 'Ebs' after the instance was made, which the stack then lost
+    track of. And an EBS volume given at launch without DeleteOnTermination stayed, untagged,
+    after its instance was terminated, where AWS deletes it: the default is true at launch.
+    A launch that fails half-way leaves no instance behind."""
+    from moto.ec2.models.instances import Instance, InstanceBackend
+
+    original = InstanceBackend.run_instances
+
+    def add_block_device(self: Instance, size: int, device_path: str, snapshot_id: str | None,
+                         encrypted: bool, delete_on_termination: bool, kms_key_id: str | None,
+                         volume_type: str | None = None) -> None:
+        # moto passes no Iops to the volume it makes for a mapping, and then refuses an io1 or
+        # io2 volume without Iops: the launch's mappings are read for it here.
+        volume = self.ec2_backend.create_volume(
+            size=size, zone_name=self._placement.zone, snapshot_id=snapshot_id,
+            encrypted=encrypted, kms_key_id=kms_key_id, volume_type=volume_type,
+            iops=getattr(_launching, "iops", {}).get(device_path))
+        self.ec2_backend.attach_volume(volume.id, self.id, device_path, delete_on_termination)
+
+    Instance.add_block_device = add_block_device  # type: ignore[method-assign]
+
+    def run_instances(self: Any, image_id: str, count: int, user_data: Any,
+                      security_group_names: list[str], **kwargs: Any) -> Any:
+        mappings = kwargs.get("block_device_mappings")
+        if mappings is None and kwargs.get("launch_template"):
+            # An Auto Scaling group's instances take theirs from the launch template...
+            template = self._get_template_from_args(kwargs["launch_template"])
+            mappings = template.data.get("BlockDeviceMappings")
+        elif mappings is None and kwargs.get("launch_config"):
+            # ...or from the launch configuration.
+            mappings = kwargs["launch_config"].block_device_mapping_dict
+        if mappings is not None:
+            kwargs["block_device_mappings"] = launch_block_devices(mappings)
+        _launching.iops = {mapping.get("DeviceName"): as_int(mapping["Ebs"].get("Iops"))
+                           for mapping in kwargs.get("block_device_mappings") or []}
+        reservations = set(self.reservations)
+        try:
+            return original(self, image_id, count, user_data, security_group_names, **kwargs)
+        except Exception:
+            # moto makes the instances before their volumes and tags: a launch that fails on
+            # those has made instances nobody was told of. They go, as a failed launch's do.
+            for reservation_id in set(self.reservations) - reservations:
+                for instance in self.reservations[reservation_id].instances:
+                    instance.terminate()
+            raise
+        finally:
+            _launching.iops = {}
+
+    InstanceBackend.run_instances = run_instances  # type: ignore[method-assign]
+
+
+def _launch_interfaces_go_with_their_instance() -> None:
+    """A network interface an instance's launch creates is deleted with the instance on AWS
+    (DeleteOnTermination defaults to true); moto kept it, in its subnet and with its security
+    groups, after the instance was terminated. An interface the launch attached by id, or one
+    declared with DeleteOnTermination false, stays."""
+    from moto.ec2.models.instances import Instance
+
+    original = Instance.prep_nics
+
+    def prep_nics(self: Instance, nic_spec: list[dict[str, Any]], *args: Any,
+                  **kwargs: Any) -> None:
+        declared = {int(nic.get("DeviceIndex", 0)): nic.get("DeleteOnTermination")
+                    for nic in nic_spec}
+        attached = {nic.get("NetworkInterfaceId") for nic in nic_spec}
+        original(self, nic_spec, *args, **kwargs)
+        for index, interface in self.nics.items():
+            if interface.id not in attached:
+                interface.delete_on_termination = as_bool(declared.get(index), True)
+
+    Instance.prep_nics = prep_nics  # type: ignore[method-assign]
 
 
 def _unless_already_gone(delete: Callable[[], object], *gone: str) -> None:
@@ -317,6 +421,8 @@ def _subnets_are_made_safely_side_by_side() -> None:
 
 
 def install() -> None:
+    _launches_take_block_devices_as_aws_does()
+    _launch_interfaces_go_with_their_instance()
     _a_resource_reads_its_own_tags()
     _subnets_are_made_safely_side_by_side()
     _instance_reads_its_network_placement()

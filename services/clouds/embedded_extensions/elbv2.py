@@ -47,6 +47,8 @@ def hosted_zone_id(region_name: str, load_balancer_type: str) -> str | None:
 
 
 ARN_TYPE_SEGMENTS = {"application": "app", "network": "net", "gateway": "gwy"}
+NUMBER_PROPERTIES = ("Port", "HealthCheckIntervalSeconds", "HealthCheckTimeoutSeconds",
+                     "HealthyThresholdCount", "UnhealthyThresholdCount")
 
 
 def _load_balancers_have_the_zone_and_arn_of_their_type() -> None:
@@ -132,7 +134,8 @@ def _load_balancer_attributes() -> None:
 
 def _target_group_attributes_and_tags() -> None:
     """AWS::ElasticLoadBalancingV2::TargetGroup in moto has no `Fn::GetAtt` at all: asking for
-    `TargetGroupFullName` failed every output of the stack. It also dropped the group's `Tags`."""
+    `TargetGroupFullName` failed every output of the stack. It also dropped the group's `Tags`,
+    and took its numbers as they came."""
     from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
     from moto.elbv2.models import FakeTargetGroup, elbv2_backends
 
@@ -158,6 +161,12 @@ def _target_group_attributes_and_tags() -> None:
     def create_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any,
                                         account_id: str, region_name: str,
                                         **kwargs: Any) -> FakeTargetGroup:
+        # Numbers from template parameters arrive as text; moto compared the health check's
+        # timeout with its interval as text ("5" > "30") and refused a valid group.
+        properties = {key: int(value) if key in NUMBER_PROPERTIES and isinstance(value, str)
+                      and value.isdigit() else value
+                      for key, value in cloudformation_json["Properties"].items()}
+        cloudformation_json = {**cloudformation_json, "Properties": properties}
         target_group = original_create(cls, resource_name, cloudformation_json, account_id,
                                        region_name, **kwargs)
         tags = cloudformation_json["Properties"].get("Tags")

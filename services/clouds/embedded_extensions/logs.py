@@ -1,10 +1,54 @@
-"""CloudWatch Logs: log groups as AWS::Logs::LogGroup declares them, with their stack's tags."""
+"""CloudWatch Logs: log groups as AWS::Logs::LogGroup declares them, with their stack's tags,
+and their streams (AWS::Logs::LogStream, which moto does not model)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from moto.core.common_models import CloudFormationModel
+
 from . import stack_tags
+
+
+class LogStream(CloudFormationModel):
+    """AWS::Logs::LogStream: a stream of an existing group; its physical id is its name."""
+
+    def __init__(self, group_name: str, stream_name: str) -> None:
+        self.group_name = group_name
+        self.stream_name = stream_name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.stream_name
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "LogStreamName"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Logs::LogStream"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+            cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+            region_name: str, **kwargs: Any) -> LogStream:
+        from moto.logs.models import logs_backends
+
+        group_name = cloudformation_json["Properties"]["LogGroupName"]
+        logs_backends[account_id][region_name].create_log_stream(group_name, resource_name)
+        return cls(group_name, resource_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.logs.models import logs_backends
+
+        group = logs_backends[account_id][region_name].groups.get(self.group_name)
+        if group is not None:
+            group.streams.pop(self.stream_name, None)
 
 
 def _log_group_reads_its_properties() -> None:

@@ -33,12 +33,53 @@ def _rds_instance_reads_real_properties() -> None:
 
 def _db_subnet_group_has_a_physical_id() -> None:
     """moto lists an AWS::RDS::DBSubnetGroup of a stack with an empty physical id; AWS gives its
-    name, which is what `Ref` returns too."""
-    from moto.rds.models import DBSubnetGroup
+    name, which is what `Ref` returns too. The same for AWS::RDS::DBParameterGroup, whose `Ref`
+    gave the group object itself, so a database naming its group by `Ref` failed inside moto
+    ("'DBParameterGroup' object has no attribute 'startswith'")."""
+    from moto.rds.models import DBParameterGroup, DBSubnetGroup
 
     DBSubnetGroup.physical_resource_id = property(lambda self: self.name)  # type: ignore[assignment]
+    DBParameterGroup.physical_resource_id = property(  # type: ignore[attr-defined]
+        lambda self: self.name)
+
+
+def _engine_names_ignore_case() -> None:
+    """RDS takes an engine name in any case and keeps it in lowercase (`Engine: MySQL`, common in
+    AWS's own sample templates, becomes "mysql"); moto compared it case by case and refused
+    "MySQL" with "engine MySQL not supported". Instances, replicas and clusters, through the API
+    and through CloudFormation alike, get the engine in lowercase; so does a parameter group's
+    family ("MySQL8.0" is "mysql8.0")."""
+    from moto.rds.models import RDSBackend
+
+    def lowercase(kwargs: dict[str, Any], *keys: str) -> dict[str, Any]:
+        return {**kwargs, **{key: kwargs[key].lower() for key in keys
+                             if isinstance(kwargs.get(key), str)}}
+
+    create_instance = RDSBackend.create_db_instance
+    create_replica = RDSBackend.create_db_instance_read_replica
+    create_cluster = RDSBackend.create_db_cluster
+    create_parameter_group = RDSBackend.create_db_parameter_group
+
+    def create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> Any:
+        return create_instance(self, lowercase(db_kwargs, "engine"))
+
+    def create_db_instance_read_replica(self: RDSBackend, db_kwargs: dict[str, Any]) -> Any:
+        return create_replica(self, lowercase(db_kwargs, "engine"))
+
+    def create_db_cluster(self: RDSBackend, kwargs: dict[str, Any]) -> Any:
+        return create_cluster(self, lowercase(kwargs, "engine"))
+
+    def create_db_parameter_group(self: RDSBackend, group_kwargs: dict[str, Any]) -> Any:
+        return create_parameter_group(self, lowercase(group_kwargs, "db_parameter_group_family"))
+
+    RDSBackend.create_db_instance = create_db_instance  # type: ignore[method-assign]
+    RDSBackend.create_db_instance_read_replica = (  # type: ignore[method-assign]
+        create_db_instance_read_replica)
+    RDSBackend.create_db_cluster = create_db_cluster  # type: ignore[method-assign]
+    RDSBackend.create_db_parameter_group = create_db_parameter_group  # type: ignore[method-assign]
 
 
 def install() -> None:
     _rds_instance_reads_real_properties()
     _db_subnet_group_has_a_physical_id()
+    _engine_names_ignore_case()

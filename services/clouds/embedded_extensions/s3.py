@@ -7,12 +7,17 @@ moto's AWS::S3::Bucket reads only `BucketName`, `Tags` and the first rule of `Bu
 for a bucket that still holds objects (or object versions), so `delete_stack` completes and leaves
 the bucket behind; AWS fails that delete with BucketNotEmpty. An empty bucket, versioned or not,
 is deleted.
+
+AWS::S3::BucketPolicy, in nearly every sample template that makes a bucket, was not modelled:
+the bucket kept no policy. It is put with PutBucketPolicy, and deleted with the resource.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from moto.core.common_models import CloudFormationModel
 from moto.s3.exceptions import BucketNotEmpty, MissingBucket
 from moto.s3.models import FakeBucket, S3Backend, s3_backends
 from moto.utilities.utils import get_partition
@@ -103,6 +108,46 @@ def _non_empty_bucket_is_not_deleted() -> None:
 
     setattr(FakeBucket, "delete_from_cloudformation_json",
             classmethod(delete_from_cloudformation_json))
+
+
+class BucketPolicy(CloudFormationModel):
+    """AWS::S3::BucketPolicy: the policy of one bucket, kept on moto's bucket."""
+
+    def __init__(self, physical_id: str, bucket_name: str) -> None:
+        self.physical_id = physical_id
+        self.bucket_name = bucket_name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.physical_id
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::S3::BucketPolicy"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+            cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+            region_name: str, **kwargs: Any) -> BucketPolicy:
+        properties = cloudformation_json.get("Properties") or {}
+        document = properties["PolicyDocument"]
+        text = document if isinstance(document, str) else json.dumps(document)
+        _backend(account_id, region_name).put_bucket_policy(properties["Bucket"], text.encode())
+        return cls(resource_name, properties["Bucket"])
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        try:
+            _backend(account_id, region_name).delete_bucket_policy(self.bucket_name)
+        except MissingBucket:
+            pass  # its bucket went first, and the policy with it
 
 
 def _tag_bucket(resource: FakeBucket, tags: stack_tags.StackTags, account_id: str,

@@ -13,8 +13,8 @@ Here a delete walks the template's dependency graph (Ref, Fn::GetAtt, Fn::Sub, D
 dependents down; a resource that fails gets DELETE_FAILED, what it depends on is left alone, and
 the stack ends DELETE_FAILED with "The following resource(s) failed to delete: [...]", still listed
 and describable, ready for another delete_stack. A resource moto cannot delete, or one with
-`DeletionPolicy: Retain`, is DELETE_SKIPPED and left in place. A stack whose delete has begun
-creates nothing any more.
+`DeletionPolicy: Retain` (or `RetainExceptOnCreate`, unless the delete undoes a failed create),
+is DELETE_SKIPPED and left in place. A stack whose delete has begun creates nothing any more.
 """
 
 from __future__ import annotations
@@ -114,7 +114,8 @@ def _accepts(function: Callable[..., Any], count: int) -> bool:
     return True
 
 
-def _deleter(resource: Any, resource_json: dict[str, Any]) -> Callable[[str, str], None] | None:
+def deleter(resource: Any,
+            resource_json: dict[str, Any]) -> Callable[[str, str], None] | None:
     """How moto deletes `resource`: its own `delete(account_id, region_name)`, else its class's
     `delete_from_cloudformation_json` with its physical id, else a `delete()` of its own; None
     when moto has no way at all."""
@@ -129,6 +130,16 @@ def _deleter(resource: Any, resource_json: dict[str, Any]) -> Callable[[str, str
     if callable(own) and _accepts(own, 0):
         return lambda account_id, region_name: own()
     return None
+
+
+def close_creation(resource_map: Any) -> None:
+    """From now on `resource_map` creates nothing: a resource read again (a listing, an output)
+    is one the stack holds or none. Its delete has begun, or its create has ended in failure."""
+    resource_map.creation_closed = True
+
+
+def creation_closed(resource_map: Any) -> bool:
+    return bool(getattr(resource_map, "creation_closed", False))
 
 
 def delete_in_order(resource_map: Any, names: Iterable[str]) -> None:
@@ -153,8 +164,11 @@ def delete_in_order(resource_map: Any, names: Iterable[str]) -> None:
             standing.add(name)  # something that refers to it is still there
             continue
         resource_json = resources[name]
-        retained = resource_json.get("DeletionPolicy") == "Retain"
-        if retained or _deleter(resource, resource_json) is None:
+        policy = resource_json.get("DeletionPolicy")
+        # RetainExceptOnCreate keeps a resource, except when the create that made it failed.
+        retained = policy == "Retain" or (policy == "RetainExceptOnCreate"
+                                          and not getattr(resource_map, "undoing_create", False))
+        if retained or deleter(resource, resource_json) is None:
             reason = None if retained else (f"moto {moto_version} cannot delete "
                                             f"{resource_json['Type']}; it was left in place")
             record_resource_event(resource_map, logical_id=name,
@@ -179,13 +193,13 @@ def _resource_map_deletes_in_dependency_order() -> None:
 
     def _delete_resource(self: ResourceMap, parsed_resource: Any,
                          resource_json: dict[str, Any]) -> None:
-        deleter = _deleter(parsed_resource, resource_json)
-        if deleter is None:
+        delete = deleter(parsed_resource, resource_json)
+        if delete is None:
             raise NotImplementedError(f"moto cannot delete {resource_json.get('Type')}")
-        deleter(self._account_id, self._region_name)
+        delete(self._account_id, self._region_name)
 
     def delete(self: ResourceMap) -> None:
-        self.deletion_started = True
+        close_creation(self)
         delete_in_order(self, list(self._resource_json_map))
 
     original_update = ResourceMap.update
@@ -209,7 +223,7 @@ def _resource_map_deletes_in_dependency_order() -> None:
 
     def parse_and_create_resource(logical_id: str, resource_json: dict[str, Any],
                                   resources_map: Any, account_id: str, region_name: str) -> Any:
-        if getattr(resources_map, "deletion_started", False):
+        if creation_closed(resources_map):
             return None
         return original_create(logical_id, resource_json, resources_map, account_id,
                                region_name)
@@ -252,10 +266,10 @@ def _failed_delete_keeps_the_stack() -> None:
     original_stack_resources = Stack.stack_resources
 
     def stack_resources(self: Stack) -> Iterable[Any]:
+        # None stands for a resource whose condition is false (or, once the stack's create has
+        # ended, one never made): not a resource of the stack, which moto listed blank.
         resources = original_stack_resources.fget(self)  # type: ignore[attr-defined]
-        if getattr(self.resource_map, "deletion_started", False):
-            return [resource for resource in resources if resource is not None]
-        return resources  # type: ignore[no-any-return]
+        return [resource for resource in resources if resource is not None]
 
     original_nested_delete = (
         Stack.delete_from_cloudformation_json.__func__)  # type: ignore[attr-defined]

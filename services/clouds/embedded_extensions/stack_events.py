@@ -17,12 +17,14 @@ those of its dependencies.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
 STACK_TYPE = "AWS::CloudFormation::Stack"
 CREATION_INITIATED = "Resource creation Initiated"
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -46,17 +48,41 @@ def _operations() -> list[_Operation]:
     return _open.operations  # type: ignore[no-any-return]
 
 
-def failure_reason(exc: BaseException) -> str:
-    """The error as AWS words a resource's failure: the service's message and its error code."""
+def failure_reason(exc: BaseException, *, resource_type: str = "resource",
+                   action: str = "CREATE") -> str:
+    """The error as AWS words a resource's failure: the service's message and its error code.
+
+    A Python error inside a moto model (not an AWS error) is no reason a student can act on:
+    the reason says which resource the embedded cloud cannot handle as declared, and the error
+    with its traceback goes to the emulator's log."""
     from moto.core.exceptions import ServiceException
 
+    from services.clouds.embedded_extensions._limits import EmbeddedCloudLimit, emulator_fault
+
+    if isinstance(exc, EmbeddedCloudLimit):
+        return exc.message
     if isinstance(exc, ServiceException):
         return f"{exc.message} (Error Code: {exc.code})"
     # moto's older errors (HTTP exceptions) carry the AWS code as `error_type`.
     code, message = getattr(exc, "error_type", None), getattr(exc, "message", None)
     if code and message:
         return f"{message} (Error Code: {code})"
-    return f"{type(exc).__name__}: {exc}"
+    _log.warning("%s of a %s failed inside moto", action.lower(), resource_type, exc_info=exc)
+    return emulator_fault(resource_type, action)
+
+
+# Other extensions' word on a resource just created, for its CREATE_COMPLETE event (a simulated
+# signal, say): each is asked with the resource's template entry and the made resource.
+CompletionReason = Callable[[dict[str, Any], Any], "str | None"]
+completion_reasons: list[CompletionReason] = []
+
+
+def _completion_reason(resource_json: dict[str, Any], resource: Any) -> str | None:
+    for reason_of in completion_reasons:
+        reason = reason_of(resource_json, resource)
+        if reason:
+            return reason
+    return None
 
 
 def _properties_text(resource_json: dict[str, Any]) -> str:
@@ -139,7 +165,8 @@ def _resource_operation(original: Callable[..., Any], action: str) -> Callable[.
                                           status=f"{action}_IN_PROGRESS")
                 record_resource_event(resources_map, logical_id=logical_id,
                                       resource_type=resource_type, status=f"{action}_FAILED",
-                                      reason=failure_reason(exc))
+                                      reason=failure_reason(exc, resource_type=resource_type,
+                                                            action=action))
                 _mark_recorded(exc)
             raise
         finally:
@@ -153,7 +180,9 @@ def _resource_operation(original: Callable[..., Any], action: str) -> Callable[.
                                       physical_id=physical_id, reason=CREATION_INITIATED)
             record_resource_event(resources_map, logical_id=logical_id,
                                   resource_type=resource_type, status=f"{action}_COMPLETE",
-                                  physical_id=physical_id)
+                                  physical_id=physical_id,
+                                  reason=(_completion_reason(resource_json, resource)
+                                          if action == "CREATE" else None))
         return resource
 
     return operate
@@ -195,7 +224,8 @@ def _resource_events_around_moto_operations() -> None:
         except Exception as exc:
             record_resource_event(self, logical_id=logical_id, resource_type=resource_type,
                                   status="DELETE_FAILED", physical_id=physical_id,
-                                  reason=failure_reason(exc))
+                                  reason=failure_reason(exc, resource_type=resource_type,
+                                                        action="DELETE"))
             raise
         record_resource_event(self, logical_id=logical_id, resource_type=resource_type,
                               status="DELETE_COMPLETE", physical_id=physical_id)

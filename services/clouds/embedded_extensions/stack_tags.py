@@ -1,9 +1,13 @@
-"""A stack's tags on every resource that takes tags, as AWS propagates them.
+"""A stack's tags on every resource that takes tags, as AWS propagates them, from the moment the
+resource exists.
 
-moto tags only EC2 resources with their stack's tags. Without this, an RDS database, a cache or a
-web ACL of a stack carries none of the stack's tags and cannot be found by them (the portal's
-sweeper finds leftovers by the `sandbox:env-id` tag). Each service extension registers how its
-resources take tags; RDS is registered here.
+moto tags only EC2 resources with their stack's tags, and only once the stack's last resource is
+made. Without this, an RDS database, a cache or a web ACL of a stack carries none of the stack's
+tags and cannot be found by them (the portal's sweeper finds leftovers by the `sandbox:env-id`
+tag); and what a stack made before its create failed carried none either, so a resource the
+rollback kept (`DeletionPolicy: Retain`) was left where no sweep could find it. Each resource is
+tagged as soon as it is made. Each service extension registers how its resources take tags;
+RDS is registered here.
 """
 
 from __future__ import annotations
@@ -36,26 +40,32 @@ def _tag_rds(resource: Any, tags: StackTags, account_id: str, region_name: str) 
 
 
 def _stack_tags_reach_every_resource() -> None:
-    from moto.cloudformation.parsing import ResourceMap
+    from moto.cloudformation import parsing
+    from moto.ec2.models import ec2_backends
     from moto.ec2.models.core import TaggedEC2Resource
 
-    original_create = ResourceMap.create
+    original_create = parsing.parse_and_create_resource
 
-    def create(self: ResourceMap, template: dict[str, Any]) -> bool:
-        ready = original_create(self, template)
-        stack_tags = {k: v for k, v in self.tags.items() if not k.startswith("aws:")}
-        if not stack_tags:
-            return ready
-        for logical_id in list(self._resource_json_map):
-            resource = self._parsed_resources.get(logical_id)
-            if resource is None or isinstance(resource, TaggedEC2Resource):
-                continue  # moto tags EC2 resources itself
-            tagger = _tagger_for(resource)
-            if tagger is not None:
-                tagger(resource, stack_tags, self._account_id, self._region_name)
-        return ready
+    def parse_and_create_resource(logical_id: str, resource_json: dict[str, Any],
+                                  resources_map: Any, account_id: str, region_name: str) -> Any:
+        resource = original_create(logical_id, resource_json, resources_map, account_id,
+                                   region_name)
+        stack_tags = {k: v for k, v in getattr(resources_map, "tags", {}).items()
+                      if not k.startswith("aws:")}
+        if resource is None or not stack_tags:
+            return resource
+        if isinstance(resource, TaggedEC2Resource):
+            # As moto tags them at the end of the stack, with the logical id AWS adds.
+            ec2_backends[account_id][region_name].create_tags(
+                [resource.physical_resource_id],
+                {**resources_map.tags, "aws:cloudformation:logical-id": logical_id})
+            return resource
+        tagger = _tagger_for(resource)
+        if tagger is not None:
+            tagger(resource, stack_tags, account_id, region_name)
+        return resource
 
-    ResourceMap.create = create  # type: ignore[method-assign]
+    parsing.parse_and_create_resource = parse_and_create_resource
 
 
 def install() -> None:

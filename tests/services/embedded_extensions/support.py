@@ -9,6 +9,8 @@ from typing import Any
 
 from services.context import PortalContext
 
+STACK_TYPE = "AWS::CloudFormation::Stack"
+
 AMI = "ami-0d27e0fb3bac4d724"
 NETWORK = {
     "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.7.0.0/16"}},
@@ -141,3 +143,31 @@ def stack_events(ctx: PortalContext, stack: str) -> list[dict[str, Any]]:
     pages = ctx.connection.client("cloudformation").get_paginator(
         "describe_stack_events").paginate(StackName=stack)
     return [event for page in pages for event in page["StackEvents"]]
+
+
+@dataclass(frozen=True)
+class FailedCreate:
+    name: str
+    stack_id: str  # the only name of a stack its failed create deleted
+    status: str
+    reasons: dict[str, str]  # logical id of each resource that failed -> its reason
+    stack_reason: str | None  # the reason of the stack's own failure event
+
+
+def failing_create(ctx: PortalContext, template: dict[str, Any], **request: Any) -> FailedCreate:
+    """create_stack of a template whose create fails: the call succeeds, as on AWS, and the
+    stack ends failed; its status and the reasons its events give."""
+    cloudformation = ctx.connection.client("cloudformation")
+    name = f"ext-{uuid.uuid4().hex[:8]}"
+    stack_id = cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template),
+                                           **request)["StackId"]
+    status = cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"]
+    events = stack_events(ctx, stack_id)
+    reasons = {e["LogicalResourceId"]: e["ResourceStatusReason"] for e in events
+               if e["ResourceStatus"] == "CREATE_FAILED" and e["ResourceType"] != STACK_TYPE}
+    stack_reason = next((e.get("ResourceStatusReason") for e in events
+                         if e["ResourceType"] == STACK_TYPE and e["ResourceStatus"] in (
+                             "CREATE_FAILED", "ROLLBACK_IN_PROGRESS", "DELETE_IN_PROGRESS")),
+                        None)
+    return FailedCreate(name=name, stack_id=stack_id, status=status, reasons=reasons,
+                        stack_reason=stack_reason)

@@ -8,11 +8,10 @@ import uuid
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from services.context import PortalContext
 
-from tests.services.embedded_extensions.support import delete_stack, launch_stack
+from tests.services.embedded_extensions.support import delete_stack, launch_stack, stack_events
 
 pytestmark = pytest.mark.xdist_group("embedded-cloud")
 
@@ -128,10 +127,15 @@ def test_unresolvable_reference_fails_the_stack(ctx: PortalContext, case: str, v
     name = f"ext-{uuid.uuid4().hex[:8]}"
     template = {"Resources": {**source_resources(suffix), "Resolved": parameter_with(
         value.replace("SUFFIX", suffix), suffix)}}
-    with pytest.raises(ClientError) as failure:
-        cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
-    error = failure.value.response["Error"]
-    assert error["Code"] == "ValidationError"
-    assert error["Message"].startswith("Could not resolve dynamic reference {{resolve:")
-    assert reason in error["Message"]
+    cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
+
+    # The resource fails with CloudFormation's error and the create is rolled back.
+    assert cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] == \
+        "ROLLBACK_COMPLETE"
+    failed = next(e for e in stack_events(ctx, name) if e["ResourceStatus"] == "CREATE_FAILED"
+                  and e["LogicalResourceId"] == "Resolved")
+    assert failed["ResourceStatusReason"].startswith(
+        "Could not resolve dynamic reference {{resolve:")
+    assert reason in failed["ResourceStatusReason"]
+    assert failed["ResourceStatusReason"].endswith("(Error Code: ValidationError)")
     cloudformation.delete_stack(StackName=name)

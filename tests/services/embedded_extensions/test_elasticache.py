@@ -16,6 +16,7 @@ from tests.services.embedded_extensions.support import (
     NETWORK,
     create_stack,
     delete_stack,
+    failing_create,
     launch_stack,
     tagged_arns,
 )
@@ -174,13 +175,13 @@ def test_cache_cluster_lives_and_dies_with_the_stack(ctx: PortalContext, engine:
 def test_invalid_replication_group_fails_the_stack(ctx: PortalContext, case: str,
                                                    properties: dict[str, Any], code: str) -> None:
     cloudformation = ctx.connection.client("cloudformation")
-    name = f"ext-{uuid.uuid4().hex[:8]}"
     # A valid subnet group, so that only the replication group can be what fails.
     template = {"Resources": {**NETWORK, "Subnets": subnet_group(),
                               "Redis": redis_group(SecurityGroupIds=[], **properties)}}
-    assert error_code(cloudformation.create_stack, StackName=name,
-                      TemplateBody=json.dumps(template)) == code
-    cloudformation.delete_stack(StackName=name)
+    failed = failing_create(ctx, template)
+    assert failed.status == "ROLLBACK_COMPLETE"
+    assert failed.reasons["Redis"].endswith(f"(Error Code: {code})")
+    cloudformation.delete_stack(StackName=failed.name)
 
 
 def test_the_api_creates_members_and_really_deletes(ctx: PortalContext) -> None:

@@ -132,3 +132,19 @@ def test_listener_rule_removed_from_its_stack_is_deleted(ctx: PortalContext) -> 
     rules = elbv2.describe_rules(ListenerArn=stack.ids["Listener"])["Rules"]
     assert [r["IsDefault"] for r in rules] == [True]
     assert delete_stack(ctx, stack.name) == "DELETE_COMPLETE"
+
+
+def test_target_group_numbers_from_parameters_are_numbers(ctx: PortalContext) -> None:
+    # Template parameters arrive as text: "5" and "30" once failed as "5" > "30".
+    stack = launch_stack(ctx, {"Checked": {
+        "Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {
+            "VpcId": {"Ref": "Vpc"}, "Port": "8080", "Protocol": "HTTP",
+            "HealthCheckIntervalSeconds": "30", "HealthCheckTimeoutSeconds": "5",
+            "HealthyThresholdCount": "2", "UnhealthyThresholdCount": "10"}}})
+    assert stack.status == "CREATE_COMPLETE"
+    group = ctx.connection.client("elbv2").describe_target_groups(
+        TargetGroupArns=[stack.ids["Checked"]])["TargetGroups"][0]
+    assert (group["Port"], group["HealthCheckIntervalSeconds"],
+            group["HealthCheckTimeoutSeconds"], group["UnhealthyThresholdCount"]) == \
+        (8080, 30, 5, 10)
+    assert delete_stack(ctx, stack.name) == "DELETE_COMPLETE"

@@ -38,3 +38,24 @@ def test_log_group_keeps_retention_and_tags_and_goes_with_its_stack(
     assert delete_stack(ctx, stack.name) == "DELETE_COMPLETE"
     assert logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"] == []
     assert [a for a in tagged_arns(ctx, "sandbox:env-id", env_id) if ":logs:" in a] == []
+
+
+def test_a_log_stream_is_made_in_its_group_and_goes_with_its_stack(ctx: PortalContext) -> None:
+    stack = launch_stack(ctx, {
+        "Logs": {"Type": "AWS::Logs::LogGroup"},
+        "Stream": {"Type": "AWS::Logs::LogStream", "Properties": {
+            "LogGroupName": {"Ref": "Logs"}, "LogStreamName": "web-1"}},
+        "Generated": {"Type": "AWS::Logs::LogStream", "Properties": {
+            "LogGroupName": {"Ref": "Logs"}}},
+    }, network=False)
+    assert stack.status == "CREATE_COMPLETE"
+    logs = ctx.connection.client("logs")
+    streams = {s["logStreamName"] for s in logs.describe_log_streams(
+        logGroupName=stack.ids["Logs"])["logStreams"]}
+    assert streams == {"web-1", stack.ids["Generated"]}
+    assert stack.ids["Stream"] == "web-1"
+
+    ctx.connection.client("cloudformation").update_stack(StackName=stack.name, TemplateBody=(
+        '{"Resources": {"Logs": {"Type": "AWS::Logs::LogGroup"}}}'))
+    assert logs.describe_log_streams(logGroupName=stack.ids["Logs"])["logStreams"] == []
+    assert delete_stack(ctx, stack.name) == "DELETE_COMPLETE"

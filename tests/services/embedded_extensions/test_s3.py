@@ -110,3 +110,30 @@ def test_update_applies_the_configuration(ctx: PortalContext) -> None:
     block = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
     assert block["BlockPublicAcls"] and not block["BlockPublicPolicy"]
     assert delete_stack(ctx, stack.name) == "DELETE_COMPLETE"
+
+
+def test_a_bucket_policy_is_put_and_removed_with_its_stack(ctx: PortalContext) -> None:
+    stack = launch_stack(ctx, {
+        "Site": {"Type": "AWS::S3::Bucket"},
+        "Policy": {"Type": "AWS::S3::BucketPolicy", "Properties": {
+            "Bucket": {"Ref": "Site"}, "PolicyDocument": {
+                "Version": "2012-10-17", "Statement": [{
+                    "Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                    "Resource": {"Fn::Sub": "${Site.Arn}/*"},
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}}},
+    }, network=False)
+    assert stack.status == "CREATE_COMPLETE"
+    s3 = ctx.connection.client("s3")
+    bucket = stack.ids["Site"]
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    assert policy["Statement"][0]["Sid"] == "TlsOnly"
+    assert policy["Statement"][0]["Resource"] == f"arn:aws:s3:::{bucket}/*"
+
+    # Removing the policy from the template takes it off the bucket.
+    ctx.connection.client("cloudformation").update_stack(
+        StackName=stack.name,
+        TemplateBody=json.dumps({"Resources": {"Site": {"Type": "AWS::S3::Bucket"}}}))
+    with pytest.raises(ClientError) as missing:
+        s3.get_bucket_policy(Bucket=bucket)
+    assert missing.value.response["Error"]["Code"] == "NoSuchBucketPolicy"
+    assert delete_stack(ctx, stack.name) == "DELETE_COMPLETE"

@@ -13,7 +13,9 @@ from botocore.exceptions import ClientError
 
 from services.context import PortalContext
 
-from tests.services.embedded_extensions.support import delete_stack, launch_stack, tagged_arns
+from tests.services.embedded_extensions.support import (
+    delete_stack, failing_create, launch_stack, tagged_arns,
+)
 
 pytestmark = pytest.mark.xdist_group("embedded-cloud")
 
@@ -100,26 +102,21 @@ def test_generated_password_honours_its_options(ctx: PortalContext, case: str,
 ])
 def test_invalid_secret_fails_the_stack(ctx: PortalContext, case: str,
                                         properties: dict[str, Any]) -> None:
-    cloudformation = ctx.connection.client("cloudformation")
-    name = f"ext-{uuid.uuid4().hex[:8]}"
-    with pytest.raises(ClientError) as failure:
-        cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(
-            {"Resources": {"Bad": secret(**properties)}}))
-    assert failure.value.response["Error"]["Code"] == "ValidationError"
-    cloudformation.delete_stack(StackName=name)
+    failed = failing_create(ctx, {"Resources": {"Bad": secret(**properties)}})
+    assert failed.status == "ROLLBACK_COMPLETE"
+    assert failed.reasons["Bad"].endswith("(Error Code: ValidationError)")
+    ctx.connection.client("cloudformation").delete_stack(StackName=failed.name)
 
 
 def test_a_taken_name_fails_the_stack_with_the_services_error(ctx: PortalContext) -> None:
     name = f"taken/{uuid.uuid4().hex[:8]}"
     secrets = ctx.connection.client("secretsmanager")
     secrets.create_secret(Name=name, SecretString="mine")
-    cloudformation = ctx.connection.client("cloudformation")
-    stack_name = f"ext-{uuid.uuid4().hex[:8]}"
-    with pytest.raises(ClientError) as failure:
-        cloudformation.create_stack(StackName=stack_name, TemplateBody=json.dumps(
-            {"Resources": {"Dup": secret(Name=name, SecretString="theirs")}}))
-    assert failure.value.response["Error"]["Code"] == "ResourceExistsException"
-    cloudformation.delete_stack(StackName=stack_name)
+    failed = failing_create(ctx, {"Resources": {"Dup": secret(Name=name,
+                                                               SecretString="theirs")}})
+    assert failed.status == "ROLLBACK_COMPLETE"
+    assert failed.reasons["Dup"].endswith("(Error Code: ResourceExistsException)")
+    ctx.connection.client("cloudformation").delete_stack(StackName=failed.name)
     assert secrets.get_secret_value(SecretId=name)["SecretString"] == "mine"
     secrets.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
 

@@ -239,17 +239,22 @@ def test_retained_resources_are_skipped_and_stay(ctx: PortalContext) -> None:
 
 
 def test_a_resource_moto_cannot_delete_is_skipped_and_said_so(ctx: PortalContext) -> None:
-    cluster_name = f"ext-{uuid.uuid4().hex[:8]}"
-    stack = launch_stack(ctx, {"Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {
-        "ClusterName": cluster_name}}}, network=False)
+    # AWS Batch's types are among the few moto creates and has no delete for.
+    name = f"ext-{uuid.uuid4().hex[:8]}"
+    stack = launch_stack(ctx, {"Job": {"Type": "AWS::Batch::JobDefinition", "Properties": {
+        "JobDefinitionName": name, "Type": "container", "RetryStrategy": {"Attempts": 1},
+        "Parameters": {}, "Timeout": {},
+        "ContainerProperties": {"Image": "busybox", "Vcpus": 1, "Memory": 128}}}},
+        network=False)
     assert delete_stack(ctx, stack.name) == "DELETE_COMPLETE"
     events = stack_events(ctx, _stack_id_of_deleted(ctx, stack.name))
     skipped = next(e for e in events if e["ResourceStatus"] == "DELETE_SKIPPED")
-    assert skipped["LogicalResourceId"] == "Cluster"
-    assert "cannot delete AWS::ECS::Cluster" in skipped["ResourceStatusReason"]
-    ecs = ctx.connection.client("ecs")
-    assert ecs.describe_clusters(clusters=[cluster_name])["clusters"][0]["status"] == "ACTIVE"
-    ecs.delete_cluster(cluster=cluster_name)
+    assert skipped["LogicalResourceId"] == "Job"
+    assert "cannot delete AWS::Batch::JobDefinition" in skipped["ResourceStatusReason"]
+    batch = ctx.connection.client("batch")
+    assert [d["status"] for d in batch.describe_job_definitions(
+        jobDefinitionName=name)["jobDefinitions"]] == ["ACTIVE"]
+    batch.deregister_job_definition(jobDefinition=stack.ids["Job"])
 
 
 def test_the_engine_reports_the_resource_that_failed_and_why(ctx: PortalContext) -> None:

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from services.clouds.embedded_extensions.stack_deletion import dependencies
 from services.context import PortalContext
@@ -18,7 +17,7 @@ from services.engines.base import ResourceEvent
 from services.engines.cloudformation_engine import STACK_TYPE
 
 from tests.services.embedded_extensions.support import (
-    GATEWAYS, NETWORK, delete_stack, launch_stack, stack_events,
+    GATEWAYS, NETWORK, delete_stack, failing_create, launch_stack, stack_events,
 )
 
 pytestmark = pytest.mark.xdist_group("embedded-cloud")
@@ -125,8 +124,6 @@ def test_the_events_bracket_the_moment_moto_creates_the_resource(ctx: PortalCont
 
 def test_a_failing_resource_gets_create_failed_with_the_error_and_its_dependents_never_start(
         ctx: PortalContext) -> None:
-    cloudformation = ctx.connection.client("cloudformation")
-    name = f"ext-{uuid.uuid4().hex[:8]}"
     resources = {
         **NETWORK,
         "Outside": {"Type": "AWS::EC2::Subnet", "Properties": {
@@ -135,18 +132,19 @@ def test_a_failing_resource_gets_create_failed_with_the_error_and_its_dependents
         "OutsideAssociation": {"Type": "AWS::EC2::SubnetRouteTableAssociation", "Properties": {
             "SubnetId": {"Ref": "Outside"}, "RouteTableId": {"Ref": "Routes"}}},
     }
-    with pytest.raises(ClientError) as raised:
-        cloudformation.create_stack(StackName=name,
-                                    TemplateBody=json.dumps({"Resources": resources}))
-    histories = _by_resource(stack_events(ctx, name))
+    stack = failing_create(ctx, {"Resources": resources})
+    histories = _by_resource(stack_events(ctx, stack.name))
 
     failed = histories["Outside"]
     assert [e["ResourceStatus"] for e in failed] == ["CREATE_IN_PROGRESS", "CREATE_FAILED"]
     reason = failed[-1]["ResourceStatusReason"]
-    assert "10.99.1.0/24" in reason and raised.value.response["Error"]["Message"] in reason
+    assert "10.99.1.0/24" in reason and reason == stack.reasons["Outside"]
+    assert reason.endswith("(Error Code: InvalidSubnet.Range)")
     assert "OutsideAssociation" not in histories, "a resource whose dependency failed never starts"
-    assert [e["ResourceStatus"] for e in histories["Vpc"]] == CREATED
-    assert delete_stack(ctx, name) == "DELETE_COMPLETE"
+    # What was made before the failure is deleted again by the rollback.
+    assert [e["ResourceStatus"] for e in histories["Vpc"]] == CREATED + DELETED
+    assert stack.status == "ROLLBACK_COMPLETE"
+    assert delete_stack(ctx, stack.name) == "DELETE_COMPLETE"
 
 
 def test_delete_events_go_dependents_first_between_the_stacks(ctx: PortalContext) -> None:

@@ -12,7 +12,9 @@ from botocore.exceptions import ClientError
 
 from services.context import PortalContext
 
-from tests.services.embedded_extensions.support import delete_stack, launch_stack, tagged_arns
+from tests.services.embedded_extensions.support import (
+    delete_stack, failing_create, launch_stack, tagged_arns,
+)
 
 pytestmark = pytest.mark.xdist_group("embedded-cloud")
 
@@ -135,15 +137,14 @@ def test_association_moves_the_load_balancer_to_the_new_web_acl(ctx: PortalConte
 def test_association_with_a_missing_load_balancer_fails(ctx: PortalContext) -> None:
     missing_alb = ("arn:aws:elasticloadbalancing:us-east-1:123456789012:"
                    "loadbalancer/app/nowhere/0123456789abcdef")
-    cloudformation = ctx.connection.client("cloudformation")
-    name = f"ext-{uuid.uuid4().hex[:8]}"
-    with pytest.raises(ClientError) as failure:
-        cloudformation.create_stack(StackName=name, TemplateBody=json.dumps({"Resources": {
-            "Acl": web_acl(),
-            "Association": {"Type": "AWS::WAFv2::WebACLAssociation", "Properties": {
-                "ResourceArn": missing_alb, "WebACLArn": {"Fn::GetAtt": ["Acl", "Arn"]}}}}}))
-    assert failure.value.response["Error"]["Code"] == "WAFNonexistentItemException"
-    cloudformation.delete_stack(StackName=name)
+    failed = failing_create(ctx, {"Resources": {
+        "Acl": web_acl(),
+        "Association": {"Type": "AWS::WAFv2::WebACLAssociation", "Properties": {
+            "ResourceArn": missing_alb, "WebACLArn": {"Fn::GetAtt": ["Acl", "Arn"]}}}}})
+    assert failed.status == "ROLLBACK_COMPLETE"
+    assert failed.reasons["Association"].endswith(
+        "(Error Code: WAFNonexistentItemException)")
+    ctx.connection.client("cloudformation").delete_stack(StackName=failed.name)
 
 
 def test_update_changes_the_web_acl_in_place(ctx: PortalContext) -> None:
