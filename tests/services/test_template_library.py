@@ -252,6 +252,61 @@ def test_of_two_new_versions_at_once_exactly_one_wins(ctx: PortalContext) -> Non
         ["refused", "succeeded"], ["succeeded", "refused"])
 
 
+def _at_once(*calls: Callable[[], object]) -> list[object]:
+    """Run the calls on threads released together; each one's result or refusal."""
+    start = threading.Barrier(len(calls))
+    results: list[object] = []
+
+    def run(call: Callable[[], object]) -> None:
+        start.wait()
+        try:
+            results.append(call())
+        except InvalidStateError as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_of_two_course_assignments_at_once_one_applies_and_the_other_is_told(
+        ctx: PortalContext, classroom: Callable[..., Classroom]) -> None:
+    classroom("cloud101", students=1)
+    classroom("cloud102", students=1)
+    _import(ctx, courses=())
+    results = _at_once(
+        lambda: library.assign_courses(ctx, actor=OPERATOR, template_id="net-lab",
+                                       courses=["cloud101"]),
+        lambda: library.assign_courses(ctx, actor=OPERATOR, template_id="net-lab",
+                                       courses=["cloud102"]))
+    won = [r for r in results if isinstance(r, library.ImportedTemplate)]
+    lost = [r for r in results if isinstance(r, InvalidStateError)]
+    # Both read the same list: one applies and the other is told it changed. Or the second read
+    # after the first had applied: both apply, one after the other.
+    assert len(won) + len(lost) == 2 and won, results
+    assert all("changed a moment ago" in str(exc) for exc in lost)
+    # The stored list is one whole list as asked, never a mix of the two.
+    stored = library.get_template(ctx, actor=OPERATOR, template_id="net-lab").courses
+    assert stored in (("cloud101",), ("cloud102",))
+    assert stored in [view.courses for view in won]
+    refused = [e for e in _entries(ctx, "template.assign") if e.outcome == "refused"]
+    assert len(refused) == len(lost)
+
+
+def test_of_two_retirements_at_once_one_retires_and_the_other_is_told(
+        ctx: PortalContext) -> None:
+    _import(ctx)
+    results = _at_once(
+        *[lambda: library.retire(ctx, actor=OPERATOR, template_id="net-lab")] * 2)
+    assert sorted(type(r).__name__ for r in results) == ["ImportedTemplate",
+                                                          "InvalidStateError"]
+    assert [e.outcome for e in _entries(ctx, "template.retire")] in (
+        ["refused", "succeeded"], ["succeeded", "refused"])
+
+
 def test_a_running_environment_keeps_the_version_it_was_launched_from(
         ctx: PortalContext) -> None:
     _import(ctx)
