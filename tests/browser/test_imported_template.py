@@ -66,6 +66,9 @@ def import_and_assign(page: Page, url: str, password: str) -> None:
     # The derived form: the VPC parameter is picked from the cloud, the password is secret.
     expect(page.get_by_role("cell", name="AWS::EC2::VPC::Id").first).to_be_visible()
 
+    # The import's rerun redraws the page; a choice made while it runs would be lost.
+    expect(page.get_by_text(re.compile(r"CloudFormation, version 1, imported by"))
+           ).to_be_visible()
     page.get_by_role("tab", name="Courses").click()
     assigning = form_with(page, "Save courses")
     pick(page, assigning.get_by_test_id("stMultiSelect"), "cloud-101")
