@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast browser-deps cloud-stop bench lock clean localstack
+.PHONY: install run test test-fast browser-deps cloud-stop bench lock clean localstack \
+	translations translations-pot translations-extract translations-compile
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,8 +16,52 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
+# Korean and English (services/i18n.py): one gettext catalog per part of the tree. Strings are
+# extracted from the sources into locales/<domain>.pot, merged into each language's .po (where
+# translators write), and compiled to the .mo files the portal reads; `run` and `test` compile.
+TRANSLATED_LOCALES := ko
+TRANSLATION_DOMAINS := pages components charts services advisor templates
+CHART_COMPONENTS := architecture_diagram audit_table cost_charts cost_estimate credit_chart \
+	dashboard_filters environments_table health_charts health_figures roster_table
+pages_SOURCES := pages portal/app.py portal/identity.py portal/account_routes.py portal/oidc.py \
+	portal/server.py portal/ui_context.py portal/templates
+charts_SOURCES := $(foreach c,$(CHART_COMPONENTS),portal/components/$(c).py)
+components_SOURCES := $(filter-out $(charts_SOURCES),$(wildcard portal/components/*.py))
+services_SOURCES := services
+services_IGNORE := advisor
+advisor_SOURCES := services/advisor
+templates_SOURCES := infra_templates
+PO_FILES := $(foreach l,$(TRANSLATED_LOCALES),$(foreach d,$(TRANSLATION_DOMAINS),locales/$(l)/LC_MESSAGES/$(d).po))
+MO_FILES := $(PO_FILES:.po=.mo)
+
+locales/%.mo: locales/%.po $(STAMP)
+	$(BIN)/pybabel -q compile -i $< -o $@
+
+translations-compile: $(MO_FILES)
+
+# The strings of the sources, one .pot per domain in POT_DIR (the catalog test extracts into a
+# folder of its own). One domain only: make translations-extract TRANSLATION_DOMAINS=pages
+POT_DIR := locales
+translations-pot: install
+	@$(foreach domain,$(TRANSLATION_DOMAINS),\
+	  $(BIN)/pybabel -q extract -F babel.cfg --no-location --sort-output --add-comments=Translators: \
+	    --project="Sandbox Portal" --copyright-holder="Sandbox Portal" \
+	    --ignore-dirs=".* ._ __pycache__ $($(domain)_IGNORE)" \
+	    -o $(POT_DIR)/$(domain).pot $($(domain)_SOURCES) || exit 1;)
+
+translations-extract: translations-pot
+	@$(foreach domain,$(TRANSLATION_DOMAINS),$(foreach locale,$(TRANSLATED_LOCALES),\
+	  if [ -f locales/$(locale)/LC_MESSAGES/$(domain).po ]; then \
+	    $(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete -D $(domain) \
+	      -i locales/$(domain).pot -d locales -l $(locale) || exit 1; \
+	  else $(BIN)/pybabel -q init -D $(domain) -i locales/$(domain).pot -d locales \
+	    -l $(locale) || exit 1; fi;))
+
+# New strings into the catalogs, then compiled: run after adding or changing a visible string.
+translations: translations-extract translations-compile
+
 # The portal on its embedded defaults: embedded AWS emulator, SQLite in ./.sandbox.
-run: install
+run: install translations-compile
 	$(BIN)/streamlit run portal/server.py
 
 # Debian's Chromium for the browser tests. Without root or apt the browser tests are skipped
@@ -60,10 +105,10 @@ $(LOCALSTACK_STAMP): localstack.requirements
 
 localstack: $(LOCALSTACK_STAMP)
 
-test: install browser-deps
+test: install translations-compile browser-deps
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
-test-fast: install
+test-fast: install translations-compile
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not browser"
 
 cloud-stop: install

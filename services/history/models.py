@@ -320,6 +320,8 @@ class Account(Base):
     setup_code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disabled: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The language picked in the sidebar (services/i18n.py); None: the browser's decides.
+    locale: Mapped[str | None] = mapped_column(String(8))
 
 
 class WebSession(Base):
