@@ -23,8 +23,8 @@ TRANSLATED_LOCALES := ko
 TRANSLATION_DOMAINS := pages components charts services advisor templates
 CHART_COMPONENTS := architecture_diagram audit_table cost_charts cost_estimate credit_chart \
 	dashboard_filters environments_table health_charts health_figures roster_table
-pages_SOURCES := pages portal/app.py portal/identity.py portal/account_routes.py portal/oidc.py \
-	portal/server.py portal/ui_context.py portal/templates
+pages_SOURCES := pages portal/app.py portal/identity.py portal/locale.py portal/account_routes.py portal/oidc.py \
+	portal/server.py portal/ui_context.py $(wildcard portal/templates/*.html)
 charts_SOURCES := $(foreach c,$(CHART_COMPONENTS),portal/components/$(c).py)
 components_SOURCES := $(filter-out $(charts_SOURCES),$(wildcard portal/components/*.py))
 services_SOURCES := services

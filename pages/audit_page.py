@@ -9,14 +9,15 @@ from portal import identity
 from portal.components.audit_table import audit_filters, audit_table
 from portal.ui_context import portal_context, portal_errors
 from services import audit
+from services.i18n import _
 
 actor = identity.require_actor()
 if not actor.is_instructor:
-    st.warning("This page is for instructors.", icon=":material/lock:")
+    st.warning(_("This page is for instructors."), icon=":material/lock:")
     st.stop()
 ctx = portal_context()
 
-st.title("Audit log")
+st.title(_("Audit log"))
 with portal_errors():
     chosen = audit_filters(ctx, actor, key="audit")
     views = audit.entries(ctx, actor=actor, **chosen.query())

@@ -24,23 +24,24 @@ from portal.components.text import md_escape
 from portal.ui_context import portal_context, portal_errors
 from services import accounts, courses
 from services.errors import ValidationError
+from services.i18n import _, format_number
 from services.identity import Role
 
 COURSE_KEY = "courses_page.course"
 
 actor = identity.require_actor()
 if not actor.is_instructor:
-    st.warning("This page is for instructors.", icon=":material/lock:")
+    st.warning(_("This page is for instructors."), icon=":material/lock:")
     st.stop()
 ctx = portal_context()
 with portal_errors():
     templates = ctx.catalog.all_templates()
 max_lease_hours = ctx.settings.max_lease_hours
 
-st.title("Courses")
+st.title(_("Courses"))
 overview = st.container()
 
-with st.expander("Create a course", icon=":material/add:"):
+with st.expander(_("Create a course"), icon=":material/add:"):
     new = course_form(templates, key="create", max_lease_hours=max_lease_hours,
                       defaults=courses.default_policy(ctx))
     if new.submitted:
@@ -51,7 +52,7 @@ with st.expander("Create a course", icon=":material/add:"):
             except ValidationError as exc:
                 new.show_errors(exc.field_errors)
             else:
-                st.success(f"Course **{md_escape(created.id)}** created.",
+                st.success(_("Course **{course}** created.").format(course=md_escape(created.id)),
                            icon=":material/check_circle:")
                 new.clear()
 
@@ -62,15 +63,15 @@ editable = {v.id: v for v in views if not v.policy.open_to_all}
 changed = False
 roster_slot = None
 
-st.subheader("Manage a course")
+st.subheader(_("Manage a course"))
 if not editable:
-    st.info("Create a course above to set its limits and enrol its students.",
+    st.info(_("Create a course above to set its limits and enrol its students."),
             icon=":material/school:")
 else:
-    course_id = st.selectbox("Course", list(editable), key=COURSE_KEY,
+    course_id = st.selectbox(_("Course"), list(editable), key=COURSE_KEY,
                              format_func=lambda c: f"{editable[c].policy.title} ({c})")
     view = editable[course_id]
-    limits_tab, roster_tab = st.tabs(["Limits", "Roster"])
+    limits_tab, roster_tab = st.tabs([_("Limits"), _("Roster")])
     with limits_tab:
         edit = course_form(templates, key=f"edit.{course_id}", max_lease_hours=max_lease_hours,
                            course=view.policy)
@@ -82,10 +83,10 @@ else:
                     edit.show_errors(exc.field_errors)
                 else:
                     changed = True
-                    st.success("Limits saved.", icon=":material/check_circle:")
+                    st.success(_("Limits saved."), icon=":material/check_circle:")
     with roster_tab:
         roster_slot = st.container()
-        st.markdown("**Enrol existing accounts**")
+        st.markdown(_("**Enrol existing accounts**"))
         with portal_errors():
             members = {m.name for m in view.members}
             candidates = [a for a in accounts.list_accounts(ctx, actor=actor)
@@ -97,11 +98,12 @@ else:
                     added = courses.enrol(ctx, actor=actor, course_id=course_id,
                                           names=request.names, role=request.role)
                 except ValidationError as exc:
-                    show_field_errors(exc.field_errors, what="Nobody was enrolled")
+                    show_field_errors(exc.field_errors, what=_("Nobody was enrolled"))
                 else:
                     changed = True
-                    st.success(f"Enrolled {len(added)}.", icon=":material/check_circle:")
-        st.markdown("**Import a roster**")
+                    st.success(_("Enrolled {count}.").format(count=format_number(len(added))),
+                               icon=":material/check_circle:")
+        st.markdown(_("**Import a roster**"))
         roster_text = roster_upload(key=course_id)
         if roster_text is not None:
             with portal_errors():
@@ -109,7 +111,7 @@ else:
                     entries = courses.import_roster(ctx, actor=actor, course_id=course_id,
                                                     text=roster_text)
                 except ValidationError as exc:
-                    show_field_errors(exc.field_errors, what="Nothing of the file was imported")
+                    show_field_errors(exc.field_errors, what=_("Nothing of the file was imported"))
                 else:
                     changed = True
                     roster_result(entries)
@@ -129,7 +131,7 @@ if roster_slot is not None:
             one_time_code_notice(asked, code)
 
 if actor.is_admin:
-    with st.expander("Create an instructor account", icon=":material/person_add:"):
+    with st.expander(_("Create an instructor account"), icon=":material/person_add:"):
         instructor = instructor_account_form(key="instructor")
         if instructor is not None:
             with portal_errors():
@@ -138,6 +140,6 @@ if actor.is_admin:
                         ctx, actor=actor, name=instructor.name, role=Role.INSTRUCTOR,
                         email=instructor.email, display_name=instructor.display_name)
                 except ValidationError as exc:
-                    show_field_errors(exc.field_errors, what="No account was created")
+                    show_field_errors(exc.field_errors, what=_("No account was created"))
                 else:
                     one_time_code_notice(account.name, code)

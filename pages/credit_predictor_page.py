@@ -20,6 +20,7 @@ from services.credit_predictor import (
     SEED_EXAMPLE,
     predict_credits,
 )
+from services.i18n import N_, _, format_money, format_number, format_percent
 from services.workload.profiles import (
     AGENT_OVERHEAD_PERCENT,
     DEFAULT_CLASS_SLOTS,
@@ -40,8 +41,10 @@ BALANCE_KEY = f"{KEY}.start_balance"
 HOURS_KEY = f"{KEY}.hours"
 EXAMPLE_KEY = f"{KEY}.example"
 
-WORKLOADS = {ProfileKind.IDLE: "Idle", ProfileKind.STEADY: "Steady",
-             ProfileKind.CLASS_HOURS: "Class-hour peaks"}
+WORKLOADS = {ProfileKind.IDLE: N_("Idle"), ProfileKind.STEADY: N_("Steady"),
+             ProfileKind.CLASS_HOURS: N_("Class-hour peaks")}
+# The credit modes as AWS names them (the values compared below), and as people read them.
+MODES = {"standard": N_("standard"), "unlimited": N_("unlimited")}
 EXAMPLE = {
     TYPE_KEY: SEED_EXAMPLE.instance_type,
     MODE_KEY: "unlimited" if SEED_EXAMPLE.unlimited else "standard",
@@ -65,61 +68,65 @@ identity.require_actor()
 for key, value in {**EXAMPLE, **OTHER_DEFAULTS}.items():
     st.session_state.setdefault(key, value)
 
-st.title("Credit predictor")
-st.caption("What a burstable instance's CPU credits do under a workload: when the balance runs "
-           "out and the CPU is held at the baseline (standard mode), or what the surplus it "
-           "borrows costs (unlimited mode). Predicted from AWS's published credit rules; "
-           "nothing is launched.")
+st.title(_("Credit predictor"))
+st.caption(_("What a burstable instance's CPU credits do under a workload: when the balance "
+             "runs out and the CPU is held at the baseline (standard mode), or what the surplus "
+             "it borrows costs (unlimited mode). Predicted from AWS's published credit rules; "
+             "nothing is launched."))
 
 with st.container(border=True):
-    st.markdown(f"**Worked example: {md_escape(SEED_EXAMPLE.title)}.** "
-                f"{md_escape(SEED_EXAMPLE.lesson)}")
+    st.markdown(_("**Worked example: {title}.** {lesson}").format(
+        title=md_escape(SEED_EXAMPLE.title), lesson=md_escape(SEED_EXAMPLE.lesson)))
     st.caption(md_escape(SEED_EXAMPLE.why_start_balance))
-    st.button("Show the worked example", key=EXAMPLE_KEY, on_click=_show_example,
+    st.button(_("Show the worked example"), key=EXAMPLE_KEY, on_click=_show_example,
               icon=":material/school:")
 
 form_col, result_col = st.columns([1, 2], gap="large")
 with form_col:
     instance_type = st.selectbox(
-        "Instance type", INSTANCE_TYPES, key=TYPE_KEY, persist_state="session",
-        help="Only burstable types (t2, t3, t3a, t4g) earn and spend CPU credits.")
+        _("Instance type"), INSTANCE_TYPES, key=TYPE_KEY, persist_state="session",
+        help=_("Only burstable types (t2, t3, t3a, t4g) earn and spend CPU credits."))
     mode = st.radio(
-        "Credit mode", ["standard", "unlimited"], key=MODE_KEY, horizontal=True,
-        persist_state="session",
-        help="Standard: with no credits left the CPU is held at the baseline. Unlimited: it "
-             "keeps going on surplus credits, charged when they exceed a day's earnings. The "
-             "portal's templates launch burstable types in standard mode.")
-    workload = st.radio("Workload", list(WORKLOADS), key=WORKLOAD_KEY, horizontal=True,
-                        format_func=WORKLOADS.__getitem__, persist_state="session")
+        _("Credit mode"), list(MODES), key=MODE_KEY, horizontal=True,
+        format_func=lambda m: _(MODES[m]), persist_state="session",
+        help=_("Standard: with no credits left the CPU is held at the baseline. Unlimited: it "
+               "keeps going on surplus credits, charged when they exceed a day's earnings. The "
+               "portal's templates launch burstable types in standard mode."))
+    workload = st.radio(_("Workload"), list(WORKLOADS), key=WORKLOAD_KEY, horizontal=True,
+                        format_func=lambda k: _(WORKLOADS[k]), persist_state="session")
     start = None
     if workload == ProfileKind.STEADY:
-        app_cpu = st.number_input("App CPU (%)", min_value=0.0, max_value=100.0, step=1.0,
+        app_cpu = st.number_input(_("App CPU (%)"), min_value=0.0, max_value=100.0, step=1.0,
                                   key=APP_CPU_KEY, persist_state="session",
-                                  help="CPUUtilization of the app alone, the mean over vCPUs.")
+                                  help=_("CPUUtilization of the app alone, the mean over vCPUs."))
     elif workload == ProfileKind.CLASS_HOURS:
-        peak_cpu = st.number_input("CPU during class (%)", min_value=0.0, max_value=100.0,
+        peak_cpu = st.number_input(_("CPU during class (%)"), min_value=0.0, max_value=100.0,
                                    step=5.0, key=PEAK_CPU_KEY, persist_state="session")
-        off_peak_cpu = st.number_input("CPU between classes (%)", min_value=0.0,
+        off_peak_cpu = st.number_input(_("CPU between classes (%)"), min_value=0.0,
                                        max_value=100.0, step=1.0, key=OFF_PEAK_CPU_KEY,
                                        persist_state="session")
         start = st.datetime_input(
-            "Start (UTC)", key=START_KEY, persist_state="session",
-            help="Class hours: " + ", ".join(slot.describe() for slot in DEFAULT_CLASS_SLOTS)
-                 + " UTC.")
+            _("Start (UTC)"), key=START_KEY, persist_state="session",
+            help=_("Class hours: {slots} UTC.").format(
+                slots=", ".join(slot.describe() for slot in DEFAULT_CLASS_SLOTS)))
     agents = st.number_input(
-        "Agents' CPU (%)", min_value=0.0, max_value=100.0, step=1.0, key=AGENTS_KEY,
+        _("Agents' CPU (%)"), min_value=0.0, max_value=100.0, step=1.0, key=AGENTS_KEY,
         persist_state="session",
-        help=f"The SSM, CloudWatch and CodeDeploy agents, always running: about "
-             f"{AGENT_OVERHEAD_PERCENT:g}% of a t3.micro. 0 for an instance without them.")
+        help=_("The SSM, CloudWatch and CodeDeploy agents, always running: about {percent} of "
+               "a t3.micro. 0 for an instance without them.").format(
+                   percent=format_percent(AGENT_OVERHEAD_PERCENT / 100,
+                                          decimals=0 if AGENT_OVERHEAD_PERCENT.is_integer()
+                                          else 1)))
     start_balance = st.number_input(
-        "Start balance (credits)", min_value=0.0, value=None, step=10.0, key=BALANCE_KEY,
-        placeholder="a new instance", persist_state="session",
-        help="The CPUCreditBalance of a running instance. Leave it empty for a new one: a t2 "
-             "in standard mode starts with 30 launch credits per vCPU, every other instance "
-             "with 0.")
-    hours = st.number_input("Hours", min_value=1, max_value=MAX_HOURS, step=1, key=HOURS_KEY,
+        _("Start balance (credits)"), min_value=0.0, value=None, step=10.0, key=BALANCE_KEY,
+        placeholder=_("a new instance"), persist_state="session",
+        help=_("The CPUCreditBalance of a running instance. Leave it empty for a new one: a t2 "
+               "in standard mode starts with 30 launch credits per vCPU, every other instance "
+               "with 0."))
+    hours = st.number_input(_("Hours"), min_value=1, max_value=MAX_HOURS, step=1, key=HOURS_KEY,
                             persist_state="session",
-                            help=f"How far to look ahead, {DEFAULT_HOURS} by default.")
+                            help=_("How far to look ahead, {hours} by default.").format(
+                                hours=DEFAULT_HOURS))
 
 match workload:
     case ProfileKind.STEADY:
@@ -135,20 +142,27 @@ with result_col:
                                      hours=int(hours), start_balance=start_balance,
                                      unlimited=mode == "unlimited", start=start)
     throttled, end, extra = st.columns(3)
-    throttled.metric("Held at the baseline from",
-                     "never" if prediction.throttled_at_hour is None
-                     else f"{prediction.throttled_at_hour:.1f} h")
-    end.metric(f"Balance after {len(prediction.hours)} h", f"{prediction.end_balance:,.1f}",
-               help="CPUCreditBalance, in credits (one vCPU at 100% for a minute).")
+    throttled.metric(_("Held at the baseline from"),
+                     _("never") if prediction.throttled_at_hour is None
+                     else _("{hours} h").format(
+                         hours=format_number(prediction.throttled_at_hour, decimals=1)))
+    end.metric(_("Balance after {hours} h").format(hours=len(prediction.hours)),
+               format_number(prediction.end_balance, decimals=1),
+               help=_("CPUCreditBalance, in credits (one vCPU at {full} for a minute).").format(
+                   full=format_percent(1)))
     if prediction.mode is CreditMode.UNLIMITED:
-        extra.metric("Surplus owed at the end", f"{prediction.end_surplus:,.1f}",
-                     help=f"Charged during the window: ${prediction.surplus_cost_usd:.2f}. "
-                          f"If the instance stops at the end: "
-                          f"${prediction.unpaid_surplus_usd:.2f} more.")
+        extra.metric(_("Surplus owed at the end"),
+                     format_number(prediction.end_surplus, decimals=1),
+                     help=_("Charged during the window: {charged}. If the instance stops at the "
+                            "end: {unpaid} more.").format(
+                                charged=format_money(prediction.surplus_cost_usd),
+                                unpaid=format_money(prediction.unpaid_surplus_usd)))
     else:
-        extra.metric("Baseline", f"{prediction.spec.baseline_percent:g}% CPU",
-                     help=f"Earns {prediction.spec.credits_per_hour:g} credits an hour, holds "
-                          f"at most {prediction.spec.max_earned_credits:g}.")
+        extra.metric(_("Baseline"), _("{percent}% CPU").format(
+                         percent=format_number(prediction.spec.baseline_percent)),
+                     help=_("Earns {per_hour} credits an hour, holds at most {most}.").format(
+                         per_hour=format_number(prediction.spec.credits_per_hour),
+                         most=format_number(prediction.spec.max_earned_credits)))
     if prediction.throttled_at_hour is not None:
         st.warning(md_escape(prediction.summary), icon=":material/speed:")
     elif prediction.end_surplus or prediction.surplus_cost_usd:
@@ -156,22 +170,23 @@ with result_col:
     else:
         st.success(md_escape(prediction.summary), icon=":material/check_circle:")
     credit_chart(prediction, key=f"{KEY}.chart")
-    st.caption("AWS lowers the CPU gradually as the balance nears zero; this prediction holds "
-               "it at the baseline from the moment the balance reaches zero. Each hour shows "
-               "its mean CPU and the balance at its end.")
+    st.caption(_("AWS lowers the CPU gradually as the balance nears zero; this prediction "
+                 "holds it at the baseline from the moment the balance reaches zero. Each hour "
+                 "shows its mean CPU and the balance at its end."))
 
-with st.expander("Hour by hour"):
+with st.expander(_("Hour by hour")):
     st.dataframe(
         prediction.to_json()["hours"], hide_index=True, width="stretch", key=f"{KEY}.hours",
         column_config={
-            "hour": st.column_config.NumberColumn("hour", help="Hours after the start"),
-            "starts_at": st.column_config.DatetimeColumn("starts (UTC)",
+            "hour": st.column_config.NumberColumn(_("hour"), help=_("Hours after the start")),
+            "starts_at": st.column_config.DatetimeColumn(_("starts (UTC)"),
                                                          format="YYYY-MM-DD HH:mm"),
-            "demanded_cpu": st.column_config.NumberColumn("CPU asked for (%)", format="%.1f"),
-            "effective_cpu": st.column_config.NumberColumn("CPU it gets (%)", format="%.1f"),
-            "earned": st.column_config.NumberColumn("earned", format="%.1f"),
-            "spent": st.column_config.NumberColumn("spent", format="%.1f"),
-            "balance": st.column_config.NumberColumn("balance at the end", format="%.1f"),
-            "surplus_balance": st.column_config.NumberColumn("surplus owed", format="%.1f"),
-            "throttled": st.column_config.CheckboxColumn("held at the baseline"),
+            "demanded_cpu": st.column_config.NumberColumn(_("CPU asked for (%)"),
+                                                          format="%.1f"),
+            "effective_cpu": st.column_config.NumberColumn(_("CPU it gets (%)"), format="%.1f"),
+            "earned": st.column_config.NumberColumn(_("earned"), format="%.1f"),
+            "spent": st.column_config.NumberColumn(_("spent"), format="%.1f"),
+            "balance": st.column_config.NumberColumn(_("balance at the end"), format="%.1f"),
+            "surplus_balance": st.column_config.NumberColumn(_("surplus owed"), format="%.1f"),
+            "throttled": st.column_config.CheckboxColumn(_("held at the baseline")),
         })

@@ -36,6 +36,7 @@ from services.errors import (
     ValidationError,
 )
 from services.history.models import EnvironmentStatus
+from services.i18n import _, format_money
 from services.limits import LimitExceededError
 
 ENVIRONMENTS_PAGE = Path(__file__).with_name("my_environments_page.py")
@@ -47,31 +48,33 @@ ENGINE_KEY = "launch_page.engine"
 actor = identity.require_actor()
 ctx = portal_context()
 
-st.title("Launch")
+st.title(_("Launch"))
 with portal_errors():
     offered = courses.launch_courses(ctx, actor=actor)
 if not offered:
-    st.info("None of your courses is running now, so there is nothing to launch.",
+    st.info(_("None of your courses is running now, so there is nothing to launch."),
             icon=":material/event_busy:")
     st.stop()
 by_course = {c.id: c for c in offered}
-course_id = st.selectbox("Course", list(by_course), key=COURSE_KEY,
+course_id = st.selectbox(_("Course"), list(by_course), key=COURSE_KEY,
                          format_func=lambda c: by_course[c].title if by_course[c].title != c
                          else c, disabled=len(by_course) == 1,
-                         help="The course this environment is for: its limits and budget apply.")
+                         help=_("The course this environment is for: its limits and budget apply."))
 policy = by_course[course_id]
 with portal_errors():
     templates = courses.offered_templates(ctx, actor=actor, policy=policy)
     budgets = {b.course: b for b in budget_service.budget_status(ctx, actor=actor)}
 if not templates:
-    st.info(f"Course {course_id} offers no template of this portal.")
+    st.info(_("Course {course} offers no template of this portal.").format(course=course_id))
     st.stop()
 budget = budgets.get(course_id)
 if not actor.is_instructor:
     spent = budget.spent_usd if budget else 0.0
-    st.caption(f"Course **{md_escape(course_id)}**: up to {policy.max_running_envs} "
-               f"environments at once, leases up to {policy.max_lease_hours} h, budget "
-               f"${policy.budget_usd:,.2f} (spent so far ${spent:,.2f}).")
+    st.caption(_("Course **{course}**: up to {envs} environments at once, leases up to "
+                 "{hours} h, budget {budget} (spent so far {spent}).").format(
+        course=md_escape(course_id), envs=policy.max_running_envs,
+        hours=policy.max_lease_hours, budget=format_money(policy.budget_usd),
+        spent=format_money(spent)))
     if budget is not None and budget.warning:
         st.warning(md_escape(budget.warning), icon=":material/savings:")
 
@@ -107,14 +110,14 @@ with form_col:
     if preview is not None:
         advisor_findings(preview.advice, key="launch_page.advisor")
     launch_clicked = st.button(
-        "Launch", type="primary", key=LAUNCH_KEY, icon=":material/rocket_launch:",
+        _("Launch"), type="primary", key=LAUNCH_KEY, icon=":material/rocket_launch:",
         width="stretch", disabled=bool(field_errors) or preview is None or preview.blocks_launch
         or not engine_state.available or not target_usable,
-        help="Fix the advisor's errors first." if preview and preview.blocks_launch else None)
+        help=_("Fix the advisor's errors first.") if preview and preview.blocks_launch else None)
     if launch_clicked:
         with portal_errors():
             try:
-                with st.spinner("Recording the launch…"):
+                with st.spinner(_("Recording the launch…")):
                     started = environment_service.start_launch(
                         ctx, actor=actor, template_id=manifest.id, parameters=form.values,
                         lease_hours=lease_hours, course=course_id, engine=engine.value)
@@ -130,11 +133,11 @@ with form_col:
 
 with preview_col:
     if preview is None:
-        st.info("Fix the parameters marked in red to see the code they become, the "
-                "architecture and the cost.", icon=":material/code_off:")
+        st.info(_("Fix the parameters marked in red to see the code they become, the "
+                  "architecture and the cost."), icon=":material/code_off:")
     else:
         code_tab, architecture_tab, cost_tab = st.tabs(
-            ["Code", "Architecture", "Cost estimate"])
+            [_("Code"), _("Architecture"), _("Cost estimate")])
         with code_tab:
             code_view(preview.rendered, key="launch_page.code", engines=manifest.engines)
         with architecture_tab:
@@ -145,10 +148,11 @@ with preview_col:
 env = run_progress.run_progress(ctx, actor, slot="launch")
 if env is not None:
     if env.status == EnvironmentStatus.READY.value:
-        st.success(f"Environment **{env.env_id}** is ready.", icon=":material/check_circle:")
+        st.success(_("Environment **{env_id}** is ready.").format(env_id=env.env_id),
+                   icon=":material/check_circle:")
         outputs_view(env.outputs)
     elif env.status_reason:
         st.error(md_escape(env.status_reason), icon=":material/error:")
     st.page_link(ENVIRONMENTS_PAGE, icon=":material/dns:",
-                 label="Go to All environments" if actor.is_instructor else
-                 "Go to My environments")
+                 label=_("Go to All environments") if actor.is_instructor else
+                 _("Go to My environments"))

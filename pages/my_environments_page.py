@@ -18,11 +18,12 @@ from portal.ui_context import portal_context, portal_errors, reconcile_history
 from services import budget_service, cost_meter, dispatch, environment_service
 from services.environment_service import EnvironmentView, EventView
 from services.history.models import EnvironmentStatus
+from services.i18n import _
 
 actor = identity.require_actor()
 ctx = portal_context()
 
-st.title("All environments" if actor.is_instructor else "My environments")
+st.title(_("All environments") if actor.is_instructor else _("My environments"))
 with portal_errors():
     # Cheap, and how a student learns that a stopped emulator took their environment with it.
     reconcile_history(ctx)
@@ -30,9 +31,10 @@ with portal_errors():
     budgets = [] if actor.is_instructor else budget_service.budget_status(ctx, actor=actor)
 for budget in budgets:
     if budget.warning:
-        action = ("Your running environments are destroyed when you reach it."
-                  if budget.stops_at_budget else "Your instructor is told when you reach it.")
-        st.warning(f"Course **{budget.course}**: {budget.warning} {action}",
+        message = (_("Course **{course}**: {warning} Your running environments are destroyed "
+                     "when you reach it.") if budget.stops_at_budget else
+                   _("Course **{course}**: {warning} Your instructor is told when you reach it."))
+        st.warning(message.format(course=budget.course, warning=budget.warning),
                    icon=":material/savings:")
 
 
@@ -70,7 +72,7 @@ def environments() -> bool:
     with portal_errors():
         envs = environment_service.list_environments(ctx, actor=actor)
     if not envs:
-        st.info("No environments yet. Pick a template in the Catalog and launch it.",
+        st.info(_("No environments yet. Pick a template in the Catalog and launch it."),
                 icon=":material/info:")
         return False
     lease_banner(envs)
@@ -80,7 +82,8 @@ def environments() -> bool:
         if env.status != EnvironmentStatus.DESTROYED.value:
             card(env)
     if destroyed:
-        with st.expander(f"Destroyed ({len(destroyed)})", icon=":material/delete:"):
+        with st.expander(_("Destroyed ({count})").format(count=len(destroyed)),
+                         icon=":material/delete:"):
             for env in destroyed:
                 card(env)
     return any(env.in_progress for env in envs)
@@ -89,7 +92,7 @@ def environments() -> bool:
 if actor.is_instructor:
     live_section(environments, key="my_environments")
 else:
-    listed, cost_tab, health_tab = st.tabs(["Environments", "Cost", "Health"])
+    listed, cost_tab, health_tab = st.tabs([_("Environments"), _("Cost"), _("Health")])
     with listed:
         live_section(environments, key="my_environments")
     with cost_tab, portal_errors():
@@ -100,5 +103,6 @@ else:
     with health_tab, portal_errors():
         chosen = dashboard_filters(ctx, actor, key="my_health")
         if not health_panel(ctx, actor, chosen, key="my_health"):
-            st.info("No metrics yet for your environments in this window: they are collected "
-                    "every few minutes while an environment runs.", icon=":material/info:")
+            st.info(_("No metrics yet for your environments in this window: they are "
+                      "collected every few minutes while an environment runs."),
+                    icon=":material/info:")

@@ -7,8 +7,9 @@ import streamlit as st
 
 from portal import identity, oidc
 from portal.components.text import md_escape
+from services.i18n import _
 
-_, middle, _ = st.columns([1, 2, 1])
+_left, middle, _right = st.columns([1, 2, 1])
 with middle:
     st.title(":material/cloud: Sandbox Portal")
     sso = st.query_params.get("sso")
@@ -22,17 +23,18 @@ with middle:
         if email:
             # The address is the provider's to choose, not ours: shown literally, never as
             # markdown (a link in it would look like the portal's own).
-            st.error(f"{md_escape(email)} is not on the roster of any course here, so it has no "
-                     "access. Ask your instructor to add this e-mail to the course roster.",
+            st.error(_("{email} is not on the roster of any course here, so it has no access. "
+                       "Ask your instructor to add this e-mail to the course roster.").format(
+                         email=md_escape(email)),
                      icon=":material/block:")
         else:
-            st.error("Your identity provider did not confirm an e-mail address for this "
-                     "account, and the portal knows its people by e-mail, so it has no access. "
-                     "Sign in with your name and password instead, or ask your instructor.",
+            st.error(_("Your identity provider did not confirm an e-mail address for this "
+                       "account, and the portal knows its people by e-mail, so it has no access. "
+                       "Sign in with your name and password instead, or ask your instructor."),
                      icon=":material/block:")
-        st.button("Sign out", on_click=identity.sign_out, icon=":material/logout:")
+        st.button(_("Sign out"), on_click=identity.sign_out, icon=":material/logout:")
     else:
-        st.info("You are not signed in, or your sign-in has ended.", icon=":material/login:")
+        st.info(_("You are not signed in, or your sign-in has ended."), icon=":material/login:")
         base = (st.get_option("server.baseUrlPath") or "").strip("/")
-        st.link_button("Sign in", f"{'/' + base if base else ''}/account/sign-in",
+        st.link_button(_("Sign in"), f"{'/' + base if base else ''}/account/sign-in",
                        type="primary", icon=":material/login:")

@@ -26,24 +26,25 @@ from portal.components.text import md_escape
 from portal.ui_context import portal_context, portal_errors
 from services import courses, template_library
 from services.errors import ValidationError
+from services.i18n import _
 
 TEMPLATE_KEY = "templates_page.template"
 
 actor = identity.require_actor()
 if not actor.is_instructor:
-    st.warning("This page is for instructors.", icon=":material/lock:")
+    st.warning(_("This page is for instructors."), icon=":material/lock:")
     st.stop()
 ctx = portal_context()
 with portal_errors():
     # Only a course's teachers (or an admin) may offer it a template.
     taught = [v.id for v in courses.visible_courses(ctx, actor=actor) if actor.teaches(v.id)]
 
-st.title("Templates")
-st.caption("Templates you bring: students of the courses you offer one in find it on the Launch "
-           "page beside the built-in ones, with a form made from its parameters.")
+st.title(_("Templates"))
+st.caption(_("Templates you bring: students of the courses you offer one in find it on the "
+             "Launch page beside the built-in ones, with a form made from its parameters."))
 overview = st.container()
 
-with st.expander("Import a template", icon=":material/upload_file:"):
+with st.expander(_("Import a template"), icon=":material/upload_file:"):
     new = template_import_form(taught, key="import")
     if new.submitted and new.upload is not None:
         with portal_errors():
@@ -55,7 +56,7 @@ with st.expander("Import a template", icon=":material/upload_file:"):
             except ValidationError as exc:
                 new.show_errors(exc.field_errors)
             else:
-                import_result(imported, what="imported")
+                import_result(imported, what=_("imported"))
                 new.clear()
                 # Drawn below in this same run: the template just imported is the one managed.
                 st.session_state[TEMPLATE_KEY] = imported.id
@@ -64,21 +65,25 @@ with portal_errors():
     views = template_library.list_templates(ctx, actor=actor)
 changed = False
 
-st.subheader("Manage a template")
+st.subheader(_("Manage a template"))
 if not views:
-    st.info("Import a template above to offer it to a course.", icon=":material/upload_file:")
+    st.info(_("Import a template above to offer it to a course."), icon=":material/upload_file:")
 else:
     by_id = {v.id: v for v in views}
     template_id = st.selectbox(
-        "Template", list(by_id), key=TEMPLATE_KEY,
-        format_func=lambda t: f"{by_id[t].title} ({t})" + (" - retired" if by_id[t].retired
-                                                            else ""))
+        _("Template"), list(by_id), key=TEMPLATE_KEY,
+        format_func=lambda t: (_("{title} ({template_id}) - retired") if by_id[t].retired
+                               else "{title} ({template_id})").format(title=by_id[t].title,
+                                                                      template_id=t))
     view = by_id[template_id]
-    st.caption(f"{view.engine.label}, version {view.current_version}, imported by "
-               f"**{md_escape(view.created_by)}**; {md_escape(state_of(view))}.")
+    st.caption(_("{engine}, version {version}, imported by **{author}**; {state}.").format(
+        engine=view.engine.label, version=view.current_version,
+        author=md_escape(view.created_by), state=md_escape(state_of(view))))
+    tab_labels = {"Parameters": _("Parameters"), "Versions": _("Versions"),
+                  "Details": _("Details"), "Courses": _("Courses"), "Retire": _("Retire")}
     names = ["Parameters", "Versions"] + ([] if view.retired else
                                           ["Details", "Courses", "Retire"])
-    tabs = dict(zip(names, st.tabs(names), strict=True))
+    tabs = dict(zip(names, st.tabs([tab_labels[n] for n in names]), strict=True))
     with tabs["Parameters"]:
         parameters_slot = st.container()
     with tabs["Versions"]:
@@ -97,7 +102,7 @@ else:
                         upload.show_errors(exc.field_errors)
                     else:
                         changed = True
-                        import_result(view, what="has a new version")
+                        import_result(view, what=_("has a new version"))
     if not view.retired:
         with tabs["Details"]:
             details = details_form(view, key=template_id)
@@ -110,7 +115,7 @@ else:
                         details.show_errors(exc.field_errors)
                     else:
                         changed = True
-                        st.success("Details saved.", icon=":material/check_circle:")
+                        st.success(_("Details saved."), icon=":material/check_circle:")
         with tabs["Courses"]:
             chosen = courses_form(view, taught, key=template_id)
             if chosen is not None:
@@ -119,14 +124,16 @@ else:
                                                            template_id=template_id,
                                                            courses=chosen)
                 changed = True
-                st.success("Offered in " + (md_escape(", ".join(view.courses)) or "no course")
-                           + ".", icon=":material/check_circle:")
+                st.success(_("Offered in {courses}.").format(
+                    courses=md_escape(", ".join(view.courses))) if view.courses
+                    else _("Offered in no course."), icon=":material/check_circle:")
         with tabs["Retire"]:
             if retire_control(view, key=template_id):
                 with portal_errors():
                     view = template_library.retire(ctx, actor=actor, template_id=template_id)
                 changed = True
-                st.success(f"**{md_escape(template_id)}** is retired: it takes no new launches.",
+                st.success(_("**{template_id}** is retired: it takes no new launches.").format(
+                    template_id=md_escape(template_id)),
                            icon=":material/archive:")
     with parameters_slot:
         parameters_table(view.manifest)

@@ -12,16 +12,21 @@ Sign-out goes through `st.logout()`, whose `/auth/logout` request the gate inter
 session and clear the cookie. Streamlit's own OIDC sign-in (`st.login`) ends with Streamlit's
 signed cookie; the gate turns a fresh one whose e-mail is on a roster into a portal session (and
 clears Streamlit's), so the same idle timeout, lifetime, sign-out and audit apply to it.
+
+The form pages are in the language of the request: the browser's Accept-Language, or the one
+picked with the pages' language link (`?lang=ko`), which a `portal_locale` cookie remembers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
@@ -31,14 +36,18 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal import oidc
-from services import accounts
+from services import accounts, i18n
 from services.accounts import MIN_PASSWORD_LENGTH, SignInError, SignInThrottledError
 from services.context import PortalContext, get_context
 from services.errors import PermissionDeniedError, ValidationError
+from services.i18n import _
 
 logger = logging.getLogger(__name__)
 
 SESSION_COOKIE = "sandbox_session"
+# The language picked on the form pages (only ever "en" or "ko"), so the next page keeps it.
+LOCALE_COOKIE = "portal_locale"
+LOCALE_COOKIE_MAX_AGE = 365 * 24 * 3600
 # Streamlit's st.login cookie (streamlit.auth_util); its presence lets a browser through to the
 # script, which checks it properly through st.user.
 STREAMLIT_AUTH_COOKIE = "_streamlit_user"
@@ -48,7 +57,9 @@ OPEN_PREFIXES = ("/_stcore/", "/static/", "/media/", "/component/", "/app/static
                  "/account/", "/auth/", "/oauth2callback")
 
 _templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
-                         autoescape=select_autoescape(["html"]))
+                         autoescape=select_autoescape(["html"]), extensions=["jinja2.ext.i18n"])
+# The templates' `_()` and `{% trans %}` read the language of the request being rendered.
+_templates.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
 
 
 def _context() -> PortalContext:
@@ -91,20 +102,73 @@ def _same_origin(request: Request) -> bool:
     return parts.netloc == host
 
 
+def request_locale(request: Request) -> tuple[str, bool]:
+    """The language to answer `request` in, and whether it was picked just now (`?lang=`) and is
+    to be remembered: the `lang` query parameter, else the cookie, else Accept-Language."""
+    picked = request.query_params.get("lang")
+    if i18n.is_supported(picked):
+        return str(picked), True
+    remembered = request.cookies.get(LOCALE_COOKIE)
+    if i18n.is_supported(remembered):
+        return str(remembered), False
+    return i18n.negotiate(request.headers.get("accept-language")), False
+
+
+def localized(handler: Callable[[Request], Awaitable[Response]]
+              ) -> Callable[[Request], Awaitable[Response]]:
+    """Runs a route in the language of its request, and remembers a language picked with
+    `?lang=` in a cookie (not HttpOnly: it holds nothing but "en" or "ko")."""
+
+    @functools.wraps(handler)
+    async def route(request: Request) -> Response:
+        locale, picked = request_locale(request)
+        with i18n.use_locale(locale):
+            response = await handler(request)
+        if picked:
+            response.set_cookie(
+                LOCALE_COOKIE, locale, max_age=LOCALE_COOKIE_MAX_AGE,
+                path=_base(request.scope) or "/", samesite="lax",
+                secure=_is_https(request.scope,
+                                 {k.lower(): v for k, v in request.headers.items()}))
+        return response
+
+    return route
+
+
+def _language_links(mode: str, values: dict[str, Any]) -> list[dict[str, Any]]:
+    """The "English | 한국어" links: this same page (what it was opened for kept) in each
+    language, each language named in itself."""
+    kept: dict[str, str] = {}
+    if values.get("next", "/") != "/":
+        kept["next"] = str(values["next"])
+    if mode == "setup" and values.get("token"):
+        kept["token"] = str(values["token"])
+    if mode == "activate" and values.get("login"):
+        kept["login"] = str(values["login"])
+    current = i18n.current_locale()
+    return [{"code": code, "name": i18n.LANGUAGE_NAMES[code], "current": code == current,
+             "href": "?" + urlencode({**kept, "lang": code})}
+            for code in i18n.SUPPORTED_LOCALES]
+
+
 def _page(request: Request, mode: str, *, status: int = 200, **values: Any) -> HTMLResponse:
     headings = {
-        "sign-in": ("Sign in", "Sandbox Portal: launch, use and destroy cloud environments for "
-                               "your course."),
-        "setup": ("Set up the portal", "No instructor exists yet. Create the first one: it "
-                                       "can create courses, accounts and other instructors."),
-        "activate": ("Set your password", "Use the one-time code your instructor gave you."),
+        "sign-in": (_("Sign in"), _("Sandbox Portal: launch, use and destroy cloud environments "
+                                    "for your course.")),
+        "setup": (_("Set up the portal"), _("No instructor exists yet. Create the first one: it "
+                                            "can create courses, accounts and other "
+                                            "instructors.")),
+        "activate": (_("Set your password"), _("Use the one-time code your instructor gave "
+                                               "you.")),
     }
     heading, lead = headings[mode]
+    fields = {"next": values.pop("next", "/"), "login": values.pop("login", ""),
+              "email": values.pop("email", ""), "token": values.pop("token", "")}
     body = _templates.get_template("account.html").render(
         mode=mode, heading=heading, lead=lead, base=_base(request.scope),
         min_password=MIN_PASSWORD_LENGTH, providers=oidc.configured_providers(),
-        next=values.pop("next", "/"), login=values.pop("login", ""),
-        email=values.pop("email", ""), token=values.pop("token", ""), **values)
+        lang=i18n.current_locale(), languages=_language_links(mode, fields), **fields,
+        **values)
     response = HTMLResponse(body, status_code=status)
     # The form pages hold passwords being typed: never cache them, never frame them.
     response.headers["Cache-Control"] = "no-store"
@@ -130,7 +194,7 @@ def _field_message(exc: ValidationError) -> str:
 async def sign_in_form(request: Request) -> Response:
     ctx = _context()
     if await run_in_threadpool(accounts.setup_needed, ctx):
-        return _page(request, "sign-in", notice=(
+        return _page(request, "sign-in", notice=_(
             "The portal has no instructor yet. Open the setup link printed in the portal's log, "
             "or create one with `sandbox users add NAME --role instructor --admin "
             "--password-stdin`."), next=safe_next(request.query_params.get("next")))
@@ -143,7 +207,7 @@ async def sign_in(request: Request) -> Response:
     login = str(form.get("login") or "")[:254]
     if not _same_origin(request):
         return _page(request, "sign-in", status=403, next=target, login=login,
-                     error="This form must be sent from the portal's own page; reload it.")
+                     error=_("This form must be sent from the portal's own page; reload it."))
     ctx = _context()
     client = _client(request)
     try:
@@ -174,11 +238,11 @@ async def setup(request: Request) -> Response:
               "email": str(form.get("email") or "")}
     if not _same_origin(request):
         return _page(request, "setup", status=403, **values,
-                     error="This form must be sent from the portal's own page; reload it.")
+                     error=_("This form must be sent from the portal's own page; reload it."))
     password = str(form.get("password") or "")
     if password != str(form.get("confirm") or ""):
         return _page(request, "setup", status=400, **values,
-                     error="The two passwords differ.")
+                     error=_("The two passwords differ."))
     ctx = _context()
     try:
         actor = await run_in_threadpool(
@@ -202,11 +266,11 @@ async def activate(request: Request) -> Response:
     login = str(form.get("login") or "")[:254]
     if not _same_origin(request):
         return _page(request, "activate", status=403, login=login,
-                     error="This form must be sent from the portal's own page; reload it.")
+                     error=_("This form must be sent from the portal's own page; reload it."))
     password = str(form.get("password") or "")
     if password != str(form.get("confirm") or ""):
         return _page(request, "activate", status=400, login=login,
-                     error="The two passwords differ.")
+                     error=_("The two passwords differ."))
     ctx = _context()
     client = _client(request)
     try:
@@ -229,12 +293,12 @@ async def activate(request: Request) -> Response:
 
 def account_routes() -> list[Route]:
     return [
-        Route("/account/sign-in", sign_in_form, methods=["GET"]),
-        Route("/account/sign-in", sign_in, methods=["POST"]),
-        Route("/account/setup", setup_form, methods=["GET"]),
-        Route("/account/setup", setup, methods=["POST"]),
-        Route("/account/activate", activate_form, methods=["GET"]),
-        Route("/account/activate", activate, methods=["POST"]),
+        Route("/account/sign-in", localized(sign_in_form), methods=["GET"]),
+        Route("/account/sign-in", localized(sign_in), methods=["POST"]),
+        Route("/account/setup", localized(setup_form), methods=["GET"]),
+        Route("/account/setup", localized(setup), methods=["POST"]),
+        Route("/account/activate", localized(activate_form), methods=["GET"]),
+        Route("/account/activate", localized(activate), methods=["POST"]),
     ]
 
 

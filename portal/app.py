@@ -13,6 +13,7 @@ import streamlit as st
 
 from portal import identity
 from portal.ui_context import background_schedule, warm_previews
+from services.i18n import _
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 
@@ -23,30 +24,30 @@ warm_previews()
 
 actor = identity.current_actor()
 if actor is None:
-    pages = [st.Page(PAGES_DIR / "sign_in_page.py", title="Sign in", icon=":material/login:")]
+    pages = [st.Page(PAGES_DIR / "sign_in_page.py", title=_("Sign in"), icon=":material/login:")]
 else:
     identity.account_panel(actor)
     pages = [
-        st.Page(PAGES_DIR / "catalog_page.py", title="Catalog", icon=":material/apps:",
+        st.Page(PAGES_DIR / "catalog_page.py", title=_("Catalog"), icon=":material/apps:",
                 default=True),
-        st.Page(PAGES_DIR / "launch_page.py", title="Launch", icon=":material/rocket_launch:"),
+        st.Page(PAGES_DIR / "launch_page.py", title=_("Launch"), icon=":material/rocket_launch:"),
         st.Page(PAGES_DIR / "my_environments_page.py",
-                title="All environments" if actor.is_instructor else "My environments",
+                title=_("All environments") if actor.is_instructor else _("My environments"),
                 icon=":material/dns:", url_path="environments"),
-        st.Page(PAGES_DIR / "credit_predictor_page.py", title="Credit predictor",
+        st.Page(PAGES_DIR / "credit_predictor_page.py", title=_("Credit predictor"),
                 icon=":material/battery_charging_50:", url_path="credits"),
     ]
     if actor.is_instructor:
         pages += [
-            st.Page(PAGES_DIR / "instructor_cost_page.py", title="Class cost",
+            st.Page(PAGES_DIR / "instructor_cost_page.py", title=_("Class cost"),
                     icon=":material/payments:", url_path="cost"),
-            st.Page(PAGES_DIR / "instructor_health_page.py", title="Class health",
+            st.Page(PAGES_DIR / "instructor_health_page.py", title=_("Class health"),
                     icon=":material/monitor_heart:", url_path="health"),
-            st.Page(PAGES_DIR / "courses_page.py", title="Courses", icon=":material/school:",
+            st.Page(PAGES_DIR / "courses_page.py", title=_("Courses"), icon=":material/school:",
                     url_path="courses"),
-            st.Page(PAGES_DIR / "templates_page.py", title="Templates",
+            st.Page(PAGES_DIR / "templates_page.py", title=_("Templates"),
                     icon=":material/library_add:", url_path="templates"),
-            st.Page(PAGES_DIR / "audit_page.py", title="Audit log", icon=":material/policy:",
+            st.Page(PAGES_DIR / "audit_page.py", title=_("Audit log"), icon=":material/policy:",
                     url_path="audit"),
         ]
 

@@ -14,14 +14,16 @@ import streamlit as st
 
 from portal.account_routes import SESSION_COOKIE
 from portal.components.text import md_escape
+from portal.locale import apply_locale, language_switch
 from services import accounts
+from services.i18n import N_, _
 from services.identity import Actor, Role
 
 ACTOR_KEY = "identity.actor"
 SIGN_OUT_KEY = "identity.sign_out"
 OIDC_EMAIL_KEY = "identity.oidc_email"
 
-ROLE_LABELS = {Role.STUDENT.value: "Student", Role.INSTRUCTOR.value: "Instructor"}
+ROLE_LABELS = {Role.STUDENT.value: N_("Student"), Role.INSTRUCTOR.value: N_("Instructor")}
 
 
 def _oidc_user() -> tuple[bool, str | None]:
@@ -39,7 +41,14 @@ def _oidc_user() -> tuple[bool, str | None]:
 
 
 def current_actor() -> Actor | None:
-    """The actor of this browser session, or None when nobody (valid) is signed in."""
+    """The actor of this browser session, or None when nobody (valid) is signed in; the
+    session's language is settled for them (portal/locale.py) before anything is drawn."""
+    actor = _resolve_actor()
+    apply_locale(actor)
+    return actor
+
+
+def _resolve_actor() -> Actor | None:
     # Imported here: ui_context shows errors differently to instructors, so it imports this module.
     from portal.ui_context import portal_context
 
@@ -69,7 +78,7 @@ def require_actor() -> Actor:
     """The signed-in actor; a page reached without one shows a notice and stops."""
     actor = st.session_state.get(ACTOR_KEY)
     if actor is None:
-        st.warning("Your sign-in has ended. [Sign in again](/account/sign-in).",
+        st.warning(_("Your sign-in has ended. [Sign in again](/account/sign-in)."),
                    icon=":material/login:")
         st.stop()
     return actor
@@ -92,10 +101,11 @@ def sign_out() -> None:
 
 def account_panel(actor: Actor) -> None:
     """Who is signed in, and the sign-out control; drawn in the sidebar by the app shell."""
-    role = ROLE_LABELS[actor.role.value] + (" · admin" if actor.is_admin else "")
+    role = _(ROLE_LABELS[actor.role.value]) + (_(" · admin") if actor.is_admin else "")
     with st.sidebar:
         st.markdown(f":material/account_circle: **{md_escape(actor.name)}**  \n{role}")
+        language_switch(actor)
         # A callback: the run that follows already draws the signed-out page, while the
         # browser follows st.logout's redirect.
-        st.button("Sign out", key=SIGN_OUT_KEY, on_click=sign_out, icon=":material/logout:",
+        st.button(_("Sign out"), key=SIGN_OUT_KEY, on_click=sign_out, icon=":material/logout:",
                   width="stretch")

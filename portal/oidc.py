@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from services.i18n import _
+
 # How old Streamlit's sign-in cookie may be when the gate turns it into a portal session: it is
 # made by the provider's callback, which redirects to the portal at once. An older one is a copy.
 HANDOVER_MAX_AGE_DAYS = 10 / (24 * 60)
@@ -42,7 +44,8 @@ def configured_providers() -> list[Provider]:
         return []
     providers: list[Provider] = []
     if "client_id" in auth and "server_metadata_url" in auth:
-        providers.append(Provider("default", str(auth.get("label", "your school account"))))
+        label = auth["label"] if "label" in auth else _("your school account")
+        providers.append(Provider("default", str(label)))
     for name, value in auth.items():
         if isinstance(value, dict) or hasattr(value, "keys"):
             section = dict(value)

@@ -14,6 +14,7 @@ from services.settings import WorkerMode
 from services import dispatch, jobs, preview_service
 from services.context import PortalContext, get_context
 from services.errors import PortalError
+from services.i18n import _
 from services.identity import Actor
 from services.incidents import record_incident
 from services.monitoring.passes import scheduled_steps, start_schedule, start_schedules
@@ -74,7 +75,8 @@ def portal_errors() -> Iterator[None]:
         incident = record_incident(exc, context=f"a page of {who}")
         st.error(md_escape(incident.public_message()), icon=":material/error:")
         if actor is not None and actor.is_instructor:
-            with st.expander(f"Details of incident {incident.incident_id} (instructors only)",
+            with st.expander(_("Details of incident {incident_id} (instructors only)").format(
+                    incident_id=incident.incident_id),
                              icon=":material/bug_report:"):
                 st.code(incident.detail, language=None)
         st.stop()
