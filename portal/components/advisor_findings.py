@@ -9,6 +9,7 @@ import streamlit as st
 
 from portal.components.text import md_escape
 from services.advisor import AdvisorReport, Finding, Severity
+from services.i18n import _, ngettext
 
 SOURCE_LABELS = {"cloudformation": "CloudFormation", "terraform": "Terraform"}
 
@@ -26,8 +27,9 @@ def _body(group: tuple[Finding, ...]) -> str:
     messages = "\n\n".join(md_escape(f.message) for f in shown)
     text = f"**{md_escape(first.rule_id)}** · {md_escape(_where(first))}\n\n{messages}\n\n"
     if len(group) > 1:
-        text += "Found in: " + "; ".join(md_escape(_where(f)) for f in group) + "\n\n"
-    return text + f"**Fix:** {md_escape(first.fix)}"
+        text += _("Found in: {places}").format(
+            places="; ".join(md_escape(_where(f)) for f in group)) + "\n\n"
+    return text + _("**Fix:** {fix}").format(fix=md_escape(first.fix))
 
 
 def advisor_findings(report: AdvisorReport, *, key: str) -> None:
@@ -36,20 +38,21 @@ def advisor_findings(report: AdvisorReport, *, key: str) -> None:
     errors = [g for g in groups if g[0].severity is Severity.ERROR]
     warnings = [g for g in groups if g[0].severity is Severity.WARNING]
     infos = [g for g in groups if g[0].severity is Severity.INFO]
-    summary = md_escape(report.grouped_summary())
+    heading = _("Advisor: {summary}").format(summary=md_escape(report.grouped_summary()))
     with st.container(key=f"{key}.advisor"):
         if report.blocks_launch:
-            st.markdown(f":red[**Advisor: {summary}**]")
+            st.markdown(f":red[**{heading}**]")
         elif report.warnings:
-            st.markdown(f":orange[**Advisor: {summary}**]")
+            st.markdown(f":orange[**{heading}**]")
         else:
-            st.markdown(f"**Advisor: {summary}**")
+            st.markdown(f"**{heading}**")
         for group in errors:
             st.error(_body(group), icon=":material/block:")
         for group in warnings:
             st.warning(_body(group), icon=":material/warning:")
         if infos:
-            with st.expander(f"{len(infos)} note{'s' if len(infos) != 1 else ''}",
+            with st.expander(ngettext("{count} note", "{count} notes",
+                                      len(infos)).format(count=len(infos)),
                              icon=":material/info:"):
                 for group in infos:
                     st.info(_body(group))

@@ -13,6 +13,7 @@ from typing import Any
 import streamlit as st
 
 from services.engines.base import EngineName
+from services.i18n import _
 from services.render_service import RenderedTemplate
 
 # Files a reader should meet first: the inputs, then what uses them, then what comes out.
@@ -54,14 +55,15 @@ def code_view(rendered: RenderedTemplate, *, key: str,
 def _terraform(rendered: RenderedTemplate, *, template_id: str, key: str, tab: Any) -> None:
     with tab:
         st.download_button(
-            "Download Terraform (.zip)", data=rendered.terraform_zip(),
+            _("Download Terraform (.zip)"), data=rendered.terraform_zip(),
             file_name=f"{template_id}-terraform.zip", mime="application/zip",
             key=f"{key}.terraform_zip", on_click="ignore", icon=":material/download:")
-        st.caption("The module with your values in `terraform.tfvars`. Run it yourself with "
-                   "`terraform init` and `terraform apply`.")
+        st.caption(_("The module with your values in `terraform.tfvars`. Run it yourself with "
+                     "`terraform init` and `terraform apply`."))
         for path in _ordered(list(rendered.terraform_files)):
-            note = "  (your values)" if path == "terraform.tfvars" else ""
-            with st.expander(f"{path}{note}", expanded=path == "terraform.tfvars",
+            label = _("{path}  (your values)").format(path=path) if path == "terraform.tfvars" \
+                else path
+            with st.expander(label, expanded=path == "terraform.tfvars",
                              icon=":material/description:"):
                 st.code(rendered.terraform_files[path], language=language_of(path),
                         line_numbers=True, wrap_lines=path == "terraform.tfvars")
@@ -70,14 +72,14 @@ def _terraform(rendered: RenderedTemplate, *, template_id: str, key: str, tab: A
 def _cloudformation(rendered: RenderedTemplate, *, template_id: str, key: str, tab: Any) -> None:
     with tab:
         st.download_button(
-            "Download CloudFormation (.zip)", data=rendered.cloudformation_zip(),
+            _("Download CloudFormation (.zip)"), data=rendered.cloudformation_zip(),
             file_name=f"{template_id}-cloudformation.zip", mime="application/zip",
             key=f"{key}.cloudformation_zip", on_click="ignore", icon=":material/download:")
-        st.caption("The template and your values in `parameters.json`. Run it yourself with "
-                   "`aws cloudformation create-stack --stack-name my-sandbox "
-                   "--template-body file://cloudformation.yaml "
-                   "--parameters file://parameters.json`.")
-        with st.expander("parameters.json  (your values)", expanded=True,
+        st.caption(_("The template and your values in `parameters.json`. Run it yourself with "
+                     "`aws cloudformation create-stack --stack-name my-sandbox "
+                     "--template-body file://cloudformation.yaml "
+                     "--parameters file://parameters.json`."))
+        with st.expander(_("{path}  (your values)").format(path="parameters.json"), expanded=True,
                          icon=":material/description:"):
             st.code(rendered.cloudformation_parameters_json, language="json", line_numbers=True,
                     wrap_lines=True)

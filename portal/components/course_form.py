@@ -17,17 +17,25 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from portal.components.text import md_escape
-from services.catalog_service import TemplateManifest
+from services.catalog_service import TemplateManifest, localized
 from services.courses import CoursePolicy, CourseView, catalog_sizes
 from services.history.models import BudgetAction
+from services.i18n import N_, _
 
 PREFIX = "course_form"
-LABELS = {"course": "Course id", "title": "Title", "budget_usd": "Budget per student (USD)",
-          "max_running_envs": "Environments running at once, per student",
-          "max_lease_hours": "Longest lease (hours)", "templates": "Allowed templates",
-          "instance_types": "Allowed instance types", "db_classes": "Allowed DB classes",
-          "starts_on": "Starts on", "ends_on": "Ends on",
-          "budget_action": "Only notify at the budget"}
+# Field labels, translated where shown (`label`).
+LABELS = {"course": N_("Course id"), "title": N_("Title"),
+          "budget_usd": N_("Budget per student (USD)"),
+          "max_running_envs": N_("Environments running at once, per student"),
+          "max_lease_hours": N_("Longest lease (hours)"), "templates": N_("Allowed templates"),
+          "instance_types": N_("Allowed instance types"), "db_classes": N_("Allowed DB classes"),
+          "starts_on": N_("Starts on"), "ends_on": N_("Ends on"),
+          "budget_action": N_("Only notify at the budget")}
+
+
+def label(name: str) -> str:
+    """The label of field `name` in the reader's language (the name itself for no field)."""
+    return _(LABELS[name]) if name in LABELS else name
 
 
 @dataclass(frozen=True)
@@ -70,9 +78,10 @@ class CourseForm:
             slot = self._field_slots.get(name)
             if slot is not None:
                 slot.error(md_escape(message), icon=":material/error:")
-        lines = "\n".join(f"- **{md_escape(LABELS.get(name, name))}**: {md_escape(message)}"
+        lines = "\n".join(f"- **{md_escape(label(name))}**: {md_escape(message)}"
                           for name, message in field_errors.items())
-        self._summary_slot.error(f"Fix these first:\n{lines}", icon=":material/rule:")
+        self._summary_slot.error(_("Fix these first:\n{lines}").format(lines=lines),
+                                 icon=":material/rule:")
 
     def clear(self) -> None:
         """Start the next run with an empty form: new widget keys get their defaults, and
@@ -96,7 +105,7 @@ def course_form(templates: Sequence[TemplateManifest], *, key: str, max_lease_ho
     initial = course or defaults
     sizes = size_options(templates)
     template_ids = [m.id for m in templates]
-    names = {m.id: m.title for m in templates}
+    names = {m.id: localized(m).title for m in templates}
     base = f"{key}.{_generation(key)}"
     slots: dict[str, DeltaGenerator] = {}
     values: dict[str, Any] = {}
@@ -110,80 +119,81 @@ def course_form(templates: Sequence[TemplateManifest], *, key: str, max_lease_ho
             left, right = st.columns(2)
             with left:
                 course_id = st.text_input(
-                    LABELS["course"], key=_key(base, "course"), max_chars=64,
-                    placeholder="e.g. cloud-101",
-                    help="Letters, digits, dots, dashes or underscores; it cannot change later.")
+                    label("course"), key=_key(base, "course"), max_chars=64,
+                    placeholder=_("e.g. cloud-101"),
+                    help=_("Letters, digits, dots, dashes or underscores; it cannot change "
+                           "later."))
                 slot("course")
             with right:
-                values["title"] = st.text_input(LABELS["title"], key=_key(base, "title"),
-                                                max_chars=200, placeholder="e.g. Cloud 101")
+                values["title"] = st.text_input(label("title"), key=_key(base, "title"),
+                                                max_chars=200, placeholder=_("e.g. Cloud 101"))
                 slot("title")
         else:
-            values["title"] = st.text_input(LABELS["title"], value=course.title,
+            values["title"] = st.text_input(label("title"), value=course.title,
                                             key=_key(base, "title"), max_chars=200)
             slot("title")
         budget, running, lease = st.columns(3)
         with budget:
             values["budget_usd"] = st.number_input(
-                LABELS["budget_usd"], min_value=0.0, step=5.0, format="%.2f",
+                label("budget_usd"), min_value=0.0, step=5.0, format="%.2f",
                 value=float(initial.budget_usd) if initial else 50.0,
                 key=_key(base, "budget_usd"))
             slot("budget_usd")
         with running:
             values["max_running_envs"] = st.number_input(
-                LABELS["max_running_envs"], min_value=1, step=1,
+                label("max_running_envs"), min_value=1, step=1,
                 value=int(initial.max_running_envs) if initial else 3,
                 key=_key(base, "max_running_envs"))
             slot("max_running_envs")
         with lease:
             values["max_lease_hours"] = st.number_input(
-                LABELS["max_lease_hours"], min_value=1, max_value=max_lease_hours, step=1,
+                label("max_lease_hours"), min_value=1, max_value=max_lease_hours, step=1,
                 value=min(int(initial.max_lease_hours), max_lease_hours) if initial
                 else max_lease_hours,
                 key=_key(base, "max_lease_hours"))
             slot("max_lease_hours")
         chosen = st.multiselect(
-            LABELS["templates"], template_ids,
+            label("templates"), template_ids,
             default=_kept(initial.templates if course else None, template_ids),
-            placeholder="All templates",
+            placeholder=_("All templates"),
             help="  \n".join(f"**{t}**: {md_escape(names[t])}" for t in template_ids),
             key=_key(base, "templates"))
         slot("templates")
         types, classes = st.columns(2)
         with types:
             picked_types = st.multiselect(
-                LABELS["instance_types"], sizes.instance_types,
+                label("instance_types"), sizes.instance_types,
                 default=_kept(initial.instance_types if course else None, sizes.instance_types),
-                placeholder="Every size a template offers", key=_key(base, "instance_types"))
+                placeholder=_("Every size a template offers"), key=_key(base, "instance_types"))
             slot("instance_types")
         with classes:
             picked_classes = st.multiselect(
-                LABELS["db_classes"], sizes.db_classes,
+                label("db_classes"), sizes.db_classes,
                 default=_kept(initial.db_classes if course else None, sizes.db_classes),
-                placeholder="Every class a template offers", key=_key(base, "db_classes"))
+                placeholder=_("Every class a template offers"), key=_key(base, "db_classes"))
             slot("db_classes")
         starts, ends = st.columns(2)
         with starts:
             values["starts_on"] = st.date_input(
-                LABELS["starts_on"], value=course.starts_on if course else None,
+                label("starts_on"), value=course.starts_on if course else None,
                 key=_key(base, "starts_on"), format="YYYY-MM-DD",
-                help="Empty: students may launch from now on.")
+                help=_("Empty: students may launch from now on."))
             slot("starts_on")
         with ends:
             values["ends_on"] = st.date_input(
-                LABELS["ends_on"], value=course.ends_on if course else None,
+                label("ends_on"), value=course.ends_on if course else None,
                 key=_key(base, "ends_on"), format="YYYY-MM-DD",
-                help="Empty: no end. After it students can no longer launch in the course.")
+                help=_("Empty: no end. After it students can no longer launch in the course."))
             slot("ends_on")
         notify = st.toggle(
-            LABELS["budget_action"],
+            label("budget_action"),
             value=bool(course and course.budget_action == BudgetAction.NOTIFY.value),
             key=_key(base, "notify_only"),
-            help="Off: when a student's spend reaches the budget the portal destroys their "
-                 "running environments. On: it only tells them and you.")
+            help=_("Off: when a student's spend reaches the budget the portal destroys their "
+                   "running environments. On: it only tells them and you."))
         slot("budget_action")
         submitted = st.form_submit_button(
-            "Create course" if course is None else "Save limits", type="primary",
+            _("Create course") if course is None else _("Save limits"), type="primary",
             icon=":material/add:" if course is None else ":material/save:")
     summary = st.empty()
     # Nothing chosen means no narrowing: the service's None, not an empty (refused) list.
@@ -206,29 +216,30 @@ def _day(value: date | None) -> str:
 def course_limits_table(courses: Sequence[CourseView]) -> None:
     """One row per course with its limits, as launches check them."""
     if not courses:
-        st.info("No courses yet.", icon=":material/school:")
+        st.info(_("No courses yet."), icon=":material/school:")
         return
     rows = []
+    budget_column = _("budget (USD)")
     for view in courses:
         policy = view.policy
         rows.append({
-            "course": policy.id, "title": policy.title,
+            _("course"): policy.id, _("title"): policy.title,
             # The open default course has no roster: None, so the column stays numeric.
-            "students": None if policy.open_to_all else view.students,
-            "instructors": ", ".join(view.instructors),
-            "budget (USD)": policy.budget_usd,
-            "at the budget": "notify" if not policy.stops_at_budget else "stop",
-            "running at once": policy.max_running_envs,
-            "longest lease (h)": policy.max_lease_hours,
-            "templates": _listed(policy.templates, "all"),
-            "instance types": _listed(policy.instance_types, "all offered"),
-            "DB classes": _listed(policy.db_classes, "all offered"),
-            "starts": _day(policy.starts_on), "ends": _day(policy.ends_on),
+            _("students"): None if policy.open_to_all else view.students,
+            _("instructors"): ", ".join(view.instructors),
+            budget_column: policy.budget_usd,
+            _("at the budget"): _("notify") if not policy.stops_at_budget else _("stop"),
+            _("running at once"): policy.max_running_envs,
+            _("longest lease (h)"): policy.max_lease_hours,
+            _("templates"): _listed(policy.templates, _("all")),
+            _("instance types"): _listed(policy.instance_types, _("all offered")),
+            _("DB classes"): _listed(policy.db_classes, _("all offered")),
+            _("starts"): _day(policy.starts_on), _("ends"): _day(policy.ends_on),
         })
     st.dataframe(rows, hide_index=True, width="stretch",
-                 column_config={"budget (USD)": st.column_config.NumberColumn(format="$%.2f")})
+                 column_config={budget_column: st.column_config.NumberColumn(format="$%.2f")})
     open_ones = [v.id for v in courses if v.policy.open_to_all]
     if open_ones:
-        st.caption(f"{md_escape(', '.join(open_ones))} needs no roster: every student may launch "
-                   "in it under the portal-wide limits until an instructor creates it as a "
-                   "course.")
+        st.caption(_("{courses} needs no roster: every student may launch in it under the "
+                     "portal-wide limits until an instructor creates it as a course.").format(
+                         courses=md_escape(", ".join(open_ones))))

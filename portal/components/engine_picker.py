@@ -13,6 +13,7 @@ import streamlit as st
 
 from portal.components.text import md_escape
 from services.engines.base import Availability, EngineName
+from services.i18n import _
 
 
 def engine_picker(availability: Mapping[EngineName, Availability], *,
@@ -24,15 +25,18 @@ def engine_picker(availability: Mapping[EngineName, Availability], *,
         st.session_state[key] = (usable or engines)[0]
 
     def label(name: EngineName) -> str:
-        return name.label if availability[name].available else f"{name.label} (unavailable)"
+        if availability[name].available:
+            return name.label
+        return _("{engine} (unavailable)").format(engine=name.label)
 
     picked: EngineName = st.radio(
-        "Deploy with", engines, key=key, horizontal=True, format_func=label,
+        _("Deploy with"), engines, key=key, horizontal=True, format_func=label,
         disabled=len(engines) == 1,
-        help="The same environment, made by CloudFormation (a stack) or by Terraform (a state "
-             "in the portal). The Code tab shows both.")
+        help=_("The same environment, made by CloudFormation (a stack) or by Terraform (a state "
+               "in the portal). The Code tab shows both."))
     chosen = availability[picked]
     if not chosen.available:
-        st.warning(f"{picked.label} cannot deploy this template here: "
-                   f"{md_escape(chosen.reason or 'unavailable')}", icon=":material/block:")
+        st.warning(_("{engine} cannot deploy this template here: {reason}").format(
+            engine=picked.label, reason=md_escape(chosen.reason or _("unavailable"))),
+            icon=":material/block:")
     return picked, chosen

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
-from portal.components.text import ago, duration, md_escape, until, utc
+from portal.components.text import ago, duration, md_escape, until, utc, when
 from services.environment_service import (
     EnvironmentView,
     EventView,
@@ -19,7 +19,8 @@ from services.environment_service import (
     RunView,
 )
 from services.engines.base import EngineName
-from services.history.models import EnvironmentStatus, RunStatus
+from services.history.models import EnvironmentStatus, RunKind, RunStatus
+from services.i18n import N_, _
 from services.incidents import student_text
 
 PREFIX = "environment_card"
@@ -40,7 +41,36 @@ STATUS_ICONS = {
     EnvironmentStatus.DESTROYED.value: ":material/delete:",
     EnvironmentStatus.LOST.value: ":material/help:",
 }
-# Statuses a run is still moving through; pages refresh while any environment is in one.
+# How a status or a run's kind reads (the stored values are compared in code: never translated).
+STATUS_LABELS = {
+    EnvironmentStatus.LAUNCHING.value: N_("launching"),
+    EnvironmentStatus.READY.value: N_("ready"),
+    EnvironmentStatus.FAILED.value: N_("failed"),
+    EnvironmentStatus.DESTROYING.value: N_("destroying"),
+    EnvironmentStatus.DESTROYED.value: N_("destroyed"),
+    EnvironmentStatus.LOST.value: N_("lost"),
+}
+RUN_STATUS_LABELS = {
+    RunStatus.RUNNING.value: N_("running"),
+    RunStatus.SUCCEEDED.value: N_("succeeded"),
+    RunStatus.FAILED.value: N_("failed"),
+}
+RUN_KIND_LABELS = {RunKind.LAUNCH.value: N_("launch"), RunKind.DESTROY.value: N_("destroy")}
+IN_PROGRESS = {RunKind.LAUNCH.value: N_("launch in progress for {duration}"),
+               RunKind.DESTROY.value: N_("destroy in progress for {duration}")}
+
+
+def status_label(status: str) -> str:
+    return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status
+
+
+def run_status_label(status: str) -> str:
+    return _(RUN_STATUS_LABELS[status]) if status in RUN_STATUS_LABELS else status
+
+
+def run_kind_label(kind: str) -> str:
+    return _(RUN_KIND_LABELS[kind]) if kind in RUN_KIND_LABELS else kind
+
 
 EventsLoader = Callable[[int], list[EventView]]
 
@@ -53,7 +83,8 @@ def error_text(text: str, *, context: str, show_detail: bool) -> str:
 
 
 def status_badge(status: str) -> None:
-    st.badge(status, color=STATUS_COLORS.get(status, "gray"), icon=STATUS_ICONS.get(status))
+    st.badge(status_label(status), color=STATUS_COLORS.get(status, "gray"),
+             icon=STATUS_ICONS.get(status))
 
 
 def _is_web_url(value: str) -> bool:
@@ -61,25 +92,33 @@ def _is_web_url(value: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
+def output_label(output: OutputView) -> str:
+    """An output's label as the reader's language has it. The label is the template manifest's
+    (`output.name` where the manifest has none): a built-in template's is in the `templates`
+    catalog, as `catalog_service.localized` translates it; an imported one's has no entry there
+    and stays as its instructor wrote it."""
+    return output.label if output.label == output.name else _(output.label)
+
+
 def outputs_view(outputs: Sequence[OutputView]) -> None:
     """Outputs as label and value: URLs as links, everything else copyable."""
     if not outputs:
-        st.caption("No outputs.")
+        st.caption(_("No outputs."))
         return
     for output in outputs:
         label_col, value_col = st.columns([1, 3], vertical_alignment="center")
-        label_col.markdown(f"**{md_escape(output.label)}**")
+        label_col.markdown(f"**{md_escape(output_label(output))}**")
         if output.kind == "url" and _is_web_url(output.value):
             value_col.markdown(f"[{md_escape(output.value)}](<{output.value}>)")
         else:
-            value_col.code(output.value or "(empty)", language=None)
+            value_col.code(output.value or _("(empty)"), language=None)
 
 
 def events_table(events: Sequence[EventView], *, context: str, show_detail: bool = False) -> None:
     """The events of one run (`context`, e.g. "run 12"); reasons as `error_text` shows them, since
     the portal's own events carry the sweep's and the engine's raw errors."""
     if not events:
-        st.caption("No events recorded yet.")
+        st.caption(_("No events recorded yet."))
         return
 
     def reason(e: EventView) -> str:
@@ -90,16 +129,16 @@ def events_table(events: Sequence[EventView], *, context: str, show_detail: bool
 
     # A dataframe's cells are not markdown: no escaping here.
     st.dataframe(
-        [{"time": utc(e.occurred_at), "resource": e.logical_id, "type": e.resource_type,
-          "status": e.status, "reason": reason(e), "physical id": e.physical_id or ""}
+        [{_("time"): utc(e.occurred_at), _("resource"): e.logical_id, _("type"): e.resource_type,
+          _("status"): e.status, _("reason"): reason(e), _("physical id"): e.physical_id or ""}
          for e in events],
         hide_index=True, width="stretch")
 
 
 def run_label(run: RunView) -> str:
-    if run.ended_at is None:
-        return f"{run.kind} · {run.status} · started {utc(run.started_at)}"
-    return f"{run.kind} · {run.status} · {duration(run.duration_s)} · started {utc(run.started_at)}"
+    started = _("started {moment}").format(moment=when(run.started_at))
+    took = [] if run.ended_at is None else [duration(run.duration_s)]
+    return " · ".join([run_kind_label(run.kind), run_status_label(run.status), *took, started])
 
 
 def _runs_view(env: EnvironmentView, load_events: EventsLoader, *, show_detail: bool) -> None:
@@ -113,7 +152,8 @@ def _runs_view(env: EnvironmentView, load_events: EventsLoader, *, show_detail: 
                 st.error(error_text(run.error, context=f"run {run.run_id} error",
                                     show_detail=show_detail), icon=":material/error:")
             if run.leftovers:
-                st.warning("Left behind: " + md_escape(", ".join(run.leftovers)))
+                st.warning(_("Left behind: {resources}").format(
+                    resources=md_escape(", ".join(run.leftovers))))
             if section.open:
                 events_table(load_events(run.run_id), context=f"run {run.run_id}",
                              show_detail=show_detail)
@@ -131,17 +171,21 @@ def _destroy_controls(env: EnvironmentView, *, show_owner: bool) -> bool:
     """The Destroy button, then a second explicit confirmation; True once confirmed."""
     env_id = env.env_id
     if not st.session_state.get(_confirm_key(env_id)):
-        st.button("Destroy", key=f"{PREFIX}.{env_id}.destroy", icon=":material/delete:",
+        st.button(_("Destroy"), key=f"{PREFIX}.{env_id}.destroy", icon=":material/delete:",
                   on_click=_set_confirming, args=(env_id, True))
         return False
-    whose = f" of **{md_escape(env.owner)}**" if show_owner else ""
-    st.warning(f"Destroy **{env_id}**{whose}? Every resource of it is deleted; this cannot be "
-               "undone.", icon=":material/warning:")
+    if show_owner:
+        question = _("Destroy **{env_id}** of **{owner}**? Every resource of it is deleted; this "
+                     "cannot be undone.").format(env_id=env_id, owner=md_escape(env.owner))
+    else:
+        question = _("Destroy **{env_id}**? Every resource of it is deleted; this cannot be "
+                     "undone.").format(env_id=env_id)
+    st.warning(question, icon=":material/warning:")
     confirm_col, cancel_col = st.columns(2)
-    confirmed = confirm_col.button(f"Confirm destroy {env_id}", type="primary",
-                                   key=f"{PREFIX}.{env_id}.confirm_destroy",
+    confirmed = confirm_col.button(_("Confirm destroy {env_id}").format(env_id=env_id),
+                                   type="primary", key=f"{PREFIX}.{env_id}.confirm_destroy",
                                    icon=":material/delete_forever:", width="stretch")
-    cancel_col.button("Cancel", key=f"{PREFIX}.{env_id}.cancel_destroy", width="stretch",
+    cancel_col.button(_("Cancel"), key=f"{PREFIX}.{env_id}.cancel_destroy", width="stretch",
                       on_click=_set_confirming, args=(env_id, False))
     if confirmed:
         st.session_state.pop(_confirm_key(env_id), None)
@@ -158,12 +202,16 @@ def environment_card(env: EnvironmentView, *, title: str, show_owner: bool,
     confirmed = False
     with st.container(border=True, key=f"{PREFIX}.{env.env_id}"):
         head, badge_col = st.columns([4, 1], vertical_alignment="center")
-        owner = f" · owner **{md_escape(env.owner)}**" if show_owner else ""
+        about = [md_escape(env.template_id)]
+        if show_owner:
+            about.append(_("owner **{owner}**").format(owner=md_escape(env.owner)))
+        about += [_("created {ago} ({moment})").format(ago=ago(env.created_at),
+                                                       moment=when(env.created_at)),
+                  f"{md_escape(env.cloud)} {md_escape(env.region)}",
+                  md_escape(EngineName(env.engine).label)]
         head.markdown(f"#### {md_escape(title)} `{env.env_id}`")
-        head.caption(f"{md_escape(env.template_id)}{owner} · created {ago(env.created_at)} "
-                     f"({utc(env.created_at)}) · {md_escape(env.cloud)} {md_escape(env.region)} · "
-                     f"{md_escape(EngineName(env.engine).label)}",
-                     help=f"Deployment {env.deployment_name}")
+        head.caption(" · ".join(about),
+                     help=_("Deployment {name}").format(name=env.deployment_name))
         with badge_col:
             status_badge(env.status)
         if env.status_reason:
@@ -175,13 +223,15 @@ def environment_card(env: EnvironmentView, *, title: str, show_owner: bool,
                 st.info(reason)
         if env.status == EnvironmentStatus.READY.value:
             if env.expires_at is not None:
-                st.caption(f":material/timer: lease of {env.lease_hours} h ends "
-                           f"{until(env.expires_at)} ({utc(env.expires_at)}); the portal "
-                           "destroys the environment then")
+                st.caption(":material/timer: " + _(
+                    "lease of {hours} h ends {ends} ({moment}); the portal destroys the "
+                    "environment then").format(hours=env.lease_hours, ends=until(env.expires_at),
+                                               moment=when(env.expires_at)))
             outputs_view(env.outputs)
         if env.parameters:
-            with st.expander(f"Parameters ({len(env.parameters)})", icon=":material/tune:"):
-                st.dataframe([{"parameter": name, "value": str(value)}
+            with st.expander(_("Parameters ({count})").format(count=len(env.parameters)),
+                             icon=":material/tune:"):
+                st.dataframe([{_("parameter"): name, _("value"): str(value)}
                               for name, value in env.parameters.items()],
                              hide_index=True, width="stretch")
         _runs_view(env, load_events, show_detail=show_detail)
@@ -189,8 +239,11 @@ def environment_card(env: EnvironmentView, *, title: str, show_owner: bool,
             confirmed = _destroy_controls(env, show_owner=show_owner)
         elif env.in_progress and env.latest_run is not None \
                 and env.latest_run.status == RunStatus.RUNNING.value:
-            st.caption(f":material/progress_activity: {env.latest_run.kind} in progress "
-                       f"for {duration(_elapsed(env.latest_run))}")
+            kind = env.latest_run.kind
+            took = duration(_elapsed(env.latest_run))
+            st.caption(":material/progress_activity: " + (
+                _(IN_PROGRESS[kind]).format(duration=took) if kind in IN_PROGRESS
+                else f"{kind} in progress for {took}"))
     return confirmed
 
 

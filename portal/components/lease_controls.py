@@ -10,16 +10,19 @@ from datetime import datetime
 
 import streamlit as st
 
-from portal.components.text import md_escape
+from portal.components.text import md_escape, when
 from services.environment_service import EnvironmentView, lease_ends_soon
 from services.history.models import utcnow
+from services.i18n import _
 
 PREFIX = "lease_controls"
 
 
 def _left(expires_at: datetime, now: datetime) -> str:
     minutes = max(0, int((expires_at - now).total_seconds() // 60))
-    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+    if minutes >= 60:
+        return _("{hours} h {minutes} min").format(hours=minutes // 60, minutes=minutes % 60)
+    return _("{minutes} min").format(minutes=minutes)
 
 
 def lease_banner(envs: Sequence[EnvironmentView], *, now: datetime | None = None) -> None:
@@ -27,27 +30,29 @@ def lease_banner(envs: Sequence[EnvironmentView], *, now: datetime | None = None
     now = now or utcnow()
     for env in envs:
         if lease_ends_soon(env, now=now) and env.expires_at is not None:
-            st.warning(f"The lease of **{md_escape(env.env_id)}** ({md_escape(env.template_id)}) "
-                       f"ends in {_left(env.expires_at, now)}: it will be destroyed then. "
-                       "Extend the lease below if you still need it.", icon=":material/timer:")
+            st.warning(_("The lease of **{env_id}** ({template}) ends in {left}: it will be "
+                         "destroyed then. Extend the lease below if you still need it.").format(
+                             env_id=md_escape(env.env_id), template=md_escape(env.template_id),
+                             left=_left(env.expires_at, now)), icon=":material/timer:")
 
 
 def lease_controls(env: EnvironmentView, *, can_end: bool, max_hours: int) -> tuple[int, bool]:
     """Hours to extend by (0: none asked) and whether ending the lease now was confirmed."""
     key = f"{PREFIX}.{env.env_id}"
     extend_by, end_now = 0, False
-    with st.popover("Lease", icon=":material/timer:"):
+    with st.popover(_("Lease"), icon=":material/timer:"):
         if env.expires_at is not None:
-            st.caption(f"Ends {env.expires_at:%Y-%m-%d %H:%M} UTC "
-                       f"(in {_left(env.expires_at, utcnow())}).")
+            st.caption(_("Ends {moment} (in {left}).").format(
+                moment=when(env.expires_at, seconds=False),
+                left=_left(env.expires_at, utcnow())))
         with st.form(f"{key}.extend", border=False):
-            hours = st.number_input("Extend by (hours)", min_value=1, max_value=max_hours,
+            hours = st.number_input(_("Extend by (hours)"), min_value=1, max_value=max_hours,
                                     value=1, step=1, key=f"{key}.hours")
-            if st.form_submit_button("Extend", icon=":material/more_time:"):
+            if st.form_submit_button(_("Extend"), icon=":material/more_time:"):
                 extend_by = int(hours)
         if can_end:
-            sure = st.checkbox("End the lease now and destroy the environment",
+            sure = st.checkbox(_("End the lease now and destroy the environment"),
                                key=f"{key}.sure")
-            end_now = st.button("End lease", key=f"{key}.end", disabled=not sure,
+            end_now = st.button(_("End lease"), key=f"{key}.end", disabled=not sure,
                                 icon=":material/timer_off:", type="primary") and sure
     return extend_by, end_now

@@ -20,8 +20,9 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from portal.components.text import md_escape
-from services.catalog_service import ParameterSpec, TemplateManifest
+from services.catalog_service import ParameterSpec, TemplateManifest, localized
 from services.errors import PortalError
+from services.i18n import _
 from services.template_library import PickerChoice
 
 PREFIX = "parameter_form"
@@ -64,7 +65,7 @@ class ParameterForm:
                 slot.error(md_escape(message), icon=":material/error:")
         lines = "\n".join(f"- **{md_escape(name)}**: {md_escape(message)}"
                           for name, message in field_errors.items())
-        self._summary_slot.error(f"Fix these parameters first:\n{lines}",
+        self._summary_slot.error(_("Fix these parameters first:\n{lines}").format(lines=lines),
                                  icon=":material/rule:")
 
 
@@ -121,9 +122,10 @@ def _list_widget(spec: ParameterSpec, common: dict[str, Any]) -> Any:
                               default=[v for v in spec.default or () if v in options],
                               **common)
     _drop_unless(key, lambda kept: isinstance(kept, str))
-    what = "numbers" if spec.item_type == "number" else "values"
-    return st.text_input(spec.name, value=_listed(spec.default),
-                         placeholder=f"{what} separated by commas", **common)
+    placeholder = (_("numbers separated by commas") if spec.item_type == "number"
+                   else _("values separated by commas"))
+    return st.text_input(spec.name, value=_listed(spec.default), placeholder=placeholder,
+                         **common)
 
 
 def _cloud_choices(aws_type: str, lookup: ChoicesLookup | None
@@ -141,7 +143,7 @@ def _cloud_choices(aws_type: str, lookup: ChoicesLookup | None
     except PortalError as exc:
         # The form stays usable when the cloud cannot be listed: the id is typed instead, and
         # the launch tells whether it exists.
-        return [], f"The cloud could not be asked for them ({exc})."
+        return [], _("The cloud could not be asked for them ({error}).").format(error=exc)
     st.session_state[key] = (time.monotonic(), choices)
     return choices, ""
 
@@ -162,39 +164,42 @@ def _aws_widget(spec: ParameterSpec, common: dict[str, Any],
                          and all(item in values for item in kept))
             return st.multiselect(spec.name, values, format_func=labels.__getitem__,
                                   default=[v for v in spec.default or () if v in values],
-                                  placeholder=f"Pick from the cloud's {inner}", **common)
+                                  placeholder=_("Pick from the cloud's {aws_type}").format(
+                                      aws_type=inner), **common)
         _drop_unless(key, lambda kept: kept in values)
         return st.selectbox(spec.name, values, format_func=labels.__getitem__,
                             index=values.index(spec.default) if spec.default in values else None,
-                            placeholder=f"Pick a {inner}", **common)
+                            placeholder=_("Pick a {aws_type}").format(aws_type=inner), **common)
     _drop_unless(key, lambda kept: isinstance(kept, str))
     typed = st.text_input(spec.name,
                           value=_listed(spec.default) if spec.is_list else spec.default or "",
-                          placeholder=f"{inner}{', separated by commas' if spec.is_list else ''}",
-                          **common)
+                          placeholder=_("{aws_type}, separated by commas").format(aws_type=inner)
+                          if spec.is_list else inner, **common)
     if lookup is not None:
-        st.caption(md_escape(problem or f"Nothing in the target cloud to pick from: type the "
-                                        f"{inner}."))
+        st.caption(md_escape(problem or _("Nothing in the target cloud to pick from: type the "
+                                          "{aws_type}.").format(aws_type=inner)))
     return typed
 
 
-def _secret_widget(spec: ParameterSpec, key: str) -> str | None:
+def _secret_widget(spec: ParameterSpec, key: str, help_text: str | None) -> str | None:
     """A password box that starts empty whatever the template's default, and is not kept when
     the page is left: the value goes to the launch and nowhere back to the browser. Empty means
     "the template's default" (or, without one, the service's "is required")."""
     typed = st.text_input(
         spec.name, key=key, type="password", max_chars=spec.max_length,
-        help=spec.description, autocomplete="new-password",
-        placeholder="the template's default" if spec.default is not None else "required")
+        help=help_text, autocomplete="new-password",
+        placeholder=_("the template's default") if spec.default is not None else _("required"))
     return typed or None
 
 
-def _widget(spec: ParameterSpec, key: str, lookup: ChoicesLookup | None) -> Any:
-    common: dict[str, Any] = {"key": key, "help": spec.description, "persist_state": "session"}
+def _widget(spec: ParameterSpec, key: str, lookup: ChoicesLookup | None,
+            help_text: str | None) -> Any:
+    """`spec`'s widget; `help_text` is its description in the reader's language."""
+    common: dict[str, Any] = {"key": key, "help": help_text, "persist_state": "session"}
     if spec.type == "boolean":
         return st.checkbox(spec.name, value=bool(spec.default), **common)
     if spec.secret:
-        return _secret_widget(spec, key)
+        return _secret_widget(spec, key, help_text)
     if spec.type == "aws":
         return _aws_widget(spec, common, lookup)
     if spec.type == "list":
@@ -212,7 +217,7 @@ def _widget(spec: ParameterSpec, key: str, lookup: ChoicesLookup | None) -> Any:
                                **common)
     if spec.type == "number":
         return _number_widget(spec, common)
-    placeholder = "e.g. 10.0.1.0/24" if spec.type == "cidr" else None
+    placeholder = _("e.g. 10.0.1.0/24") if spec.type == "cidr" else None
     return st.text_input(spec.name, value="" if spec.default is None else str(spec.default),
                          max_chars=spec.max_length, placeholder=placeholder, **common)
 
@@ -224,25 +229,29 @@ def parameter_form(manifest: TemplateManifest, *,
     values: dict[str, Any] = {}
     slots: dict[str, DeltaGenerator] = {}
     form = form_id(manifest)
+    # What the reader reads about each field; the widgets themselves follow `manifest`.
+    described = {spec.name: spec.description for spec in localized(manifest).parameters}
 
     def draw(spec: ParameterSpec) -> None:
-        value = _widget(spec, field_key(form, spec.name), aws_choices)
+        value = _widget(spec, field_key(form, spec.name), aws_choices,
+                        described.get(spec.name, spec.description))
         # A secret left empty is left out, so the template's default applies.
         if not (spec.secret and value is None):
             values[spec.name] = value
         slots[spec.name] = st.empty()
 
     with st.container(border=True, key=f"{PREFIX}.{form}.container"):
-        st.markdown("**Parameters**")
+        st.markdown(_("**Parameters**"))
         for spec in manifest.parameters:
             if not spec.advanced:
                 draw(spec)
         advanced = [spec for spec in manifest.parameters if spec.advanced]
         if advanced:
-            with st.expander(f"Advanced ({len(advanced)})", icon=":material/tune:"):
+            with st.expander(_("Advanced ({count})").format(count=len(advanced)),
+                             icon=":material/tune:"):
                 for spec in advanced:
                     draw(spec)
-        st.button("Reset to defaults", key=f"{PREFIX}.{form}.reset", on_click=_reset,
+        st.button(_("Reset to defaults"), key=f"{PREFIX}.{form}.reset", on_click=_reset,
                   args=(manifest,), type="tertiary", icon=":material/restart_alt:")
     summary = st.empty()
     return ParameterForm(template_id=manifest.id, values=values, _field_slots=slots,

@@ -9,18 +9,26 @@ from dataclasses import replace
 
 import streamlit as st
 
-from portal.components.environment_card import error_text, events_table
+from portal.components.environment_card import error_text, events_table, status_label
 from portal.components.live import live_section
 from portal.components.text import duration
 from portal.ui_context import portal_errors
 from services import environment_service
 from services.context import PortalContext
 from services.environment_service import EnvironmentView, RunView, StartedRun
-from services.history.models import RunStatus
+from services.history.models import RunKind, RunStatus
+from services.i18n import N_, _
 from services.identity import Actor
 from services.incidents import student_text
 
 PREFIX = "run_progress"
+# What a run of each kind reads as while it runs, once it succeeded, once it failed.
+RUNNING = {RunKind.LAUNCH.value: N_("Launching {template} ({env_id})…"),
+           RunKind.DESTROY.value: N_("Destroying {template} ({env_id})…")}
+SUCCEEDED = {RunKind.LAUNCH.value: N_("Launch of {env_id} succeeded in {duration}: {status}"),
+             RunKind.DESTROY.value: N_("Destroy of {env_id} succeeded in {duration}: {status}")}
+FAILED = {RunKind.LAUNCH.value: N_("Launch of {env_id} failed after {duration}"),
+          RunKind.DESTROY.value: N_("Destroy of {env_id} failed after {duration}")}
 
 
 def watch(slot: str, started: StartedRun) -> None:
@@ -37,13 +45,19 @@ def forget(slot: str) -> None:
 
 
 def _label(env: EnvironmentView, run: RunView) -> str:
-    verb = {"launch": "Launching", "destroy": "Destroying"}.get(run.kind, run.kind)
     if run.status == RunStatus.RUNNING.value:
-        return f"{verb} {env.template_id} ({env.env_id})…"
+        if run.kind not in RUNNING:
+            return f"{run.kind} {env.template_id} ({env.env_id})…"
+        return _(RUNNING[run.kind]).format(template=env.template_id, env_id=env.env_id)
     took = duration(run.duration_s)
     if run.status == RunStatus.SUCCEEDED.value:
-        return f"{run.kind.capitalize()} of {env.env_id} succeeded in {took}: {env.status}"
-    return f"{run.kind.capitalize()} of {env.env_id} failed after {took}"
+        if run.kind not in SUCCEEDED:
+            return f"{run.kind.capitalize()} of {env.env_id} succeeded in {took}: {env.status}"
+        return _(SUCCEEDED[run.kind]).format(env_id=env.env_id, duration=took,
+                                             status=status_label(env.status))
+    if run.kind not in FAILED:
+        return f"{run.kind.capitalize()} of {env.env_id} failed after {took}"
+    return _(FAILED[run.kind]).format(env_id=env.env_id, duration=took)
 
 
 def run_progress(ctx: PortalContext, actor: Actor, *, slot: str) -> EnvironmentView | None:

@@ -7,25 +7,34 @@ import streamlit as st
 
 from portal.components.text import md_escape
 from services.clouds.status import TargetStatus
+from services.i18n import N_, _
 
-LABELS = {"embedded": "the embedded cloud", "localstack": "LocalStack", "aws": "AWS"}
+# Translated where shown; LocalStack and AWS are names.
+LABELS = {"embedded": N_("the embedded cloud"), "localstack": "LocalStack", "aws": "AWS"}
 
 
 def target_state(state: TargetStatus, *, show_identity: bool) -> bool:
     """Shows the target's state; returns whether it can be used. `show_identity` adds the
     account and identity (for instructors: students need not read ARNs)."""
-    where = f"{LABELS.get(state.target, state.target)} ({md_escape(state.region)})"
+    name = _(LABELS[state.target]) if state.target in LABELS else state.target
+    where = f"{name} ({md_escape(state.region)})"
     if not state.usable:
-        st.error(f"Launches go to {where}, which cannot be used now: "
-                 f"{md_escape(state.reason or 'unknown')}"
-                 + (f". Fix: {md_escape(state.fix)}" if state.fix else ""),
-                 icon=":material/cloud_off:")
+        reason = md_escape(state.reason or _("unknown"))
+        if state.fix:
+            text = _("Launches go to {where}, which cannot be used now: {reason}. Fix: {fix}"
+                     ).format(where=where, reason=reason, fix=md_escape(state.fix))
+        else:
+            text = _("Launches go to {where}, which cannot be used now: {reason}").format(
+                where=where, reason=reason)
+        st.error(text, icon=":material/cloud_off:")
         return False
-    who = ""
+    parts = [_("Launches go to {where}").format(where=where)]
     if show_identity and state.account_id:
-        who = f" · account {md_escape(state.account_id)}"
-        if state.identity_arn:
-            who += f" as `{md_escape(state.identity_arn)}`"
-    running = "" if state.running is not False else " · starts on the first launch"
-    st.caption(f":material/cloud_done: Launches go to {where}{who}{running}")
+        account = md_escape(state.account_id)
+        parts.append(_("account {account} as `{identity}`").format(
+            account=account, identity=md_escape(state.identity_arn)) if state.identity_arn
+            else _("account {account}").format(account=account))
+    if state.running is False:
+        parts.append(_("starts on the first launch"))
+    st.caption(":material/cloud_done: " + " · ".join(parts))
     return True

@@ -7,7 +7,8 @@ from typing import Any
 import streamlit as st
 
 from portal.components.text import md_escape
-from services.catalog_service import ParameterSpec, TemplateManifest
+from services.catalog_service import ParameterSpec, TemplateManifest, localized
+from services.i18n import _
 
 PREFIX = "template_card"
 
@@ -24,42 +25,46 @@ def _accepted(spec: ParameterSpec) -> str:
         high = "" if spec.max is None else str(spec.max)
         return f"{low}–{high}"
     if spec.within:
-        return f"CIDR inside {spec.within}"
+        return _("CIDR inside {cidr}").format(cidr=spec.within)
     if spec.type == "cidr":
         return "IPv4 CIDR"
     if spec.pattern:
-        return f"matches {spec.pattern}"
+        return _("matches {pattern}").format(pattern=spec.pattern)
     return ""
 
 
 def parameter_rows(manifest: TemplateManifest) -> list[dict[str, Any]]:
+    """The table of `manifest`'s parameters, for reading: pass it `localized(manifest)`."""
     # Strings throughout: a column mixing text, numbers and booleans does not convert to Arrow.
-    return [{"parameter": spec.name, "type": spec.type,
-             "default": "" if spec.default is None else str(spec.default),
-             "accepts": _accepted(spec), "advanced": "yes" if spec.advanced else "",
-             "description": spec.description} for spec in manifest.parameters]
+    return [{_("parameter"): spec.name, _("type"): spec.type,
+             _("default"): "" if spec.default is None else str(spec.default),
+             _("accepts"): _accepted(spec), _("advanced"): _("yes") if spec.advanced else "",
+             _("description"): spec.description} for spec in manifest.parameters]
 
 
 def template_card(manifest: TemplateManifest) -> bool:
     """Draw the card; True when its "Launch this" button was clicked."""
+    # The template's text in the reader's language; its ids and keys are the manifest's own.
+    shown = localized(manifest)
     with st.container(border=True, key=f"{PREFIX}.{manifest.id}"):
         about, action = st.columns([4, 1], vertical_alignment="top")
         with about:
-            st.subheader(manifest.title, anchor=False)
+            st.subheader(shown.title, anchor=False)
             st.caption(f"`{manifest.id}`")
-            st.markdown(md_escape(manifest.summary))
+            st.markdown(md_escape(shown.summary))
         with action:
-            clicked = st.button("Launch this", key=launch_button_key(manifest.id),
+            clicked = st.button(_("Launch this"), key=launch_button_key(manifest.id),
                                 type="primary", icon=":material/rocket_launch:", width="stretch")
         goals, outputs = st.columns([3, 2])
         with goals:
-            if manifest.learning_goals:
-                st.markdown("**You will learn to**")
-                st.markdown("\n".join(f"- {md_escape(goal)}" for goal in manifest.learning_goals))
+            if shown.learning_goals:
+                st.markdown(_("**You will learn to**"))
+                st.markdown("\n".join(f"- {md_escape(goal)}" for goal in shown.learning_goals))
         with outputs:
-            st.markdown("**You get back**")
-            st.markdown("\n".join(f"- {md_escape(o.label)}" for o in manifest.outputs))
-        with st.expander(f"Parameters ({len(manifest.parameters)})", icon=":material/tune:"):
+            st.markdown(_("**You get back**"))
+            st.markdown("\n".join(f"- {md_escape(o.label)}" for o in shown.outputs))
+        with st.expander(_("Parameters ({count})").format(count=len(manifest.parameters)),
+                         icon=":material/tune:"):
             # A static table: it wraps the long descriptions a data grid would cut off.
-            st.table(parameter_rows(manifest), hide_index=True, border="horizontal")
+            st.table(parameter_rows(shown), hide_index=True, border="horizontal")
     return clicked

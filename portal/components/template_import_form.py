@@ -17,6 +17,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from portal.components.text import md_escape
+from services.i18n import N_, _
 
 PREFIX = "template_import_form"
 UPLOAD_TYPES = ["yaml", "yml", "json", "template", "zip"]
@@ -27,11 +28,18 @@ MAX_UPLOAD_MB = 4
 # linter or parser (template), or the form derived from it (parameters). All three are the
 # file's, shown under it.
 FILE_FIELDS = ("source", "template", "parameters")
-LABELS = {"source": "Template file", "template": "Template file", "parameters": "Template file",
-          "id": "Template id", "title": "Title", "summary": "Summary",
-          "learning_goals": "Learning goals", "courses": "Offered in courses"}
-FILE_HELP = ("A CloudFormation template (.yaml, .yml, .json, .template), or a Terraform module "
-             "as a .zip of its folder. Its parameters become the students' launch form.")
+# Field labels, translated where shown (`label`).
+LABELS = {"source": N_("Template file"), "template": N_("Template file"),
+          "parameters": N_("Template file"), "id": N_("Template id"), "title": N_("Title"),
+          "summary": N_("Summary"), "learning_goals": N_("Learning goals"),
+          "courses": N_("Offered in courses")}
+FILE_HELP = N_("A CloudFormation template (.yaml, .yml, .json, .template), or a Terraform "
+               "module as a .zip of its folder. Its parameters become the students' launch form.")
+
+
+def label(name: str) -> str:
+    """The label of field `name` in the reader's language (the name itself for no field)."""
+    return _(LABELS[name]) if name in LABELS else name
 
 
 def _key(key: str, name: str) -> str:
@@ -59,7 +67,7 @@ class _Messages:
 
     field_slots: dict[str, DeltaGenerator] = field(repr=False)
     summary_slot: DeltaGenerator = field(repr=False)
-    # What the summary says happened, e.g. "Nothing was imported".
+    # What the summary says happened, e.g. "Nothing was imported" (translated).
     outcome: str
 
     def show(self, field_errors: Mapping[str, str]) -> None:
@@ -71,7 +79,7 @@ class _Messages:
             if slot is not None and slot_name not in shown_under:
                 slot.error(md_escape(message), icon=":material/error:")
                 shown_under.add(slot_name)
-        lines = "\n".join(f"- **{md_escape(LABELS.get(name, name))}**: {md_escape(message)}"
+        lines = "\n".join(f"- **{md_escape(label(name))}**: {md_escape(message)}"
                           for name, message in field_errors.items())
         self.summary_slot.error(f"{self.outcome}:\n{lines}", icon=":material/rule:")
 
@@ -106,37 +114,37 @@ def template_import_form(course_options: Sequence[str], *, key: str) -> Template
     base = f"{key}.{_generation(key)}"
     slots: dict[str, DeltaGenerator] = {}
     with st.form(_key(key, "form"), enter_to_submit=False):
-        uploaded = st.file_uploader(LABELS["source"], type=UPLOAD_TYPES,
+        uploaded = st.file_uploader(label("source"), type=UPLOAD_TYPES,
                                     key=_key(base, "file"), max_upload_size=MAX_UPLOAD_MB,
-                                    help=FILE_HELP)
+                                    help=_(FILE_HELP))
         slots["source"] = st.empty()
         id_col, title_col = st.columns(2)
         with id_col:
             template_id = st.text_input(
-                LABELS["id"], key=_key(base, "id"), max_chars=64, placeholder="e.g. vpc-lab",
-                help="What students, the CLI and the audit log call it: letters, digits, dots, "
-                     "dashes or underscores. It cannot change later.")
+                label("id"), key=_key(base, "id"), max_chars=64, placeholder=_("e.g. vpc-lab"),
+                help=_("What students, the CLI and the audit log call it: letters, digits, dots, "
+                       "dashes or underscores. It cannot change later."))
             slots["id"] = st.empty()
         with title_col:
-            title = st.text_input(LABELS["title"], key=_key(base, "title"), max_chars=200,
-                                  placeholder="Empty: the id")
+            title = st.text_input(label("title"), key=_key(base, "title"), max_chars=200,
+                                  placeholder=_("Empty: the id"))
             slots["title"] = st.empty()
-        summary = st.text_area(LABELS["summary"], key=_key(base, "summary"), max_chars=2000,
-                               placeholder="Empty: the template's own Description")
+        summary = st.text_area(label("summary"), key=_key(base, "summary"), max_chars=2000,
+                               placeholder=_("Empty: the template's own Description"))
         slots["summary"] = st.empty()
-        goals = st.text_area(LABELS["learning_goals"], key=_key(base, "learning_goals"),
-                             placeholder="One per line, e.g. Read a VPC's route tables.")
+        goals = st.text_area(label("learning_goals"), key=_key(base, "learning_goals"),
+                             placeholder=_("One per line, e.g. Read a VPC's route tables."))
         slots["learning_goals"] = st.empty()
-        chosen = st.multiselect(LABELS["courses"], list(course_options), key=_key(base, "courses"),
-                                placeholder="None yet: students are not offered it",
-                                help="Students of these courses see it on the Launch page.")
+        chosen = st.multiselect(label("courses"), list(course_options), key=_key(base, "courses"),
+                                placeholder=_("None yet: students are not offered it"),
+                                help=_("Students of these courses see it on the Launch page."))
         slots["courses"] = st.empty()
-        submitted = st.form_submit_button("Import template", type="primary",
+        submitted = st.form_submit_button(_("Import template"), type="primary",
                                           icon=":material/upload_file:")
-    messages = _Messages(slots, st.empty(), "Nothing was imported")
+    messages = _Messages(slots, st.empty(), _("Nothing was imported"))
     upload = _uploaded(uploaded)
     if submitted and upload is None:
-        messages.show({"source": "choose a file to import first"})
+        messages.show({"source": _("choose a file to import first")})
         submitted = False
     values = {"title": (title or "").strip() or None,
               # None keeps the template's own Description as the summary.
@@ -164,15 +172,15 @@ def version_upload_form(*, key: str, engine_label: str) -> VersionUpload:
     slots: dict[str, DeltaGenerator] = {}
     with st.form(_key(key, "version"), clear_on_submit=True, enter_to_submit=False):
         uploaded = st.file_uploader(
-            f"New version ({engine_label})", type=UPLOAD_TYPES, key=_key(key, "version_file"),
-            max_upload_size=MAX_UPLOAD_MB,
-            help="Environments running now keep the version they were launched from; launches "
-                 "from now on get this one.")
+            _("New version ({engine})").format(engine=engine_label), type=UPLOAD_TYPES,
+            key=_key(key, "version_file"), max_upload_size=MAX_UPLOAD_MB,
+            help=_("Environments running now keep the version they were launched from; launches "
+                   "from now on get this one."))
         slots["source"] = st.empty()
-        submitted = st.form_submit_button("Upload version", icon=":material/upload:")
-    messages = _Messages(slots, st.empty(), "No version was added")
+        submitted = st.form_submit_button(_("Upload version"), icon=":material/upload:")
+    messages = _Messages(slots, st.empty(), _("No version was added"))
     upload = _uploaded(uploaded)
     if submitted and upload is None:
-        messages.show({"source": "choose a file to upload first"})
+        messages.show({"source": _("choose a file to upload first")})
         submitted = False
     return VersionUpload(submitted=submitted, upload=upload, _messages=messages)

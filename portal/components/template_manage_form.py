@@ -14,8 +14,9 @@ from typing import Any
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from portal.components.template_import_form import LABELS, goals_from_text
+from portal.components.template_import_form import goals_from_text, label
 from portal.components.text import md_escape
+from services.i18n import _
 from services.template_library import ImportedTemplate
 
 PREFIX = "template_manage_form"
@@ -40,25 +41,26 @@ class DetailsForm:
             slot = self._field_slots.get(name)
             if slot is not None:
                 slot.error(md_escape(message), icon=":material/error:")
-        lines = "\n".join(f"- **{md_escape(LABELS.get(name, name))}**: {md_escape(message)}"
+        lines = "\n".join(f"- **{md_escape(label(name))}**: {md_escape(message)}"
                           for name, message in field_errors.items())
-        self._summary_slot.error(f"Nothing was saved:\n{lines}", icon=":material/rule:")
+        self._summary_slot.error(_("Nothing was saved:\n{lines}").format(lines=lines),
+                                 icon=":material/rule:")
 
 
 def details_form(view: ImportedTemplate, *, key: str) -> DetailsForm:
     """Title, summary and learning goals as students read them in the catalog."""
     slots: dict[str, DeltaGenerator] = {}
     with st.form(_key(key, "details"), enter_to_submit=False):
-        title = st.text_input(LABELS["title"], value=view.title, max_chars=200,
+        title = st.text_input(label("title"), value=view.title, max_chars=200,
                               key=_key(key, "title"))
         slots["title"] = st.empty()
-        summary = st.text_area(LABELS["summary"], value=view.summary, max_chars=2000,
+        summary = st.text_area(label("summary"), value=view.summary, max_chars=2000,
                                key=_key(key, "summary"))
         slots["summary"] = st.empty()
-        goals = st.text_area(LABELS["learning_goals"], value="\n".join(view.learning_goals),
-                             key=_key(key, "learning_goals"), help="One per line.")
+        goals = st.text_area(label("learning_goals"), value="\n".join(view.learning_goals),
+                             key=_key(key, "learning_goals"), help=_("One per line."))
         slots["learning_goals"] = st.empty()
-        submitted = st.form_submit_button("Save details", type="primary",
+        submitted = st.form_submit_button(_("Save details"), type="primary",
                                           icon=":material/save:")
     return DetailsForm(submitted=submitted,
                        values={"title": title, "summary": summary,
@@ -75,12 +77,12 @@ def courses_form(view: ImportedTemplate, course_options: Sequence[str], *,
     """
     options = list(dict.fromkeys([*course_options, *view.courses]))
     with st.form(_key(key, "courses"), enter_to_submit=False):
-        chosen = st.multiselect(LABELS["courses"], options, default=list(view.courses),
+        chosen = st.multiselect(label("courses"), options, default=list(view.courses),
                                 key=_key(key, "course_list"),
-                                placeholder="None: students are not offered it",
-                                help="Students of these courses see it on the Launch page. A "
-                                     "course's own list of allowed templates still applies.")
-        submitted = st.form_submit_button("Save courses", type="primary",
+                                placeholder=_("None: students are not offered it"),
+                                help=_("Students of these courses see it on the Launch page. A "
+                                       "course's own list of allowed templates still applies."))
+        submitted = st.form_submit_button(_("Save courses"), type="primary",
                                           icon=":material/school:")
     return list(chosen) if submitted else None
 
@@ -96,18 +98,19 @@ def _set_confirming(key: str, value: bool) -> None:
 def retire_control(view: ImportedTemplate, *, key: str) -> bool:
     """The Retire button, then a second explicit confirmation; True once confirmed."""
     if not st.session_state.get(_confirm_key(key)):
-        st.button("Retire", key=_key(key, "retire"), icon=":material/archive:",
+        st.button(_("Retire"), key=_key(key, "retire"), icon=":material/archive:",
                   on_click=_set_confirming, args=(key, True))
         return False
-    st.warning(f"Retire **{md_escape(view.id)}**? Students can no longer launch it; "
-               "environments launched from it keep running until their lease ends. It cannot be "
-               "brought back: to offer it again, import its file under a new id.",
+    st.warning(_("Retire **{template}**? Students can no longer launch it; environments launched "
+                 "from it keep running until their lease ends. It cannot be brought back: to "
+                 "offer it again, import its file under a new id.").format(
+                     template=md_escape(view.id)),
                icon=":material/warning:")
     confirm_col, cancel_col = st.columns(2)
-    confirmed = confirm_col.button(f"Confirm retire {view.id}", type="primary",
-                                   key=_key(key, "confirm_retire"), icon=":material/archive:",
-                                   width="stretch")
-    cancel_col.button("Cancel", key=_key(key, "cancel_retire"), width="stretch",
+    confirmed = confirm_col.button(_("Confirm retire {template}").format(template=view.id),
+                                   type="primary", key=_key(key, "confirm_retire"),
+                                   icon=":material/archive:", width="stretch")
+    cancel_col.button(_("Cancel"), key=_key(key, "cancel_retire"), width="stretch",
                       on_click=_set_confirming, args=(key, False))
     if confirmed:
         st.session_state.pop(_confirm_key(key), None)

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from services.catalog_service import TemplateManifest
+from services.catalog_service import TemplateManifest, localized
+from services.i18n import _
 
 PICKER_KEY = "template_picker.template_id"
 _REQUESTED_KEY = "template_picker.requested"
@@ -28,8 +29,11 @@ def template_picker(templates: Sequence[TemplateManifest]) -> TemplateManifest:
     elif st.session_state.get(PICKER_KEY) not in by_id:
         # A template removed from the catalog since it was picked.
         st.session_state.pop(PICKER_KEY, None)
-    chosen = st.selectbox("Template", list(by_id), key=PICKER_KEY,
-                          format_func=lambda template_id: f"{by_id[template_id].title} "
+    # The titles in the reader's language; the options (and the manifest returned) stay the
+    # templates themselves.
+    titles = {t.id: localized(t).title for t in templates}
+    chosen = st.selectbox(_("Template"), list(by_id), key=PICKER_KEY,
+                          format_func=lambda template_id: f"{titles[template_id]} "
                                                           f"({template_id})",
                           persist_state="session")
     return by_id[chosen]
