@@ -9,14 +9,17 @@ cost page and a student's own environments: with one student the class-only part
 from __future__ import annotations
 
 import zlib
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from babel.numbers import get_currency_symbol
 from plotly.colors import qualitative
 
 from services.cost_meter import ClassCost, budget_day
+from services.i18n import N_, _, current_locale, format_money, format_percent, ngettext
 
 PREFIX = "cost_charts"
 BUDGET_COLOR = "#d62728"
@@ -26,10 +29,10 @@ PROJECTED_COLOR = "#ff7f0e"
 # More burn-down lines than this turn into a tangle: the rest are one pick away.
 BURN_DOWN_LINES = 8
 TOP_SPENDERS = 10
-PROJECTION_NOTE = ("Projected: the cost so far, plus each environment running now at its hourly "
-                   "price until its lease ends, when the portal destroys it.")
-METERED_NOTE = ("Metered from list prices: each environment's hourly price (priced at launch from "
-                "its template and parameters) times the time it held resources, up to now.")
+PROJECTION_NOTE = N_("Projected: the cost so far, plus each environment running now at its "
+                     "hourly price until its lease ends, when the portal destroys it.")
+METERED_NOTE = N_("Metered from list prices: each environment's hourly price (priced at launch "
+                  "from its template and parameters) times the time it held resources, up to now.")
 
 
 def _key(key: str, name: str) -> str:
@@ -38,9 +41,28 @@ def _key(key: str, name: str) -> str:
 
 def money(amount: float) -> str:
     """Dollars to the cent, or to a tenth of a cent below a dollar so small charges still show."""
-    sign = "-" if amount < 0 else ""
-    amount = abs(amount)
-    return f"{sign}${amount:,.3f}" if 0 < amount < 1 else f"{sign}${amount:,.2f}"
+    decimals = 3 if 0 < abs(amount) < 1 else 2
+    # Rounded from the float's exact value, as Python's own formatting does (Babel would round
+    # its shortest decimal form: $12.345 to $12.34).
+    exact = Decimal(amount or 0.0).quantize(Decimal(1).scaleb(-decimals),  # -0.0: $0.00
+                                            rounding=ROUND_HALF_EVEN)
+    return format_money(exact, decimals=decimals)
+
+
+def _currency() -> str:
+    """The dollar's sign in the reader's language: `$` in English, `US$` in Korean."""
+    return get_currency_symbol("USD", locale=current_locale())
+
+
+def _hover_money(field: str, digits: str) -> str:
+    """A plotly hover field in dollars: plotly's own `$` in English, the language's sign before
+    the number otherwise."""
+    symbol = _currency()
+    return f"%{{{field}:${digits}}}" if symbol == "$" else f"{symbol}%{{{field}:{digits}}}"
+
+
+def _money_column(label: str) -> Any:
+    return st.column_config.NumberColumn(label, format=f"{_currency()}%.2f")
 
 
 def _utc(column: pd.Series) -> list[pd.Timestamp]:
@@ -68,11 +90,13 @@ def per_day_figure(cost: ClassCost) -> go.Figure:
         rows = days[days["template_id"] == template_id]
         figure.add_trace(go.Bar(
             x=_utc(rows["day"]), y=_values(rows["cost_usd"]), name=template_id, marker_color=color,
-            hovertemplate=f"{template_id}: %{{y:$,.3f}} on %{{x|%Y-%m-%d}}<extra></extra>"))
+            hovertemplate=_("{template}: {cost} on {day}").format(
+                template=template_id, cost=_hover_money("y", ",.3f"), day="%{x|%Y-%m-%d}")
+            + "<extra></extra>"))
     figure.update_layout(barmode="stack", height=360, margin={"t": 30, "b": 40, "l": 60, "r": 20},
                          legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"})
-    figure.update_xaxes(title_text="day (UTC)", type="date", dtick="D1", tickformat="%b %d")
-    figure.update_yaxes(title_text="cost (USD)", tickprefix="$", rangemode="tozero")
+    figure.update_xaxes(title_text=_("day (UTC)"), type="date", dtick="D1", tickformat="%b %d")
+    figure.update_yaxes(title_text=_("cost (USD)"), tickprefix=_currency(), rangemode="tozero")
     return figure
 
 
@@ -82,26 +106,30 @@ def per_student_figure(cost: ClassCost) -> go.Figure:
     students = cost.per_student.sort_values(["spent_usd", "owner"], ascending=[False, True])
     owners = students["owner"].tolist()
     outside = (students["spent_usd"] - students["cost_usd"]).clip(lower=0)
+    hover = {"student": "%{x}", "cost": _hover_money("y", ",.2f")}
     figure = go.Figure()
     figure.add_trace(go.Bar(
-        x=owners, y=_values(students["cost_usd"]), name="in this view", marker_color=VIEW_COLOR,
-        hovertemplate="%{x}: %{y:$,.2f} in this view<extra></extra>"))
+        x=owners, y=_values(students["cost_usd"]), name=_("in this view"),
+        marker_color=VIEW_COLOR,
+        hovertemplate=_("{student}: {cost} in this view").format(**hover) + "<extra></extra>"))
     if (outside > 0.005).any():
         figure.add_trace(go.Bar(
-            x=owners, y=_values(outside), name="before the window or other templates",
+            x=owners, y=_values(outside), name=_("before the window or other templates"),
             marker_color=OUTSIDE_COLOR,
-            hovertemplate="%{x}: %{y:$,.2f} outside this view<extra></extra>"))
+            hovertemplate=_("{student}: {cost} outside this view").format(**hover)
+            + "<extra></extra>"))
     figure.add_trace(go.Scatter(
-        x=owners, y=_values(students["projected_spent_usd"]), name="projected at lease end",
+        x=owners, y=_values(students["projected_spent_usd"]), name=_("projected at lease end"),
         mode="markers", marker={"color": PROJECTED_COLOR, "symbol": "diamond", "size": 10},
-        hovertemplate="%{x}: %{y:$,.2f} when the leases end<extra></extra>"))
+        hovertemplate=_("{student}: {cost} when the leases end").format(**hover)
+        + "<extra></extra>"))
     figure.add_hline(y=cost.budget_usd, line={"color": BUDGET_COLOR, "dash": "dash"},
-                     annotation_text=f"budget {money(cost.budget_usd)}",
+                     annotation_text=_("budget {amount}").format(amount=money(cost.budget_usd)),
                      annotation_position="top left")
     figure.update_layout(barmode="stack", height=380, margin={"t": 30, "b": 40, "l": 60, "r": 20},
                          legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"})
-    figure.update_xaxes(title_text="student", type="category")
-    figure.update_yaxes(title_text="spent (USD)", tickprefix="$", rangemode="tozero")
+    figure.update_xaxes(title_text=_("student"), type="category")
+    figure.update_yaxes(title_text=_("spent (USD)"), tickprefix=_currency(), rangemode="tozero")
     return figure
 
 
@@ -111,38 +139,47 @@ def burn_down_figure(cost: ClassCost, *, owners: list[str] | None = None) -> go.
     chosen = owners if owners is not None else cost.per_student["owner"].tolist()
     curve = cost.burn_down[cost.burn_down["owner"].isin(chosen)]
     crossings = cost.per_student.set_index("owner")["crosses_budget_at"]
+    amount, moment = _hover_money("y", ",.2f"), "%{x|%Y-%m-%d %H:%M}"
     figure = go.Figure()
     for owner, color in _colors(chosen).items():
         rows = curve[curve["owner"] == owner]
-        for projected, dash, label in ((False, "solid", "remaining"),
-                                       (True, "dash", "projected")):
+        for projected, dash, hover in (
+                (False, "solid", N_("{student}: {amount} remaining at {time} UTC")),
+                (True, "dash", N_("{student}: {amount} projected at {time} UTC"))):
             part = rows[rows["projected"] == projected]
             if part.empty:
                 continue
             figure.add_trace(go.Scatter(
                 x=_utc(part["at"]), y=_values(part["remaining_usd"]), mode="lines",
-                name=owner if not projected else f"{owner} (projected)", legendgroup=owner,
-                showlegend=not projected, line={"color": color, "dash": dash},
-                hovertemplate=f"{owner}: %{{y:$,.2f}} {label} at %{{x|%Y-%m-%d %H:%M}} UTC"
-                              "<extra></extra>"))
+                name=owner if not projected else _("{student} (projected)").format(student=owner),
+                legendgroup=owner, showlegend=not projected, line={"color": color, "dash": dash},
+                hovertemplate=_(hover).format(student=owner, amount=amount, time=moment)
+                + "<extra></extra>"))
         crossing = crossings.get(owner)
         if crossing is not None and not pd.isna(crossing):
             figure.add_trace(go.Scatter(
                 x=[pd.Timestamp(crossing).tz_convert("UTC").tz_localize(None)], y=[0.0],
-                mode="markers", name=f"{owner} crosses the budget", legendgroup=owner,
-                showlegend=False, marker={"color": color, "symbol": "x", "size": 11},
-                hovertemplate=f"{owner} reaches the budget at %{{x|%Y-%m-%d %H:%M}} UTC"
-                              "<extra></extra>"))
+                mode="markers", name=_("{student} crosses the budget").format(student=owner),
+                legendgroup=owner, showlegend=False,
+                marker={"color": color, "symbol": "x", "size": 11},
+                hovertemplate=_("{student} reaches the budget at {time} UTC").format(
+                    student=owner, time=moment) + "<extra></extra>"))
     figure.add_hline(y=0.0, line={"color": BUDGET_COLOR, "width": 2},
-                     annotation_text="budget spent", annotation_position="bottom left")
+                     annotation_text=_("budget spent"), annotation_position="bottom left")
     figure.add_vline(x=pd.Timestamp(cost.now).tz_convert("UTC").tz_localize(None),
                      line={"color": "#9e9e9e", "dash": "dot"})
     figure.update_layout(height=420, margin={"t": 30, "b": 40, "l": 60, "r": 20},
                          hovermode="closest",
                          legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"})
-    figure.update_xaxes(title_text="time (UTC)", type="date")
-    figure.update_yaxes(title_text="budget remaining (USD)", tickprefix="$")
+    figure.update_xaxes(title_text=_("time (UTC)"), type="date")
+    figure.update_yaxes(title_text=_("budget remaining (USD)"), tickprefix=_currency())
     return figure
+
+
+def _percent(percent: float) -> str:
+    """A share given in percent, whole, rounded as Python's own formatting rounds it."""
+    whole = Decimal(percent).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
+    return format_percent(float(whole / 100))
 
 
 def top_spenders_rows(cost: ClassCost, *, n: int = TOP_SPENDERS) -> list[dict[str, Any]]:
@@ -167,57 +204,64 @@ def top_spenders_rows(cost: ClassCost, *, n: int = TOP_SPENDERS) -> list[dict[st
 def cost_metrics(cost: ClassCost) -> None:
     """Cost so far, projected, budget used and environments running now, in one row."""
     so_far, projected, budget, running = st.columns(4)
-    so_far.metric("Cost so far", money(cost.total_usd), help=METERED_NOTE)
-    projected.metric("Projected", money(cost.projected_usd),
-                     delta=f"+{money(cost.projected_usd - cost.total_usd)} until leases end",
-                     delta_color="off", help=PROJECTION_NOTE)
+    so_far.metric(_("Cost so far"), money(cost.total_usd), help=_(METERED_NOTE))
+    projected.metric(_("Projected"), money(cost.projected_usd),
+                     delta=_("+{amount} until leases end").format(
+                         amount=money(cost.projected_usd - cost.total_usd)),
+                     delta_color="off", help=_(PROJECTION_NOTE))
     over = cost.students_over_budget
-    students = "1 student" if cost.students == 1 else f"{cost.students} students"
+    students = ngettext("{count} student", "{count} students", cost.students).format(
+        count=cost.students)
     budget.metric(
-        "Budget used", f"{cost.budget_used_pct:.0f}%",
-        delta=f"{over} over budget" if over else None, delta_color="inverse",
-        help=(f"What the students shown spent, in every template and since their first launch, "
-              f"against {money(cost.budget_usd)} each ({students})."))
-    running.metric("Running now", cost.running_now,
-                   help="Environments of this view holding resources now: launching, ready, "
-                        "destroying, or failed with resources left.")
+        _("Budget used"), _percent(cost.budget_used_pct),
+        delta=_("{count} over budget").format(count=over) if over else None,
+        delta_color="inverse",
+        help=_("What the students shown spent, in every template and since their first launch, "
+               "against {amount} each ({students}).").format(amount=money(cost.budget_usd),
+                                                             students=students))
+    running.metric(_("Running now"), cost.running_now,
+                   help=_("Environments of this view holding resources now: launching, ready, "
+                          "destroying, or failed with resources left."))
 
 
 def cost_source_note(cost: ClassCost) -> None:
     """What the figures are: metered list prices, and nothing real on the embedded cloud."""
     embedded = cost.on_embedded_cloud
     if embedded == cost.environments and embedded:
-        st.caption(":material/science: Metered from list prices; environments on the embedded "
-                   "cloud cost nothing real.")
+        st.caption(":material/science: " + _("Metered from list prices; environments on the "
+                                              "embedded cloud cost nothing real."))
     elif embedded:
-        st.caption(f":material/science: Metered from list prices; {embedded} of the "
-                   f"{cost.environments} environments ran on the embedded cloud and cost "
-                   "nothing real.")
+        st.caption(":material/science: " + _(
+            "Metered from list prices; {embedded} of the {environments} environments ran on the "
+            "embedded cloud and cost nothing real.").format(embedded=embedded,
+                                                            environments=cost.environments))
     else:
-        st.caption("Metered from list prices, before tax, discounts and data transfer: the bill "
-                   "can differ.")
+        st.caption(_("Metered from list prices, before tax, discounts and data transfer: the bill "
+                     "can differ."))
 
 
 def cost_panel(cost: ClassCost, *, key: str) -> None:
     """Everything about `cost` below its metrics: the charts, the top spenders, per template."""
     cost_source_note(cost)
     if cost.environments == 0:
-        st.info("No environment ran in this window.", icon=":material/info:")
+        st.info(_("No environment ran in this window."), icon=":material/info:")
         return
     if cost.unpriced:
-        st.warning(f"{len(cost.unpriced)} environments have no price and count as nothing: "
-                   + ", ".join(cost.unpriced), icon=":material/warning:")
+        st.warning(_("{count} environments have no price and count as nothing: {environments}")
+                   .format(count=len(cost.unpriced), environments=", ".join(cost.unpriced)),
+                   icon=":material/warning:")
 
-    st.subheader("Cost per day")
+    st.subheader(_("Cost per day"))
     st.plotly_chart(per_day_figure(cost), width="stretch", key=_key(key, "per_day"),
-                    alt="Cost per UTC day, stacked by template")
+                    alt=_("Cost per UTC day, stacked by template"))
 
     single = cost.students == 1
-    st.subheader("Against the budget" if single else "Per student")
+    st.subheader(_("Against the budget") if single else _("Per student"))
     st.plotly_chart(per_student_figure(cost), width="stretch", key=_key(key, "per_student"),
-                    alt=f"Spend per student against the {money(cost.budget_usd)} budget")
+                    alt=_("Spend per student against the {amount} budget").format(
+                        amount=money(cost.budget_usd)))
 
-    st.subheader("Budget burn-down")
+    st.subheader(_("Budget burn-down"))
     owners = cost.per_student["owner"].tolist()
     shown = owners
     if len(owners) > BURN_DOWN_LINES:
@@ -226,34 +270,42 @@ def cost_panel(cost: ClassCost, *, key: str) -> None:
         # Keyed by the students on offer: a new filter starts from its own top spenders.
         offered = zlib.crc32("\n".join(owners).encode())
         shown = st.multiselect(
-            "Students on the chart", owners, default=likely[:BURN_DOWN_LINES],
+            _("Students on the chart"), owners, default=likely[:BURN_DOWN_LINES],
             key=_key(key, f"burn_down.{offered:08x}"),
-            help="The students projected to spend most are drawn first.")
+            help=_("The students projected to spend most are drawn first."))
     st.plotly_chart(burn_down_figure(cost, owners=shown), width="stretch",
                     key=_key(key, "burn_down"),
-                    alt="Remaining budget per student over time, projected to the leases' end")
-    st.caption(PROJECTION_NOTE + " Solid: metered; dashed: projected; × where the budget runs "
-               "out. Budgets count every template and the time before the window.")
+                    alt=_("Remaining budget per student over time, projected to the leases' end"))
+    st.caption(_(PROJECTION_NOTE) + " " + _("Solid: metered; dashed: projected; × where the "
+                                            "budget runs out. Budgets count every template and "
+                                            "the time before the window."))
 
+    # The rows keep their English keys (what the tests and the code read); the labels are shown.
     if not single:
-        st.subheader("Top spenders")
+        st.subheader(_("Top spenders"))
         st.dataframe(
             top_spenders_rows(cost), hide_index=True, width="stretch",
             key=_key(key, "top_spenders"),
             column_config={
-                "cost in view (USD)": st.column_config.NumberColumn(format="$%.2f"),
-                "projected (USD)": st.column_config.NumberColumn(format="$%.2f"),
-                "budget left (USD)": st.column_config.NumberColumn(format="$%.2f"),
+                "student": _("student"),
+                "cost in view (USD)": _money_column(_("cost in view (USD)")),
+                "projected (USD)": _money_column(_("projected (USD)")),
                 "budget used": st.column_config.ProgressColumn(
-                    format="%.0f%%", min_value=0, max_value=100),
+                    _("budget used"), format="%.0f%%", min_value=0, max_value=100),
+                "budget left (USD)": _money_column(_("budget left (USD)")),
+                "budget reached on (UTC)": _("budget reached on (UTC)"),
+                "environments": _("environments"),
+                "running": _("running"),
             })
 
-    st.subheader("Per template")
+    st.subheader(_("Per template"))
     st.dataframe(
         [{"template": row["template_id"], "environments": row["environments"],
           "running now": row["running"], "cost so far (USD)": row["cost_usd"],
           "projected (USD)": row["projected_usd"]}
          for row in cost.per_template.to_dict("records")],
         hide_index=True, width="stretch", key=_key(key, "per_template"),
-        column_config={"cost so far (USD)": st.column_config.NumberColumn(format="$%.2f"),
-                       "projected (USD)": st.column_config.NumberColumn(format="$%.2f")})
+        column_config={"template": _("template"), "environments": _("environments"),
+                       "running now": _("running now"),
+                       "cost so far (USD)": _money_column(_("cost so far (USD)")),
+                       "projected (USD)": _money_column(_("projected (USD)"))})

@@ -13,6 +13,7 @@ from plotly.subplots import make_subplots
 
 from services.burstable import CreditHour, CreditMode
 from services.credit_predictor import CreditPrediction
+from services.i18n import _, format_number
 
 BALANCE_COLOR = "#1f77b4"
 SURPLUS_COLOR = "#ff7f0e"
@@ -23,7 +24,12 @@ LIMIT_COLOR = "#9e9e9e"
 
 
 def _hour(hours: float) -> str:
-    return f"{hours:.1f}".removesuffix(".0") + " h"
+    # To a tenth of an hour, without a trailing ".0".
+    return _("{hours} h").format(hours=format_number(round(hours, 1)))
+
+
+def _held_from(hours: float) -> str:
+    return _("held at the baseline from {hour}").format(hour=_hour(hours))
 
 
 def _inside(entry: CreditHour) -> float | None:
@@ -79,56 +85,62 @@ def credit_figure(prediction: CreditPrediction) -> go.Figure:
 
     xs, ys = _balance_points(prediction)
     figure.add_trace(go.Scatter(
-        x=xs, y=ys, name="Credit balance", mode="lines", line={"color": BALANCE_COLOR},
-        hovertemplate="%{y:,.1f} credits after %{x:.1f} h<extra></extra>"), row=1, col=1)
+        x=xs, y=ys, name=_("Credit balance"), mode="lines", line={"color": BALANCE_COLOR},
+        hovertemplate=_("{credits} credits after {hours} h").format(
+            credits="%{y:,.1f}", hours="%{x:.1f}") + "<extra></extra>"), row=1, col=1)
     if prediction.mode is CreditMode.UNLIMITED:
         surplus = [0.0] + [entry.surplus_balance for entry in prediction.hours]
         figure.add_trace(go.Scatter(
             x=[0.0] + [entry.hour + 1.0 for entry in prediction.hours], y=surplus,
-            name="Surplus credits owed", mode="lines",
+            name=_("Surplus credits owed"), mode="lines",
             line={"color": SURPLUS_COLOR, "dash": "dash"},
-            hovertemplate="%{y:,.1f} surplus credits after %{x:.1f} h<extra></extra>"),
+            hovertemplate=_("{credits} surplus credits after {hours} h").format(
+                credits="%{y:,.1f}", hours="%{x:.1f}") + "<extra></extra>"),
             row=1, col=1)
     figure.add_hline(
         y=spec.max_earned_credits, row=1, col=1, line={"color": LIMIT_COLOR, "dash": "dot"},
-        annotation_text=f"most it can hold: {spec.max_earned_credits:g}",
+        annotation_text=_("most it can hold: {credits}").format(
+            credits=f"{spec.max_earned_credits:g}"),
         annotation_position="bottom right")
 
     hours, demanded = _demanded_steps(prediction)
     figure.add_trace(go.Scatter(
-        x=hours, y=demanded, name="CPU asked for", mode="lines", line_shape="hv",
+        x=hours, y=demanded, name=_("CPU asked for"), mode="lines", line_shape="hv",
         line={"color": DEMANDED_COLOR, "dash": "dash"},
-        hovertemplate="asked for %{y:.1f}% from %{x:.0f} h<extra></extra>"), row=2, col=1)
+        hovertemplate=_("asked for {cpu} from {hours} h").format(cpu="%{y:.1f}%",
+                                                                 hours="%{x:.0f}")
+        + "<extra></extra>"), row=2, col=1)
     moments, effective = _effective_steps(prediction)
     figure.add_trace(go.Scatter(
-        x=moments, y=effective, name="CPU it gets", mode="lines", line_shape="hv",
+        x=moments, y=effective, name=_("CPU it gets"), mode="lines", line_shape="hv",
         line={"color": EFFECTIVE_COLOR}, fill="tozeroy",
-        hovertemplate="got %{y:.1f}% from %{x:.1f} h<extra></extra>"), row=2, col=1)
+        hovertemplate=_("got {cpu} from {hours} h").format(cpu="%{y:.1f}%", hours="%{x:.1f}")
+        + "<extra></extra>"), row=2, col=1)
     figure.add_hline(
         y=spec.baseline_percent, row=2, col=1, line={"color": THROTTLE_COLOR, "dash": "dot"},
-        annotation_text=f"baseline {spec.baseline_percent:g}%",
+        annotation_text=_("baseline {percent}%").format(percent=f"{spec.baseline_percent:g}"),
         annotation_position="top left")
 
     throttled_at = prediction.throttled_at_hour
     if throttled_at is not None:
         figure.add_vline(x=throttled_at, line={"color": THROTTLE_COLOR, "width": 2})
         figure.add_trace(go.Scatter(
-            x=[throttled_at], y=[spec.baseline_percent], name="Throttling starts",
+            x=[throttled_at], y=[spec.baseline_percent], name=_("Throttling starts"),
             mode="markers", marker={"color": THROTTLE_COLOR, "size": 11, "symbol": "x"},
-            hovertemplate=f"held at the baseline from {_hour(throttled_at)}<extra></extra>"),
+            hovertemplate=_held_from(throttled_at) + "<extra></extra>"),
             row=2, col=1)
         # On the side of the line with more room, so the words stay inside the chart.
         early = throttled_at < len(prediction.hours) / 2
         figure.add_annotation(
             x=throttled_at, y=0.95, xref="x", yref="y domain", showarrow=False,
             xanchor="left" if early else "right", yanchor="top",
-            text=f"held at the baseline from {_hour(throttled_at)}",
+            text=_held_from(throttled_at),
             font={"color": THROTTLE_COLOR})
 
-    figure.update_xaxes(title_text="hours from the start", row=2, col=1,
+    figure.update_xaxes(title_text=_("hours from the start"), row=2, col=1,
                         range=[0, len(prediction.hours)])
-    figure.update_yaxes(title_text="credit balance", rangemode="tozero", row=1, col=1)
-    figure.update_yaxes(title_text="CPU (%)", rangemode="tozero", row=2, col=1)
+    figure.update_yaxes(title_text=_("credit balance"), rangemode="tozero", row=1, col=1)
+    figure.update_yaxes(title_text=_("CPU (%)"), rangemode="tozero", row=2, col=1)
     figure.update_layout(height=560, margin={"t": 40, "b": 40, "l": 60, "r": 20},
                          hovermode="x unified",
                          legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"})
@@ -136,9 +148,10 @@ def credit_figure(prediction: CreditPrediction) -> go.Figure:
 
 
 def credit_chart(prediction: CreditPrediction, *, key: str) -> None:
-    when = ("never held at the baseline" if prediction.throttled_at_hour is None
-            else f"held at the baseline from {_hour(prediction.throttled_at_hour)}")
+    when = (_("never held at the baseline") if prediction.throttled_at_hour is None
+            else _held_from(prediction.throttled_at_hour))
     st.plotly_chart(
         credit_figure(prediction), width="stretch", key=f"{key}.figure",
-        alt=(f"CPU credit balance and CPU utilization of a {prediction.instance_type} over "
-             f"{len(prediction.hours)} hours: {when}"))
+        alt=_("CPU credit balance and CPU utilization of a {instance_type} over {hours} hours: "
+              "{when}").format(instance_type=prediction.instance_type,
+                               hours=len(prediction.hours), when=when))

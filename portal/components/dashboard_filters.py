@@ -12,16 +12,18 @@ import streamlit as st
 
 from services.context import PortalContext
 from services.history.models import utcnow
+from services.i18n import N_, _
 from services.identity import Actor
 from services.monitoring.filters import MAX_WINDOW, DashboardFilter
 from services.monitoring.health_view import filter_options
 
 PREFIX = "dashboard_filters"
 CUSTOM = "custom"
-# Window choices: label and length in days; the custom range comes last.
-WINDOWS: dict[str, float] = {"Last 24 hours": 1, "Last 3 days": 3, "Last 7 days": 7,
-                             "Last 14 days": 14}
-WINDOW_LABELS = [*WINDOWS, "Custom range"]
+# Window choices: label and length in days; the custom range comes last. The labels are the
+# widget's values, in English whatever the reader's language: they are translated where shown.
+WINDOWS: dict[str, float] = {N_("Last 24 hours"): 1, N_("Last 3 days"): 3, N_("Last 7 days"): 7,
+                             N_("Last 14 days"): 14}
+WINDOW_LABELS = [*WINDOWS, N_("Custom range")]
 DEFAULT_WINDOW = "Last 7 days"
 
 
@@ -35,7 +37,7 @@ def _day_start(day: date) -> datetime:
 
 def _custom_window(key: str, now: datetime) -> tuple[datetime, datetime]:
     today = now.astimezone(UTC).date()
-    chosen = st.date_input("Dates (UTC)", value=(today - timedelta(days=6), today),
+    chosen = st.date_input(_("Dates (UTC)"), value=(today - timedelta(days=6), today),
                            max_value=today, key=_key(key, "dates"), format="YYYY-MM-DD")
     # While the second date is still being picked the widget returns one date: show that day.
     days = [d for d in (chosen if isinstance(chosen, tuple | list) else (chosen,)) if d]
@@ -44,7 +46,8 @@ def _custom_window(key: str, now: datetime) -> tuple[datetime, datetime]:
     start, end = _day_start(first), min(_day_start(last + timedelta(days=1)), now)
     if end - start > MAX_WINDOW:
         start = end - MAX_WINDOW
-        st.caption(f"At most {MAX_WINDOW.days} days: showing those ending {last.isoformat()}.")
+        st.caption(_("At most {days} days: showing those ending {day}.").format(
+            days=MAX_WINDOW.days, day=last.isoformat()))
     if end <= start:  # today, picked right at midnight
         start = end - timedelta(hours=1)
     return start, end
@@ -57,19 +60,19 @@ def dashboard_filters(ctx: PortalContext, actor: Actor, *, key: str,
     options = filter_options(ctx, actor)
     columns = st.columns(4 if actor.is_instructor else 3)
     with columns[0]:
-        window = st.selectbox("Time window", WINDOW_LABELS,
+        window = st.selectbox(_("Time window"), WINDOW_LABELS, format_func=_,
                               index=WINDOW_LABELS.index(DEFAULT_WINDOW), key=_key(key, "window"))
     with columns[1]:
-        courses = st.multiselect("Course", options.courses, key=_key(key, "courses"),
-                                 placeholder="All courses")
+        courses = st.multiselect(_("Course"), options.courses, key=_key(key, "courses"),
+                                 placeholder=_("All courses"))
     owners: list[str] = []
     if actor.is_instructor:
         with columns[2]:
-            owners = st.multiselect("Student", options.owners, key=_key(key, "owners"),
-                                    placeholder="All students")
+            owners = st.multiselect(_("Student"), options.owners, key=_key(key, "owners"),
+                                    placeholder=_("All students"))
     with columns[-1]:
-        templates = st.multiselect("Template", options.templates, key=_key(key, "templates"),
-                                   placeholder="All templates")
+        templates = st.multiselect(_("Template"), options.templates, key=_key(key, "templates"),
+                                   placeholder=_("All templates"))
     if window in WINDOWS:
         start, end = now - timedelta(days=WINDOWS[window]), now
     else:

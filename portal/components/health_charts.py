@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 # The throttling marks' legend name and colour are re-exported: whoever reads the panel's figures
-# finds the throttled hours by them.
+# finds the throttled hours by them (the name as `_(THROTTLED_TRACE)`, in the reader's language).
 from portal.components.health_figures import (
     THROTTLE_CELL_COLOR as THROTTLE_CELL_COLOR,
     THROTTLED_TRACE as THROTTLED_TRACE,
@@ -30,6 +30,7 @@ from portal.components.health_figures import (
 )
 from portal.components.text import duration, md_escape
 from services.context import PortalContext
+from services.i18n import N_, _, current_locale, ngettext, use_locale
 from services.identity import Actor
 from services.monitoring import health_view
 from services.monitoring.filters import DashboardFilter
@@ -42,11 +43,19 @@ from services.monitoring.health_view import (
 )
 
 PREFIX = "health_charts"
-THROTTLE_RULE = (
-    "Throttled: the credit balance touched empty (at most "
-    f"{health_view.EMPTY_BALANCE:g} credits) while the busiest five minutes sat at the baseline "
-    f"(within {health_view.THROTTLE_TOLERANCE_PERCENT:g} points): the instance wanted more CPU "
-    "and was held at its cap.")
+# health_view's label of simulated data, marked here too so that this catalog has what the panel
+# shows.
+N_("Simulated by the embedded cloud's workload simulator")
+RUN_KINDS = {"launch": N_("launch"), "destroy": N_("destroy")}
+RUN_STATUSES = {"running": N_("running"), "succeeded": N_("succeeded"), "failed": N_("failed")}
+
+
+def throttle_rule() -> str:
+    return _("Throttled: the credit balance touched empty (at most {credits} credits) while the "
+             "busiest five minutes sat at the baseline (within {points} points): the instance "
+             "wanted more CPU and was held at its cap.").format(
+        credits=f"{health_view.EMPTY_BALANCE:g}",
+        points=f"{health_view.THROTTLE_TOLERANCE_PERCENT:g}")
 
 
 def _key(key: str, name: str) -> str:
@@ -55,7 +64,8 @@ def _key(key: str, name: str) -> str:
 
 # The views change when the collector writes (every few minutes) or a run ends: a minute of reuse
 # lets a page be redrawn, a filter tried and put back, or an instance picked, without reading the
-# class's history again. Keyed by the database too, so two portals in one process never mix.
+# class's history again. Keyed by the database too, so two portals in one process never mix, and
+# by the language, whose words the figures carry.
 # Each loader keeps its figures with its view, as plain dicts: making a class's figure again on
 # every rerun cost more than the rest of the page's script together.
 CACHE_TTL_S = 60
@@ -63,46 +73,51 @@ Figure = dict[str, Any]
 
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=32, show_spinner=False)
-def _credits(_ctx: PortalContext, database: str, actor: Actor,
+def _credits(_ctx: PortalContext, database: str, locale: str, actor: Actor,
              filter: DashboardFilter) -> tuple[ClassHealth, Figure | None]:
     health = health_view.class_health(_ctx, actor=actor, filter=filter)
-    return health, None if health.is_empty else credit_balance_figure(health).to_dict()
+    with use_locale(locale):
+        return health, None if health.is_empty else credit_balance_figure(health).to_dict()
 
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=32, show_spinner=False)
-def _detail(_ctx: PortalContext, database: str, actor: Actor, instance_id: str,
+def _detail(_ctx: PortalContext, database: str, locale: str, actor: Actor, instance_id: str,
             filter: DashboardFilter) -> tuple[InstanceDetail, Figure]:
     detail = health_view.instance_detail(_ctx, actor=actor, instance_id=instance_id,
                                          filter=filter)
-    return detail, instance_detail_figure(detail).to_dict()
+    with use_locale(locale):
+        return detail, instance_detail_figure(detail).to_dict()
 
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=32, show_spinner=False)
-def _scaling(_ctx: PortalContext, database: str, actor: Actor,
+def _scaling(_ctx: PortalContext, database: str, locale: str, actor: Actor,
              filter: DashboardFilter) -> tuple[ScalingTimeline, Figure | None]:
     timeline = health_view.scaling_timeline(_ctx, actor=actor, filter=filter)
     if timeline.activities.empty:
         return timeline, None
-    return timeline, scaling_timeline_figure(timeline, until=filter.end).to_dict()
+    with use_locale(locale):
+        return timeline, scaling_timeline_figure(timeline, until=filter.end).to_dict()
 
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=32, show_spinner=False)
-def _timings(_ctx: PortalContext, database: str, actor: Actor, filter: DashboardFilter
-             ) -> tuple[DeployTimings, Figure | None, Figure | None]:
+def _timings(_ctx: PortalContext, database: str, locale: str, actor: Actor,
+             filter: DashboardFilter) -> tuple[DeployTimings, Figure | None, Figure | None]:
     timings = health_view.deploy_timings(_ctx, actor=actor, filter=filter)
-    runs = None if timings.runs.empty else run_durations_figure(timings).to_dict()
-    deployments = (None if timings.deployments.empty
-                   else deployment_durations_figure(timings).to_dict())
+    with use_locale(locale):
+        runs = None if timings.runs.empty else run_durations_figure(timings).to_dict()
+        deployments = (None if timings.deployments.empty
+                       else deployment_durations_figure(timings).to_dict())
     return timings, runs, deployments
 
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=32, show_spinner=False)
-def _waterfall(_ctx: PortalContext, database: str, actor: Actor, run_id: int,
+def _waterfall(_ctx: PortalContext, database: str, locale: str, actor: Actor, run_id: int,
                until: datetime) -> tuple[RunWaterfall, Figure | None]:
     waterfall = health_view.run_waterfall(_ctx, actor=actor, run_id=run_id)
     if waterfall.resources.empty:
         return waterfall, None
-    return waterfall, run_waterfall_figure(waterfall, until=until).to_dict()
+    with use_locale(locale):
+        return waterfall, run_waterfall_figure(waterfall, until=until).to_dict()
 
 
 def forget_cached() -> None:
@@ -128,43 +143,46 @@ def _to_the_minute(filter: DashboardFilter) -> DashboardFilter:
 
 def simulated_label(count: int) -> None:
     if count:
-        st.caption(f":material/science: {health_view.SIMULATED_LABEL}.")
+        st.caption(f":material/science: {_(health_view.SIMULATED_LABEL)}.")
 
 
 def _credits_section(ctx: PortalContext, actor: Actor, filter: DashboardFilter, *,
                      key: str) -> bool:
-    st.subheader("CPU credits")
-    health, figure = _credits(ctx, _database(ctx), actor, filter)
+    st.subheader(_("CPU credits"))
+    health, figure = _credits(ctx, _database(ctx), current_locale(), actor, filter)
     if figure is None:
-        st.info("No CPU credit metrics in this window. Burstable instances (t2, t3, t3a, t4g) "
-                "report them once the collector has run: launch environments and press "
-                "Collect now, or run `sandbox demo` for a simulated class.",
+        st.info(_("No CPU credit metrics in this window. Burstable instances (t2, t3, t3a, t4g) "
+                  "report them once the collector has run: launch environments and press "
+                  "Collect now, or run `sandbox demo` for a simulated class."),
                 icon=":material/info:")
         return False
     simulated_label(health.simulated)
     throttled = health.instances[health.instances["hours_throttled"] > 0]
     cols = st.columns(3)
-    cols[0].metric("Instances", len(health.instances))
-    cols[1].metric("Throttled at some point", len(throttled))
-    cols[2].metric("Hours throttled", int(health.instances["hours_throttled"].sum()))
+    cols[0].metric(_("Instances"), len(health.instances))
+    cols[1].metric(_("Throttled at some point"), len(throttled))
+    cols[2].metric(_("Hours throttled"), int(health.instances["hours_throttled"].sum()))
     st.plotly_chart(figure, key=_key(key, "balances"))
-    st.caption(THROTTLE_RULE)
-    with st.expander(f"Every instance ({len(health.instances)}), the most throttled first",
-                     icon=":material/table:"):
+    st.caption(throttle_rule())
+    with st.expander(_("Every instance ({count}), the most throttled first").format(
+                         count=len(health.instances)), icon=":material/table:"):
         st.dataframe(
             health.instances.assign(min_balance=health.instances["min_balance"].round(1)),
             hide_index=True, width="stretch",
             column_order=["instance_id", "owner", "template_id", "env_id", "instance_type",
                           "baseline_percent", "min_balance", "hours_throttled", "first_throttled",
                           "replaced"],
-            column_config={"instance_id": "instance", "template_id": "template",
-                           "env_id": "environment", "instance_type": "type",
-                           "baseline_percent": st.column_config.NumberColumn("baseline",
+            column_config={"instance_id": _("instance"), "owner": _("owner"),
+                           "template_id": _("template"), "env_id": _("environment"),
+                           "instance_type": _("type"),
+                           "baseline_percent": st.column_config.NumberColumn(_("baseline"),
                                                                              format="%g%%"),
-                           "min_balance": "lowest balance", "hours_throttled": "hours throttled",
+                           "min_balance": _("lowest balance"),
+                           "hours_throttled": _("hours throttled"),
                            "first_throttled": st.column_config.DatetimeColumn(
-                               "first throttled (UTC)", format="YYYY-MM-DD HH:mm"),
-                           "replaced": st.column_config.CheckboxColumn("replaced by Auto Scaling")})
+                               _("first throttled (UTC)"), format="YYYY-MM-DD HH:mm"),
+                           "replaced": st.column_config.CheckboxColumn(
+                               _("replaced by Auto Scaling"))})
     _detail_fragment(ctx, actor, filter, health.instances["instance_id"].tolist(), key=key)
     return True
 
@@ -175,53 +193,59 @@ def _detail_fragment(ctx: PortalContext, actor: Actor, filter: DashboardFilter,
     # A fragment: picking another instance redraws this chart only, not the class view.
     # Nothing picked at first: the class view is what the page opens on, and one instance's
     # five-minute points are drawn when asked for.
-    instance_id = st.selectbox("Instance in detail", instance_ids, index=None,
+    instance_id = st.selectbox(_("Instance in detail"), instance_ids, index=None,
                                key=_key(key, "instance"),
-                               placeholder="Pick an instance (the most throttled are first)",
-                               help="Its five-minute credit balance and CPU, its baseline, and "
-                                    "its throttled stretches shaded.")
+                               placeholder=_("Pick an instance (the most throttled are first)"),
+                               help=_("Its five-minute credit balance and CPU, its baseline, and "
+                                      "its throttled stretches shaded."))
     if instance_id is None:
         return
-    detail, figure = _detail(ctx, _database(ctx), actor, instance_id, filter)
+    detail, figure = _detail(ctx, _database(ctx), current_locale(), actor, instance_id, filter)
     if detail.points.empty:
-        st.info("No five-minute points for this instance in the window.", icon=":material/info:")
+        st.info(_("No five-minute points for this instance in the window."),
+                icon=":material/info:")
         return
     st.plotly_chart(figure, key=_key(key, "detail"))
-    baseline = (f"baseline {detail.baseline_percent:g}% CPU" if detail.baseline_percent
-                is not None else "not burstable")
+    baseline = (_("baseline {percent}% CPU").format(percent=f"{detail.baseline_percent:g}")
+                if detail.baseline_percent is not None else _("not burstable"))
     spans = len(detail.throttled_spans)
-    st.caption(f"{md_escape(detail.instance_type or 'unknown type')}, {baseline}; "
-               f"{spans} throttled stretch{'es' if spans != 1 else ''} shaded.")
+    st.caption(ngettext("{type}, {baseline}; {count} throttled stretch shaded.",
+                        "{type}, {baseline}; {count} throttled stretches shaded.", spans).format(
+        type=md_escape(detail.instance_type or _("unknown type")), baseline=baseline,
+        count=spans))
 
 
 def _scaling_section(ctx: PortalContext, actor: Actor, filter: DashboardFilter, *,
                      key: str) -> bool:
-    st.subheader("Auto Scaling activity")
-    timeline, figure = _scaling(ctx, _database(ctx), actor, filter)
+    st.subheader(_("Auto Scaling activity"))
+    timeline, figure = _scaling(ctx, _database(ctx), current_locale(), actor, filter)
     if figure is None:
-        st.info("No Auto Scaling activity in this window (only ha-web environments have an "
-                "Auto Scaling group).", icon=":material/info:")
+        st.info(_("No Auto Scaling activity in this window (only ha-web environments have an "
+                  "Auto Scaling group)."), icon=":material/info:")
         return False
     simulated_label(timeline.simulated)
     st.plotly_chart(figure, key=_key(key, "scaling"))
     replaced = timeline.activities["cause"].fillna("").str.contains("health check").sum()
-    st.caption(f"{len(timeline.activities)} activities; {replaced} of them after a failed "
-               "health check. Hover a bar for AWS's cause.")
+    st.caption(_("{count} activities; {replaced} of them after a failed health check. Hover a "
+                 "bar for AWS's cause.").format(count=len(timeline.activities),
+                                                replaced=replaced))
     return True
 
 
 def _timings_section(ctx: PortalContext, actor: Actor, filter: DashboardFilter, *,
                      key: str) -> bool:
-    st.subheader("Deploy timings")
-    timings, runs_figure, deployments_figure = _timings(ctx, _database(ctx), actor, filter)
+    st.subheader(_("Deploy timings"))
+    timings, runs_figure, deployments_figure = _timings(ctx, _database(ctx), current_locale(),
+                                                        actor, filter)
     if timings.runs.empty and timings.deployments.empty:
-        st.info("No launches, destroys or deployments in this window.", icon=":material/info:")
+        st.info(_("No launches, destroys or deployments in this window."),
+                icon=":material/info:")
         return False
     simulated_label(timings.simulated)
     if runs_figure is not None:
         st.plotly_chart(runs_figure, key=_key(key, "runs"))
     if deployments_figure is not None:
-        st.markdown("**CodeDeploy deployments**")
+        st.markdown(_("**CodeDeploy deployments**"))
         st.plotly_chart(deployments_figure, key=_key(key, "deployments"))
     if not timings.runs.empty:
         _waterfall_fragment(ctx, actor, timings.runs, until=filter.end, key=key)
@@ -229,24 +253,29 @@ def _timings_section(ctx: PortalContext, actor: Actor, filter: DashboardFilter, 
 
 
 def _run_labels(runs: pd.DataFrame) -> dict[int, str]:
-    took = [duration(seconds) if pd.notna(seconds) else "still running"
-            for seconds in runs["duration_s"]]
-    labels = (runs["kind"] + " of " + runs["env_id"] + " (" + runs["template_id"] + ", "
-              + runs["owner"] + "), " + runs["status"] + ", " + pd.Series(took, index=runs.index))
-    return dict(zip(runs["run_id"].astype(int), labels, strict=True))
+    labels = {}
+    for run in runs.to_dict("records"):
+        kind, status, seconds = run["kind"], run["status"], run["duration_s"]
+        labels[int(run["run_id"])] = _(
+            "{kind} of {environment} ({template}, {student}), {status}, {took}").format(
+            kind=_(RUN_KINDS[kind]) if kind in RUN_KINDS else kind,
+            environment=run["env_id"], template=run["template_id"], student=run["owner"],
+            status=_(RUN_STATUSES[status]) if status in RUN_STATUSES else status,
+            took=duration(seconds) if pd.notna(seconds) else _("still running"))
+    return labels
 
 
 @st.fragment
 def _waterfall_fragment(ctx: PortalContext, actor: Actor, runs: pd.DataFrame, *,
                         until: datetime, key: str) -> None:
     labels = _run_labels(runs.sort_values("started_at", ascending=False).head(200))
-    run_id = st.selectbox("Run, resource by resource", list(labels), format_func=labels.get,
-                          key=_key(key, "run"), help="The newest first.")
+    run_id = st.selectbox(_("Run, resource by resource"), list(labels), format_func=labels.get,
+                          key=_key(key, "run"), help=_("The newest first."))
     if run_id is None:
         return
-    waterfall, figure = _waterfall(ctx, _database(ctx), actor, run_id, until)
+    waterfall, figure = _waterfall(ctx, _database(ctx), current_locale(), actor, run_id, until)
     if figure is None:
-        st.info("No per-resource events were recorded for this run.", icon=":material/info:")
+        st.info(_("No per-resource events were recorded for this run."), icon=":material/info:")
         return
     st.plotly_chart(figure, key=_key(key, "waterfall"))
 

@@ -3,7 +3,7 @@ its baseline and the moments it was throttled), Auto Scaling activity with its c
 destroy and deployment durations, and the waterfall of one run.
 
 Functions from `health_view`'s frames to `go.Figure`, without streamlit: the panel in
-`health_charts` caches each figure with the view it was made from.
+`health_charts` caches each figure with the view it was made from (and the language it is in).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
+from services.i18n import N_, _
 from services.monitoring.health_view import (
     ClassHealth,
     DeployTimings,
@@ -30,11 +31,14 @@ CPU_COLOR = "#ff7f0e"
 BASELINE_COLOR = "#2ca02c"
 THROTTLE_COLOR = "#d62728"
 SURPLUS_COLOR = "#9467bd"
-THROTTLED_TRACE = "throttled"
+# The throttling marks' legend name, in English; `_(THROTTLED_TRACE)` is what a figure shows.
+THROTTLED_TRACE = N_("throttled")
 # Empty (red) to full (green): an empty balance is what throttles a standard-mode instance.
 BALANCE_SCALE = [[0.0, "#d73027"], [0.15, "#fc8d59"], [0.4, "#fee08b"], [1.0, "#1a9850"]]
 THROTTLE_CELL_COLOR = "#111111"
 ACTION_COLORS = {"Launching": "#2ca02c", "Terminating": "#d62728"}
+# AWS's first word of an activity, as the legend names it.
+ACTION_LABELS = {"Launching": N_("Launching"), "Terminating": N_("Terminating")}
 STATUS_COLORS = {"Succeeded": "#2ca02c", "succeeded": "#2ca02c", "Failed": "#d62728",
                  "failed": "#d62728", "Stopped": "#7f7f7f", "InProgress": "#1f77b4",
                  "running": "#1f77b4", "Created": "#aec7e8"}
@@ -112,21 +116,21 @@ def credit_balance_figure(health: ClassHealth) -> go.Figure:
     traces: list[dict[str, object]] = [{
         "type": "heatmap", "x": _ms(pd.Series(columns)), "y": labels, "z": balance,
         "customdata": shown,
-        "name": "credit balance", "zmin": marker, "zmax": top, "colorscale": scale,
-        "colorbar": {"title": {"text": "credits"}, "thickness": 12, "tick0": 0,
+        "name": _("credit balance"), "zmin": marker, "zmax": top, "colorscale": scale,
+        "colorbar": {"title": {"text": _("credits")}, "thickness": 12, "tick0": 0,
                      "tickmode": "auto"},
         "hoverongaps": False,
-        "hovertemplate": ("%{y}<br>%{x|%b %d %H:%M} UTC: %{customdata:.1f} credits"
-                          "<extra></extra>")}]
+        "hovertemplate": "%{y}<br>" + _("{time} UTC: {credits} credits").format(
+            time="%{x|%b %d %H:%M}", credits="%{customdata:.1f}") + "<extra></extra>"}]
     if marked.any():
         # A legend entry for the black cells (a heatmap has none of its own).
         traces.append({"type": "scatter", "x": [None], "y": [None], "mode": "markers",
-                       "name": THROTTLED_TRACE, "showlegend": True,
+                       "name": _(THROTTLED_TRACE), "showlegend": True,
                        "marker": {"symbol": "square", "size": 12, "color": THROTTLE_CELL_COLOR}})
     return go.Figure(data=traces, layout={
         "height": max(240, min(900, 20 * len(ranked) + 140)), "margin": MARGIN,
         "legend": LEGEND, "hovermode": "closest",
-        "xaxis": {"title": {"text": "time (UTC)"}, "type": "date"},
+        "xaxis": {"title": {"text": _("time (UTC)")}, "type": "date"},
         # Every row named while the names fit; a larger class is read by hovering.
         "yaxis": {"autorange": "reversed", "title": {"text": None}, "tickmode": "linear",
                   "dtick": 1, "showticklabels": len(ranked) <= 40}})
@@ -144,22 +148,24 @@ def instance_detail_figure(detail: InstanceDetail) -> go.Figure:
                 "mode": "lines", "name": name, "line": {"color": color}, "xaxis": "x",
                 "yaxis": axis, "hovertemplate": hover + "<extra></extra>"}
 
-    traces = [line("balance", "credit balance", BALANCE_COLOR, "y", "%{y:.2f} credits")]
+    traces = [line("balance", _("credit balance"), BALANCE_COLOR, "y",
+                   _("{credits} credits").format(credits="%{y:.2f}"))]
     if not points.empty and points["surplus"].fillna(0).gt(0).any():
-        traces.append(line("surplus", "surplus credits", SURPLUS_COLOR, "y",
-                           "%{y:.2f} surplus"))
-    traces.append(line("cpu", "CPU", CPU_COLOR, "y2", "%{y:.1f}%"))
+        traces.append(line("surplus", _("surplus credits"), SURPLUS_COLOR, "y",
+                           _("{credits} surplus").format(credits="%{y:.2f}")))
+    traces.append(line("cpu", _("CPU"), CPU_COLOR, "y2", "%{y:.1f}%"))
     shapes: list[dict[str, object]] = []
     annotations: list[dict[str, object]] = [
-        {"text": "CPU credit balance", "xref": "paper", "yref": "paper", "x": 0, "y": 1.0,
+        {"text": _("CPU credit balance"), "xref": "paper", "yref": "paper", "x": 0, "y": 1.0,
          "xanchor": "left", "yanchor": "bottom", "showarrow": False},
-        {"text": "CPU utilization (%)", "xref": "paper", "yref": "paper", "x": 0, "y": 0.45,
+        {"text": _("CPU utilization (%)"), "xref": "paper", "yref": "paper", "x": 0, "y": 0.45,
          "xanchor": "left", "yanchor": "bottom", "showarrow": False}]
     if detail.baseline_percent is not None:
         shapes.append({"type": "line", "xref": "x domain", "x0": 0, "x1": 1, "yref": "y2",
                        "y0": detail.baseline_percent, "y1": detail.baseline_percent,
                        "line": {"color": BASELINE_COLOR, "dash": "dash", "width": 2}})
-        annotations.append({"text": f"baseline {detail.baseline_percent:g}%", "xref": "paper",
+        annotations.append({"text": _("baseline {percent}%").format(
+                                percent=f"{detail.baseline_percent:g}"), "xref": "paper",
                             "x": 1, "xanchor": "right", "yref": "y2",
                             "y": detail.baseline_percent, "yanchor": "bottom",
                             "showarrow": False, "font": {"color": BASELINE_COLOR}})
@@ -171,12 +177,12 @@ def instance_detail_figure(detail: InstanceDetail) -> go.Figure:
     if spans:
         # A legend entry for the shading: shapes have none of their own.
         traces.append({"type": "scatter", "x": [None], "y": [None], "mode": "markers",
-                       "name": THROTTLED_TRACE, "xaxis": "x", "yaxis": "y2",
+                       "name": _(THROTTLED_TRACE), "xaxis": "x", "yaxis": "y2",
                        "marker": {"color": THROTTLE_COLOR, "symbol": "square", "opacity": 0.3,
                                   "size": 12}})
     return go.Figure(data=traces, layout={
         "height": 480, "margin": MARGIN, "legend": LEGEND, "hovermode": "x unified",
-        "xaxis": {"type": "date", "anchor": "y2", "title": {"text": "time (UTC)"}},
+        "xaxis": {"type": "date", "anchor": "y2", "title": {"text": _("time (UTC)")}},
         "yaxis": {"domain": [0.55, 1.0], "rangemode": "tozero"},
         "yaxis2": {"domain": [0.0, 0.45], "range": [0, 100]},
         "shapes": shapes, "annotations": annotations})
@@ -198,16 +204,20 @@ def scaling_timeline_figure(timeline: ScalingTimeline, *, until: datetime) -> go
     for action, rows in activities.groupby("action", sort=True):
         figure.add_trace(go.Bar(
             base=rows["start"], x=(rows["end"] - rows["start"]).dt.total_seconds() * 1000,
-            y=rows["row"], orientation="h", name=action or "other",
+            y=rows["row"], orientation="h",
+            name=(_(ACTION_LABELS[action]) if action in ACTION_LABELS
+                  else str(action) if action else _("other")),
             marker_color=ACTION_COLORS.get(str(action), "#7f7f7f"),
             customdata=list(zip(rows["description"].map(_wrap), rows["cause"].map(_wrap),
                                 rows["status"], strict=True)),
-            hovertemplate=("%{customdata[0]}<br>%{base|%b %d %H:%M:%S} UTC, %{customdata[2]}"
-                           "<br><b>Cause</b>: %{customdata[1]}<extra></extra>")))
+            hovertemplate=("%{customdata[0]}<br>" + _(
+                "{time} UTC, {status}<br><b>Cause</b>: {cause}").format(
+                    time="%{base|%b %d %H:%M:%S}", status="%{customdata[2]}",
+                    cause="%{customdata[1]}") + "<extra></extra>")))
     figure.update_layout(barmode="overlay", height=max(220, 40 * activities["row"].nunique()
                                                        + 120),
                          margin=MARGIN, legend=LEGEND)
-    figure.update_xaxes(type="date", title_text="time (UTC)")
+    figure.update_xaxes(type="date", title_text=_("time (UTC)"))
     figure.update_yaxes(autorange="reversed", title_text=None)
     return figure
 
@@ -217,7 +227,7 @@ def run_durations_figure(timings: DeployTimings) -> go.Figure:
     point (hover: which one, and how it ended)."""
     runs = timings.runs.dropna(subset=["duration_s"])
     figure = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04,
-                           subplot_titles=("launch", "destroy"))
+                           subplot_titles=(_("launch"), _("destroy")))
     colors = _colors(sorted(runs["template_id"].unique()))
     for column, kind in enumerate(("launch", "destroy"), start=1):
         for template_id, color in colors.items():
@@ -229,12 +239,13 @@ def run_durations_figure(timings: DeployTimings) -> go.Figure:
                 name=template_id, legendgroup=template_id, showlegend=column == 1,
                 marker_color=color, boxpoints="all", jitter=0.4, pointpos=0,
                 customdata=list(zip(rows["run_id"], rows["owner"], rows["status"], strict=True)),
-                hovertemplate=("run %{customdata[0]} of %{customdata[1]}: %{y:.1f} s, "
-                               "%{customdata[2]}<extra>" + template_id + "</extra>")),
+                hovertemplate=(_("run {run} of {student}: {seconds} s, {status}").format(
+                    run="%{customdata[0]}", student="%{customdata[1]}", seconds="%{y:.1f}",
+                    status="%{customdata[2]}") + "<extra>" + template_id + "</extra>")),
                 row=1, col=column)
     figure.update_layout(boxmode="group", height=380, margin=MARGIN, legend=LEGEND)
-    figure.update_xaxes(type="date", tickformat="%b %d", title_text="day (UTC)")
-    figure.update_yaxes(title_text="duration (s)", rangemode="tozero", row=1, col=1)
+    figure.update_xaxes(type="date", tickformat="%b %d", title_text=_("day (UTC)"))
+    figure.update_yaxes(title_text=_("duration (s)"), rangemode="tozero", row=1, col=1)
     return figure
 
 
@@ -248,12 +259,13 @@ def deployment_durations_figure(timings: DeployTimings) -> go.Figure:
             marker={"color": STATUS_COLORS.get(str(status), "#7f7f7f"), "size": 8},
             customdata=list(zip(rows["deployment_id"], rows["owner"], rows["waiting_s"],
                                 rows["running_s"], strict=True)),
-            hovertemplate=("%{customdata[0]} (%{customdata[1]}): %{y:.0f} s, waited "
-                           "%{customdata[2]:.0f} s, ran %{customdata[3]:.0f} s"
-                           "<extra></extra>")))
+            hovertemplate=_("{deployment} ({student}): {seconds} s, waited {waited} s, ran "
+                            "{ran} s").format(
+                deployment="%{customdata[0]}", student="%{customdata[1]}", seconds="%{y:.0f}",
+                waited="%{customdata[2]:.0f}", ran="%{customdata[3]:.0f}") + "<extra></extra>"))
     figure.update_layout(height=320, margin=MARGIN, legend=LEGEND)
-    figure.update_xaxes(type="date", title_text="created (UTC)")
-    figure.update_yaxes(title_text="created to ended (s)", rangemode="tozero")
+    figure.update_xaxes(type="date", title_text=_("created (UTC)"))
+    figure.update_yaxes(title_text=_("created to ended (s)"), rangemode="tozero")
     return figure
 
 
@@ -272,11 +284,13 @@ def run_waterfall_figure(waterfall: RunWaterfall, *, until: datetime) -> go.Figu
                           "#2ca02c" if str(status).endswith("COMPLETE") else "#1f77b4"),
             customdata=list(zip(rows["resource_type"], rows["duration_s"].fillna(-1),
                                 (rows["start"] - origin).dt.total_seconds(), strict=True)),
-            hovertemplate=("%{y}: %{customdata[0]}<br>started at +%{customdata[2]:.1f} s, took "
-                           "%{customdata[1]:.1f} s<extra></extra>")))
+            hovertemplate=("%{y}: %{customdata[0]}<br>" + _(
+                "started at +{start} s, took {seconds} s").format(
+                    start="%{customdata[2]:.1f}", seconds="%{customdata[1]:.1f}")
+                + "<extra></extra>")))
     figure.update_layout(barmode="overlay", height=max(260, 22 * len(resources) + 120),
                          margin=MARGIN, legend=LEGEND)
-    figure.update_xaxes(type="date", title_text="time (UTC)", tickformat="%H:%M:%S")
+    figure.update_xaxes(type="date", title_text=_("time (UTC)"), tickformat="%H:%M:%S")
     figure.update_yaxes(autorange="reversed", categoryorder="array",
                         categoryarray=resources["row"].tolist(), title_text=None)
     return figure

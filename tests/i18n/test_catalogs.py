@@ -91,3 +91,19 @@ def test_the_compiled_catalogs_translate_at_runtime() -> None:
     with i18n.use_locale("en"):
         assert i18n._("Sign out") == "Sign out"
     assert i18n._("Sign out") == "Sign out"  # nobody's language set: English (the CLI)
+
+
+def test_a_string_in_two_catalogs_reads_the_same_in_both() -> None:
+    """The catalogs are merged at runtime (services/i18n.py): one English string gets one
+    Korean, whichever part of the tree draws it."""
+    seen: dict[str, tuple[str, object]] = {}
+    differing = []
+    for domain in i18n.DOMAINS:
+        for message in korean(domain):
+            if not message.id or not message.string:
+                continue
+            key = message.id if isinstance(message.id, str) else message.id[0]
+            if key in seen and seen[key][1] != message.string:
+                differing.append((key, seen[key], (domain, message.string)))
+            seen.setdefault(key, (domain, message.string))
+    assert not differing, f"one English string, two Korean ones: {differing[:10]}"
