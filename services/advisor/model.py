@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Literal
 from services.advisor.terraform_model import TerraformConfig
 from services.catalog_service import TemplateManifest
 from services.errors import PortalError
+from services.i18n import _, ngettext
 from services.render_service import RenderedTemplate
 from services.template_model import ResolvedTemplate
 
@@ -96,19 +97,28 @@ class AdvisorReport:
         return [f.to_json() for f in self.findings]
 
 
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
+def _counts(warnings: int, infos: int) -> list[str]:
+    """"2 warnings", "1 note": the counts that are not 0, in the current language."""
+    parts = []
+    if warnings:
+        parts.append(ngettext("{n} warning", "{n} warnings", warnings).format(n=warnings))
+    if infos:
+        parts.append(ngettext("{n} note", "{n} notes", infos).format(n=infos))
+    return parts
 
 
 def _summary(errors: int, warnings: int, infos: int) -> str:
     if errors:
-        text = f"{_count(errors, 'error')} {'blocks' if errors == 1 else 'block'} launch"
-        extra = [_count(n, word) for n, word in ((warnings, "warning"), (infos, "note")) if n]
-        return text + (" (" + ", ".join(extra) + ")" if extra else "")
+        text = ngettext("{n} error blocks launch", "{n} errors block launch",
+                        errors).format(n=errors)
+        extra = _counts(warnings, infos)
+        # Translators: {errors} is "2 errors block launch", {details} "1 warning, 3 notes".
+        return _("{errors} ({details})").format(errors=text, details=", ".join(extra)) \
+            if extra else text
     if warnings or infos:
-        parts = [_count(n, word) for n, word in ((warnings, "warning"), (infos, "note")) if n]
-        return ", ".join(parts) + ", no errors"
-    return "no findings"
+        # Translators: {details} is "2 warnings, 1 note".
+        return _("{details}, no errors").format(details=", ".join(_counts(warnings, infos)))
+    return _("no findings")
 
 
 @dataclass
@@ -147,6 +157,8 @@ class Rule:
     does not hide the other's findings."""
 
     id: ClassVar[str]
+    # `title` and `fix` are English, marked with N_ (rules are made at import): `_()` where shown.
+    # `finding()` translates the fix and each rule its message, in the language of the moment.
     title: ClassVar[str]
     severity: ClassVar[Severity]
     fix: ClassVar[str]
@@ -171,4 +183,4 @@ class Rule:
     def finding(self, message: str, *, resource: str | None, source: Source,
                 severity: Severity | None = None, fix: str | None = None) -> Finding:
         return Finding(rule_id=self.id, severity=severity or self.severity, message=message,
-                       fix=fix or self.fix, resource=resource, source=source)
+                       fix=fix or _(self.fix), resource=resource, source=source)

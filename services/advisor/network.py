@@ -11,6 +11,7 @@ from typing import Any
 from services.advisor.model import AdvisorSubject, Source
 from services.advisor.terraform_model import TfResource, expression_text, nested_blocks
 from services.advisor.values import as_number, cfn_target
+from services.i18n import _, format_number
 
 ALL_PORTS = (0, 65535)
 # When a range counts as "the whole internet". 0.0.0.0/0 is only the usual spelling: 0.0.0.0/1
@@ -54,12 +55,15 @@ class IngressRule:
         return [c for c in self.cidrs if is_world_cidr(c)]
 
     def describe_ports(self) -> str:
+        """What the rule opens, for a message in the current language."""
         if self.protocol in _ALL_PROTOCOLS:
-            return "all traffic"
+            return _("all traffic")
         low, high = self.ports
         if (low, high) == ALL_PORTS:
-            return "all TCP ports"
-        return f"TCP port {low}" if low == high else f"TCP ports {low}-{high}"
+            return _("all TCP ports")
+        if low == high:
+            return _("TCP port {port}").format(port=low)
+        return _("TCP ports {low}-{high}").format(low=low, high=high)
 
 
 def _is_public_block(block: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
@@ -100,8 +104,8 @@ def world_size(cidr: str) -> str:
     if network.prefixlen == 0:
         return ""
     if network.version == 4:
-        return f"{network.num_addresses:,} addresses"
-    return f"2^{128 - network.prefixlen} addresses"
+        return _("{count} addresses").format(count=format_number(network.num_addresses))
+    return _("2^{bits} addresses").format(bits=128 - network.prefixlen)
 
 
 def _protocol(value: Any) -> str | None:

@@ -21,6 +21,7 @@ from services.engines.base import EngineName
 from services.advisor.terraform_model import TFVARS_FILE, TerraformConfig, parse_hcl
 from services.catalog_service import TemplateManifest
 from services.errors import ValidationError
+from services.i18n import _, current_locale
 from services.render_service import RenderedTemplate
 from services.template_model import ResolvedTemplate, resolve_rendered
 
@@ -43,7 +44,8 @@ def build_subject(rendered: RenderedTemplate, *, manifest: TemplateManifest,
         cloudformation_error = "; ".join(exc.field_errors.values()) or str(exc)
         rejected = True
     except Exception as exc:  # an evaluation the model does not support: not the template's fault
-        cloudformation_error = f"the advisor could not evaluate it ({type(exc).__name__}: {exc})"
+        cloudformation_error = _("the advisor could not evaluate it ({kind}: {error})").format(
+            kind=type(exc).__name__, error=exc)
     parsed: dict[str, dict[str, Any]] = {}
     errors: dict[str, str] = {}
     for path, text in sorted(rendered.terraform_files.items()):
@@ -62,8 +64,8 @@ def build_subject(rendered: RenderedTemplate, *, manifest: TemplateManifest,
     try:
         config = TerraformConfig(parsed, files=rendered.terraform_files, tfvars=tfvars)
     except Exception as exc:  # a shape the model does not know: check the rest, say so
-        errors["(modules)"] = (f"the advisor could not wire the modules "
-                               f"({type(exc).__name__}: {exc})")
+        errors["(modules)"] = _("the advisor could not wire the modules ({kind}: {error})").format(
+            kind=type(exc).__name__, error=exc)
         parsed = {}
         config = TerraformConfig({}, files=rendered.terraform_files)
     return AdvisorSubject(manifest=manifest, values=dict(values), region=region,
@@ -84,9 +86,10 @@ def run_rules(subject: AdvisorSubject, rules: Iterable[Rule]) -> AdvisorReport:
             except Exception as exc:  # a broken rule is reported as its own finding, never fatal
                 produced.append(Finding(
                     rule_id=rule.id, severity=Severity.WARNING,
-                    message=f"rule {rule.id} crashed: {type(exc).__name__}: {exc}",
-                    fix="This is a fault of the advisor, not of the template; the other rules "
-                        "ran. Report it with the template and parameters.",
+                    message=_("rule {rule_id} crashed: {kind}: {error}").format(
+                        rule_id=rule.id, kind=type(exc).__name__, error=exc),
+                    fix=_("This is a fault of the advisor, not of the template; the other rules "
+                          "ran. Report it with the template and parameters."),
                     resource=None, source=source, crashed=True))
             findings.extend(produced)
     ordered = sorted(findings, key=lambda f: (f.severity.rank, f.rule_id, f.source,
@@ -95,7 +98,9 @@ def run_rules(subject: AdvisorSubject, rules: Iterable[Rule]) -> AdvisorReport:
 
 
 # Reports by what they were computed from. The Launch page asks again on every rerun, and the
-# launch itself asks once more for what the page has just shown.
+# launch itself asks once more for what the page has just shown. Findings are written in the
+# language of the moment (services/i18n.py), so the language is part of the key: a report made
+# for a Korean page is never shown to an English one, nor to the CLI.
 _REPORTS: OrderedDict[tuple[Any, ...], AdvisorReport] = OrderedDict()
 _REPORTS_KEPT = 128
 _reports_lock = threading.Lock()
@@ -105,7 +110,7 @@ def advise(rendered: RenderedTemplate, *, manifest: TemplateManifest, values: Ma
            region: str) -> AdvisorReport:
     """Every rule on the rendered CloudFormation and Terraform; the report says what blocks."""
     rules = all_rules()
-    key = (manifest, region, tuple(rules), rendered.cloudformation_template,
+    key = (current_locale(), manifest, region, tuple(rules), rendered.cloudformation_template,
            tuple((p["ParameterKey"], p["ParameterValue"])
                  for p in rendered.cloudformation_parameters),
            tuple(sorted(rendered.terraform_files.items())),

@@ -7,6 +7,7 @@ from typing import Any
 
 from services.advisor.model import AdvisorSubject, Finding, Rule, Severity
 from services.advisor.terraform_model import expression_text
+from services.i18n import N_, _
 
 # Where an image id goes, per resource type.
 _CFN_IMAGE_PATHS: dict[str, tuple[str, ...]] = {
@@ -43,12 +44,12 @@ class RegionalAmiId(Rule):
     lookup resolves the current image of whatever region the launch goes to."""
 
     id = "ADV006"
-    title = "AMI id that exists in one region only"
+    title = N_("AMI id that exists in one region only")
     severity = Severity.WARNING
-    fix = ("Look the image up at launch: a parameter of type "
-           "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id> with a public SSM path (or "
-           "{{resolve:ssm:...}}) in CloudFormation, data \"aws_ssm_parameter\" or data \"aws_ami\" "
-           "in Terraform.")
+    fix = N_("Look the image up at launch: a parameter of type "
+             "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id> with a public SSM path (or "
+             "{{resolve:ssm:...}}) in CloudFormation, data \"aws_ssm_parameter\" or data "
+             "\"aws_ami\" in Terraform.")
 
     def check_cloudformation(self, subject: AdvisorSubject) -> Iterator[Finding]:
         template = subject.cloudformation
@@ -67,12 +68,18 @@ class RegionalAmiId(Rule):
                         reported.add(parameter)
                         yield self._parameter_finding(parameter, value, subject.region)
                     continue
-                via = " (from a Mappings entry)" if isinstance(raw, dict) and \
-                    "Fn::FindInMap" in raw else ""
+                if isinstance(raw, dict) and "Fn::FindInMap" in raw:
+                    message = _("{resource} uses the AMI id {ami} (from a Mappings entry). AMI "
+                                "ids are regional: it exists only in the region it was "
+                                "registered in (launching in {region}), and it pins one build "
+                                "of the operating system.")
+                else:
+                    message = _("{resource} uses the AMI id {ami}. AMI ids are regional: it "
+                                "exists only in the region it was registered in (launching in "
+                                "{region}), and it pins one build of the operating system.")
                 yield self.finding(
-                    f"{resource.logical_id} uses the AMI id {value}{via}. AMI ids are regional: "
-                    f"it exists only in the region it was registered in (launching in "
-                    f"{subject.region}), and it pins one build of the operating system.",
+                    message.format(resource=resource.logical_id, ami=value,
+                                   region=subject.region),
                     resource=resource.logical_id, source="cloudformation")
         for name, spec in declared.items():
             if name in reported or not isinstance(spec, dict):
@@ -83,9 +90,10 @@ class RegionalAmiId(Rule):
 
     def _parameter_finding(self, name: str, value: str, region: str) -> Finding:
         return self.finding(
-            f"Parameter {name} is the AMI id {value}. AMI ids are regional: it exists only in "
-            f"the region it was registered in (launching in {region}), and it pins one build of "
-            f"the operating system.", resource=name, source="cloudformation")
+            _("Parameter {name} is the AMI id {ami}. AMI ids are regional: it exists only in "
+              "the region it was registered in (launching in {region}), and it pins one build "
+              "of the operating system.").format(name=name, ami=value, region=region),
+            resource=name, source="cloudformation")
 
     def check_terraform(self, subject: AdvisorSubject) -> Iterator[Finding]:
         config = subject.terraform_config
@@ -95,9 +103,18 @@ class RegionalAmiId(Rule):
                 if not _is_ami_id(value):
                     continue
                 raw = expression_text(resource.body.get(attribute))
-                via = "" if _is_ami_id(raw) else f" (from {raw})"
+                if _is_ami_id(raw):
+                    message = _("{resource} sets {attribute} to the AMI id {ami}. AMI ids are "
+                                "regional: it exists only in the region it was registered in "
+                                "(launching in {region}), and it pins one build of the "
+                                "operating system.")
+                else:
+                    # Translators: {expression} is the Terraform expression the id comes from.
+                    message = _("{resource} sets {attribute} to the AMI id {ami} (from "
+                                "{expression}). AMI ids are regional: it exists only in the "
+                                "region it was registered in (launching in {region}), and it "
+                                "pins one build of the operating system.")
                 yield self.finding(
-                    f"{resource.address} sets {attribute} to the AMI id {value}{via}. AMI ids are "
-                    f"regional: it exists only in the region it was registered in (launching in "
-                    f"{subject.region}), and it pins one build of the operating system.",
+                    message.format(resource=resource.address, attribute=attribute, ami=value,
+                                   expression=raw, region=subject.region),
                     resource=resource.address, source="terraform")

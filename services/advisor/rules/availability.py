@@ -8,6 +8,7 @@ from typing import Any
 from services.advisor.model import AdvisorSubject, Finding, Rule, Severity
 from services.advisor.terraform_model import Unknown
 from services.advisor.values import as_number, number_text, truthy
+from services.i18n import N_, _
 
 
 class SinglePointOfFailure(Rule):
@@ -18,11 +19,12 @@ class SinglePointOfFailure(Rule):
     Values that are only known at launch (an unresolved reference) are not judged."""
 
     id = "ADV004"
-    title = "Single point of failure in the data tier"
+    title = N_("Single point of failure in the data tier")
     severity = Severity.WARNING
-    fix = ("Turn on Multi-AZ for the database (RDS keeps a standby in a second availability zone "
-           "and fails over by itself, for about twice the price), and give Redis at least two "
-           "nodes with automatic failover. For a short lab, accepting the risk is fine: say so.")
+    fix = N_("Turn on Multi-AZ for the database (RDS keeps a standby in a second availability "
+             "zone and fails over by itself, for about twice the price), and give Redis at least "
+             "two nodes with automatic failover. For a short lab, accepting the risk is fine: say "
+             "so.")
 
     # -- CloudFormation
     def check_cloudformation(self, subject: AdvisorSubject) -> Iterator[Finding]:
@@ -36,7 +38,7 @@ class SinglePointOfFailure(Rule):
             if truthy(multi_az) is False:
                 yield self.finding(self._database_message(
                     db.logical_id, props.get("Engine"), props.get("DBInstanceClass"),
-                    "MultiAZ is false" if "MultiAZ" in props else "MultiAZ is not set"),
+                    "MultiAZ", is_set="MultiAZ" in props),
                     resource=db.logical_id, source="cloudformation")
         for group in template.of_type("AWS::ElastiCache::ReplicationGroup"):
             props = group.properties
@@ -66,9 +68,9 @@ class SinglePointOfFailure(Rule):
                 continue
             multi_az = db.value("multi_az", False)
             if truthy(multi_az) is False:
-                reason = "multi_az is false" if db.has("multi_az") else "multi_az is not set"
                 yield self.finding(self._database_message(
-                    db.address, engine, db.value("instance_class"), reason),
+                    db.address, engine, db.value("instance_class"), "multi_az",
+                    is_set=db.has("multi_az")),
                     resource=db.address, source="terraform")
         for group in config.resources("aws_elasticache_replication_group"):
             nodes = group.value("num_cache_clusters", group.value("number_cache_clusters"))
@@ -88,12 +90,31 @@ class SinglePointOfFailure(Rule):
 
     # -- messages
     @staticmethod
-    def _database_message(name: str, engine: Any, instance_class: Any, reason: str) -> str:
-        what = " ".join(str(v) for v in (engine, instance_class)
-                        if isinstance(v, str)) or "database"
-        return (f"{name} ({what}) runs in one availability zone ({reason}): when its zone or its "
-                f"host fails, the application loses its database until RDS replaces it, and "
-                f"writes since the last backup may be lost.")
+    def _database_message(name: str, engine: Any, instance_class: Any, setting: str, *,
+                          is_set: bool) -> str:
+        """`setting` is the property (MultiAZ, multi_az): false when `is_set`, else absent."""
+        what = " ".join(str(v) for v in (engine, instance_class) if isinstance(v, str))
+        if not what:
+            if is_set:
+                message = _("{name} (database) runs in one availability zone ({setting} is "
+                            "false): when its zone or its host fails, the application loses its "
+                            "database until RDS replaces it, and writes since the last backup "
+                            "may be lost.")
+            else:
+                message = _("{name} (database) runs in one availability zone ({setting} is not "
+                            "set): when its zone or its host fails, the application loses its "
+                            "database until RDS replaces it, and writes since the last backup "
+                            "may be lost.")
+        elif is_set:
+            # Translators: {what} is the engine and instance class, e.g. "mysql db.t3.micro".
+            message = _("{name} ({what}) runs in one availability zone ({setting} is false): "
+                        "when its zone or its host fails, the application loses its database "
+                        "until RDS replaces it, and writes since the last backup may be lost.")
+        else:
+            message = _("{name} ({what}) runs in one availability zone ({setting} is not set): "
+                        "when its zone or its host fails, the application loses its database "
+                        "until RDS replaces it, and writes since the last backup may be lost.")
+        return message.format(name=name, what=what, setting=setting)
 
     @staticmethod
     def _replication_message(name: str, *, nodes: Any, shards: Any, replicas: Any,
@@ -108,16 +129,21 @@ class SinglePointOfFailure(Rule):
         if node_count is None:
             return None
         if node_count < 2:
-            return (f"{name} has {number_text(node_count)} node (a primary without replicas): "
-                    f"when it fails, Redis and everything that depends on it (sessions, cache, "
-                    f"Celery's queue) is gone until a new node is created.")
+            return _("{name} has {nodes} node (a primary without replicas): when it fails, "
+                     "Redis and everything that depends on it (sessions, cache, Celery's queue) "
+                     "is gone until a new node is created.").format(
+                         name=name, nodes=number_text(node_count))
         if truthy(failover) is False:
-            return (f"{name} has {number_text(node_count)} nodes but automatic failover is off: "
-                    f"when the primary fails, no replica is promoted and writes stop.")
+            return _("{name} has {nodes} nodes but automatic failover is off: when the primary "
+                     "fails, no replica is promoted and writes stop.").format(
+                         name=name, nodes=number_text(node_count))
         return None
 
     @staticmethod
     def _cluster_message(name: str, engine: Any) -> str:
-        kind = engine if isinstance(engine, str) else "cache"
-        return (f"{name} is a single-node {kind} cluster: when the node fails, everything it "
-                f"holds is gone until a new node is created.")
+        if not isinstance(engine, str):
+            return _("{name} is a single-node cache cluster: when the node fails, everything it "
+                     "holds is gone until a new node is created.").format(name=name)
+        # Translators: {engine} is the cache engine as the template names it (redis, memcached).
+        return _("{name} is a single-node {engine} cluster: when the node fails, everything it "
+                 "holds is gone until a new node is created.").format(name=name, engine=engine)

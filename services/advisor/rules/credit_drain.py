@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 
 from services.advisor.launches import Launch, launches
 from services.advisor.model import AdvisorSubject, Finding, Rule, Severity, Source
@@ -16,6 +17,7 @@ from services.burstable import (
     first_throttled,
     project_balance,
 )
+from services.i18n import N_, _, format_money, ngettext
 
 PROJECTION_HOURS = 24
 # Unlimited mode bills surplus only once it exceeds a day's earnings; two days show the steady rate.
@@ -54,17 +56,26 @@ def agents_on(launch: Launch) -> list[Agent]:
 
 
 def _names(agents: list[Agent]) -> str:
+    """"the SSM agent", "the SSM, CloudWatch and CodeDeploy agents", in the current language."""
     names = [a.name for a in agents]
-    joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    return f"the {joined} agent" + ("s" if len(names) > 1 else "")
+    joined = names[0] if len(names) == 1 else \
+        _("{items} and {last}").format(items=", ".join(names[:-1]), last=names[-1])
+    return ngettext("the {names} agent", "the {names} agents", len(names)).format(names=joined)
 
 
 def _hours(hours: float) -> str:
     if hours == 0:
-        return "from the first minute"
+        return _("from the first minute")
     if hours < 1:
-        return f"within the first hour (after {hours * 60:.0f} min)"
-    return f"after {hours:.1f} h"
+        return _("within the first hour (after {minutes} min)").format(
+            minutes=f"{hours * 60:.0f}")
+    return _("after {hours} h").format(hours=f"{hours:.1f}")
+
+
+def _money(amount: float, decimals: int) -> str:
+    """Dollars rounded as f"{amount:.{decimals}f}" rounds them, written the current language's
+    way ($0.050 in English)."""
+    return format_money(Decimal(f"{amount:.{decimals}f}"), decimals=decimals)
 
 
 class BurstableCreditDrain(Rule):
@@ -81,12 +92,12 @@ class BurstableCreditDrain(Rule):
     services.burstable from a fresh launch (T2 standard: 30 launch credits per vCPU; others 0)."""
 
     id = "ADV001"
-    title = "Burstable instance will run out of CPU credits"
+    title = N_("Burstable instance will run out of CPU credits")
     severity = Severity.WARNING
-    fix = ("Size for the workload: pick a type whose baseline covers the expected CPU (t3.small "
-           "20%, t3.large 30%, t3.xlarge 40%) or a non-burstable type (m6i, c6i) for steady load; "
-           "or keep the target below the baseline; or use unlimited mode and budget for its "
-           "surplus charges.")
+    fix = N_("Size for the workload: pick a type whose baseline covers the expected CPU "
+             "(t3.small 20%, t3.large 30%, t3.xlarge 40%) or a non-burstable type (m6i, c6i) for "
+             "steady load; or keep the target below the baseline; or use unlimited mode and "
+             "budget for its surplus charges.")
 
     def _check(self, subject: AdvisorSubject, source: Source) -> Iterator[Finding]:
         for launch in launches(subject, source):
@@ -112,48 +123,116 @@ class BurstableCreditDrain(Rule):
 
     def _message(self, launch: Launch, spec: BurstableSpec, mode: CreditMode, *,
                  explicit: bool, expected: float, agents: list[Agent], agents_cpu: float) -> str:
+        """Three sentences, each whole in the catalog: the instance, the expected CPU, and
+        where the credit balance goes."""
+        return " ".join((self._head(launch, spec, mode, explicit=explicit),
+                         self._why(launch, expected=expected, agents=agents,
+                                   agents_cpu=agents_cpu),
+                         self._outcome(spec, mode, expected=expected)))
+
+    @staticmethod
+    def _head(launch: Launch, spec: BurstableSpec, mode: CreditMode, *, explicit: bool) -> str:
         where = launch.resource if launch.template is None else \
-            f"{launch.resource} (launch template {launch.template})"
-        set_by = "" if explicit else f", the {spec.family} default"
-        head = (f"{where}: {spec.instance_type} in {mode.value} credit mode{set_by}, baseline "
-                f"{number_text(spec.baseline_percent)}% per vCPU (earns "
-                f"{number_text(spec.credits_per_hour)} credits/h, {spec.vcpus} vCPU"
-                f"{'s' if spec.vcpus > 1 else ''}).")
-        agents_text = f"{_names(agents)} ~{number_text(agents_cpu)}%" if agents else "no agents"
-        if launch.cpu_target is not None:
-            why = (f"Expected CPU {number_text(expected)}%: target tracking holds the group's "
-                   f"average at {number_text(launch.cpu_target)}% ({agents_text}, assumed, "
-                   f"counted inside it).")
+            _("{resource} (launch template {template})").format(
+                resource=launch.resource, template=launch.template)
+        vcpus = spec.vcpus
+        if mode is CreditMode.STANDARD and explicit:
+            head = ngettext(
+                "{where}: {instance_type} in standard credit mode, baseline {baseline}% per vCPU "
+                "(earns {credits} credits/h, {vcpus} vCPU).",
+                "{where}: {instance_type} in standard credit mode, baseline {baseline}% per vCPU "
+                "(earns {credits} credits/h, {vcpus} vCPUs).", vcpus)
+        elif mode is CreditMode.STANDARD:
+            # Translators: {family} is the instance family (t2, t3), whose default mode this is.
+            head = ngettext(
+                "{where}: {instance_type} in standard credit mode, the {family} default, "
+                "baseline {baseline}% per vCPU (earns {credits} credits/h, {vcpus} vCPU).",
+                "{where}: {instance_type} in standard credit mode, the {family} default, "
+                "baseline {baseline}% per vCPU (earns {credits} credits/h, {vcpus} vCPUs).", vcpus)
+        elif explicit:
+            head = ngettext(
+                "{where}: {instance_type} in unlimited credit mode, baseline {baseline}% per vCPU "
+                "(earns {credits} credits/h, {vcpus} vCPU).",
+                "{where}: {instance_type} in unlimited credit mode, baseline {baseline}% per vCPU "
+                "(earns {credits} credits/h, {vcpus} vCPUs).", vcpus)
         else:
-            why = (f"Expected CPU {number_text(expected)}% from {agents_text} alone (assumed "
-                   f"averages), before any application load.")
+            head = ngettext(
+                "{where}: {instance_type} in unlimited credit mode, the {family} default, "
+                "baseline {baseline}% per vCPU (earns {credits} credits/h, {vcpus} vCPU).",
+                "{where}: {instance_type} in unlimited credit mode, the {family} default, "
+                "baseline {baseline}% per vCPU (earns {credits} credits/h, {vcpus} vCPUs).", vcpus)
+        return head.format(where=where, instance_type=spec.instance_type, family=spec.family,
+                           baseline=number_text(spec.baseline_percent),
+                           credits=number_text(spec.credits_per_hour), vcpus=vcpus)
+
+    @staticmethod
+    def _why(launch: Launch, *, expected: float, agents: list[Agent], agents_cpu: float) -> str:
+        fields = {"agents": _names(agents) if agents else "",
+                  "agents_cpu": number_text(agents_cpu)}
+        if launch.cpu_target is not None:
+            if agents:
+                # Translators: {agents} is "the SSM and CloudWatch agents"; ~ means about.
+                why = _("Expected CPU {expected}%: target tracking holds the group's average at "
+                        "{target}% ({agents} ~{agents_cpu}%, assumed, counted inside it).")
+            else:
+                why = _("Expected CPU {expected}%: target tracking holds the group's average at "
+                        "{target}% (no agents, assumed, counted inside it).")
+            return why.format(expected=number_text(expected),
+                              target=number_text(launch.cpu_target), **fields)
+        if agents:
+            # Translators: {expected} is a percentage with its sign, such as 11% (the sign is in
+            # the value: "% from" would read as a printf conversion to gettext's tools).
+            why = _("Expected CPU {expected} from {agents} ~{agents_cpu}% alone (assumed "
+                    "averages), before any application load.")
+        else:
+            # Translators: {expected} is a percentage with its sign, such as 11%.
+            why = _("Expected CPU {expected} from no agents alone (assumed averages), before "
+                    "any application load.")
+        return why.format(expected=f"{number_text(expected)}%", **fields)
+
+    @staticmethod
+    def _outcome(spec: BurstableSpec, mode: CreditMode, *, expected: float) -> str:
         net = spec.net_credits_per_hour(expected)
-        net_text = f"{'−' if net < 0 else '+'}{number_text(abs(round(net, 1)))} credits/h"
+        net_text = f"{'−' if net < 0 else '+'}{number_text(abs(round(net, 1)))}"
         if mode is CreditMode.STANDARD:
             projection = project_balance(spec, expected, hours=PROJECTION_HOURS, mode=mode)
-            start = (f"its {number_text(spec.launch_credits)} launch credits"
-                     if spec.launch_credits else "a balance of 0")
             throttled_at = first_throttled(projection)
-            if throttled_at is None:
-                outcome = (f"from {start}, the balance after {PROJECTION_HOURS} h is "
-                           f"{number_text(round(projection[-1].balance, 1))} credits")
+            fields = {"net": net_text, "launch_credits": number_text(spec.launch_credits),
+                      "hours": PROJECTION_HOURS, "baseline": number_text(spec.baseline_percent),
+                      "balance": number_text(round(projection[-1].balance, 1))}
+            if throttled_at is None and spec.launch_credits:
+                # Translators: {net} is the hourly change of the balance with its sign (−1.2).
+                outcome = _("Net {net} credits/h; from its {launch_credits} launch credits, the "
+                            "balance after {hours} h is {balance} credits.")
+            elif throttled_at is None:
+                outcome = _("Net {net} credits/h; from a balance of 0, the balance after {hours} "
+                            "h is {balance} credits.")
+            elif spec.launch_credits:
+                # Translators: {when} is "from the first minute", "after 5.2 h", ...
+                outcome = _("Net {net} credits/h; from its {launch_credits} launch credits, "
+                            "throttled to {baseline}% {when}; balance after {hours} h: "
+                            "{balance} credits.")
             else:
-                outcome = (f"from {start}, throttled to {number_text(spec.baseline_percent)}% "
-                           f"{_hours(throttled_at)}; balance after {PROJECTION_HOURS} h: "
-                           f"{number_text(round(projection[-1].balance, 1))} credits")
-            return f"{head} {why} Net {net_text}; {outcome}."
+                outcome = _("Net {net} credits/h; from a balance of 0, throttled to {baseline}% "
+                            "{when}; balance after {hours} h: {balance} credits.")
+            when = _hours(throttled_at) if throttled_at is not None else ""
+            return outcome.format(when=when, **fields)
         projection = project_balance(spec, expected, hours=UNLIMITED_PROJECTION_HOURS, mode=mode)
         charged_from = next((h.hour for h in projection if h.surplus_charged > 0), None)
         last = projection[-1]
         per_hour = last.surplus_charged / 60 * spec.surplus_usd_per_vcpu_hour
         if charged_from is None:
-            outcome = (f"never throttled; surplus after {UNLIMITED_PROJECTION_HOURS} h: "
-                       f"{number_text(round(last.surplus_balance, 1))} credits, not yet billed")
-        else:
-            outcome = (f"never throttled, but surplus credits are billed from hour "
-                       f"{charged_from + 1}: about ${per_hour:.3f}/h (${per_hour * 24:.2f}/day) "
-                       f"per instance at ${spec.surplus_usd_per_vcpu_hour:.2f} per vCPU-hour")
-        return f"{head} {why} Net {net_text}; {outcome}."
+            return _("Net {net} credits/h; never throttled; surplus after {hours} h: {surplus} "
+                     "credits, not yet billed.").format(
+                         net=net_text, hours=UNLIMITED_PROJECTION_HOURS,
+                         surplus=number_text(round(last.surplus_balance, 1)))
+        # Translators: {per_hour}, {per_day} and {rate} are amounts in US dollars.
+        return _("Net {net} credits/h; never throttled, but surplus credits are billed from hour "
+                 "{hour}: about {per_hour}/h ({per_day}/day) per instance at {rate} per "
+                 "vCPU-hour.").format(
+                     net=net_text, hour=charged_from + 1, per_hour=_money(per_hour, 3),
+                     per_day=_money(per_hour * 24, 2),
+                     rate=_money(spec.surplus_usd_per_vcpu_hour, 2))
 
     def check_cloudformation(self, subject: AdvisorSubject) -> Iterator[Finding]:
         return self._check(subject, "cloudformation")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import reduce
 
 from services.advisor.model import AdvisorSubject, Finding, Rule, Severity, Source
 from services.advisor.network import IngressRule, ingress_rules, world_size
+from services.i18n import N_, _
 
 SSH_PORT = 22
 
@@ -27,7 +29,9 @@ def _ranges(cidrs: list[str]) -> str:
     for cidr in cidrs:
         size = world_size(cidr)
         named.append(f"{cidr} ({size})" if size else cidr)
-    return " and ".join(named)
+    # Translators: two address ranges, or a list of them and one more, joined.
+    return reduce(lambda first, second: _("{first} and {second}").format(first=first,
+                                                                          second=second), named)
 
 
 class SshOpenToWorld(Rule):
@@ -38,21 +42,27 @@ class SshOpenToWorld(Rule):
     includes 22, opens it just the same."""
 
     id = "ADV003"
-    title = "SSH open to the whole internet"
+    title = N_("SSH open to the whole internet")
     severity = Severity.ERROR
-    fix = ("Admit SSH only from your own address (x.x.x.x/32), or close port 22 and connect "
-           "with SSM Session Manager, which needs no inbound port at all.")
+    fix = N_("Admit SSH only from your own address (x.x.x.x/32), or close port 22 and connect "
+             "with SSM Session Manager, which needs no inbound port at all.")
 
     def _check(self, subject: AdvisorSubject, source: Source) -> Iterator[Finding]:
         for rule in ingress_rules(subject, source):
             world = rule.world_cidrs
             if not world or not rule.covers_tcp_port(SSH_PORT):
                 continue
-            what = "SSH (TCP port 22)" if rule.ports == (SSH_PORT, SSH_PORT) else \
-                f"{rule.describe_ports()}, SSH (port 22) included,"
+            if rule.ports == (SSH_PORT, SSH_PORT):
+                message = _("{resource} admits SSH (TCP port 22) from {ranges}: anyone on the "
+                            "internet can try to log in.")
+            else:
+                # Translators: {ports} is "all traffic", "all TCP ports", "TCP ports 0-1024".
+                message = _("{resource} admits {ports}, SSH (port 22) included, from {ranges}: "
+                            "anyone on the internet can try to log in.")
             yield self.finding(
-                f"{rule.resource} admits {what} from {_ranges(world)}: anyone on the "
-                f"internet can try to log in.", resource=rule.resource, source=source)
+                message.format(resource=rule.resource, ports=rule.describe_ports(),
+                               ranges=_ranges(world)),
+                resource=rule.resource, source=source)
 
     def check_cloudformation(self, subject: AdvisorSubject) -> Iterator[Finding]:
         return self._check(subject, "cloudformation")
@@ -72,11 +82,11 @@ class DatabasePortOpenToCidr(Rule):
     database, and the database port is only one of 65,536 they open."""
 
     id = "ADV007"
-    title = "Database port opened to an address range instead of a security group"
+    title = N_("Database port opened to an address range instead of a security group")
     severity = Severity.WARNING
-    fix = ("Admit the database port only from the security group of the tier that connects to it "
-           "(SourceSecurityGroupId in CloudFormation, referenced_security_group_id or "
-           "security_groups in Terraform), never from an address range.")
+    fix = N_("Admit the database port only from the security group of the tier that connects to "
+             "it (SourceSecurityGroupId in CloudFormation, referenced_security_group_id or "
+             "security_groups in Terraform), never from an address range.")
 
     def _check(self, subject: AdvisorSubject, source: Source) -> Iterator[Finding]:
         for rule in ingress_rules(subject, source):
@@ -93,19 +103,33 @@ class DatabasePortOpenToCidr(Rule):
     def _finding(self, rule: IngressRule, ports: list[int], *, world: bool,
                  source: Source) -> Finding:
         named = ", ".join(f"{DATABASE_PORTS[p]} ({p})" for p in ports)
-        if rule.all_traffic or len(ports) > 2:
-            opened = f"{rule.describe_ports()}, which includes {named}"
-        else:
-            opened = f"the {named} port"
+        several = rule.all_traffic or len(ports) > 2
         cidrs = ", ".join(rule.cidrs)
         if world:
-            message = (f"{rule.resource} opens {opened} to {cidrs}: the database answers "
-                       f"anyone on the internet.")
-            return self.finding(message, resource=rule.resource, source=source,
-                                severity=Severity.ERROR)
-        message = (f"{rule.resource} opens {opened} to the address range {cidrs} instead of a "
-                   f"security group: anything that gets an address there reaches the database.")
-        return self.finding(message, resource=rule.resource, source=source)
+            if several:
+                # Translators: {ports} is "all traffic", "TCP ports 0-10000"; {named} is
+                # "MySQL/MariaDB (3306), PostgreSQL (5432)".
+                message = _("{resource} opens {ports}, which includes {named} to {cidrs}: the "
+                            "database answers anyone on the internet.")
+            else:
+                message = _("{resource} opens the {named} port to {cidrs}: the database answers "
+                            "anyone on the internet.")
+            return self.finding(
+                message.format(resource=rule.resource, ports=rule.describe_ports(),
+                               named=named, cidrs=cidrs),
+                resource=rule.resource, source=source, severity=Severity.ERROR)
+        if several:
+            message = _("{resource} opens {ports}, which includes {named} to the address range "
+                        "{cidrs} instead of a security group: anything that gets an address "
+                        "there reaches the database.")
+        else:
+            message = _("{resource} opens the {named} port to the address range {cidrs} instead "
+                        "of a security group: anything that gets an address there reaches the "
+                        "database.")
+        return self.finding(
+            message.format(resource=rule.resource, ports=rule.describe_ports(), named=named,
+                           cidrs=cidrs),
+            resource=rule.resource, source=source)
 
     def check_cloudformation(self, subject: AdvisorSubject) -> Iterator[Finding]:
         return self._check(subject, "cloudformation")

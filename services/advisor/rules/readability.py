@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from services.advisor.model import AdvisorSubject, Finding, Rule, Severity, Source
+from services.i18n import N_, _
 
 
 class UnreadableTemplate(Rule):
@@ -15,21 +16,23 @@ class UnreadableTemplate(Rule):
     and the other rules simply could not look inside that file."""
 
     id = "ADV009"
-    title = "Template that cannot be read"
+    title = N_("Template that cannot be read")
     severity = Severity.WARNING
-    fix = ("Fix the syntax the message points at (run `terraform validate` or `cfn-lint` on the "
-           "rendered files), then check again.")
+    fix = N_("Fix the syntax the message points at (run `terraform validate` or `cfn-lint` on "
+             "the rendered files), then check again.")
 
     def check_source(self, subject: AdvisorSubject, source: Source) -> Iterator[Finding]:
         if source == "cloudformation":
             if subject.cloudformation_error is not None:
                 yield self.finding(
-                    f"The CloudFormation template cannot be read: {subject.cloudformation_error}",
+                    _("The CloudFormation template cannot be read: {error}").format(
+                        error=subject.cloudformation_error),
                     resource=None, source=source,
                     severity=Severity.ERROR if subject.cloudformation_rejected
                     else Severity.WARNING)
             return
         for path, error in sorted(subject.terraform_errors.items()):
             yield self.finding(
-                f"{path} does not parse as HCL, so no rule checked it: {error}",
+                _("{path} does not parse as HCL, so no rule checked it: {error}").format(
+                    path=path, error=error),
                 resource=path, source=source)

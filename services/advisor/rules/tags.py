@@ -17,6 +17,7 @@ from services.advisor.terraform_model import (
     reference_names,
 )
 from services.advisor.values import truthy
+from services.i18n import N_, _
 from services.render_service import portal_tags
 
 PORTAL_TAG_KEYS = tuple(portal_tags(env_id="-", owner="-", template_id="-"))
@@ -57,12 +58,12 @@ class PortalTagsMissing(Rule):
     and then it outlives the environment untagged - that is reported."""
 
     id = "ADV008"
-    title = "Resources that will not carry the portal's tags"
+    title = N_("Resources that will not carry the portal's tags")
     severity = Severity.WARNING
-    fix = ("Terraform: set default_tags { tags = var.tags } on the aws provider, and give every "
-           "aws_autoscaling_group a dynamic \"tag\" block over var.tags with "
-           "propagate_at_launch = true. CloudFormation: leave DeleteOnTermination at true for "
-           "block device mappings, or tag the volumes through TagSpecifications.")
+    fix = N_("Terraform: set default_tags { tags = var.tags } on the aws provider, and give "
+             "every aws_autoscaling_group a dynamic \"tag\" block over var.tags with "
+             "propagate_at_launch = true. CloudFormation: leave DeleteOnTermination at true for "
+             "block device mappings, or tag the volumes through TagSpecifications.")
 
     # -- Terraform
     def check_terraform(self, subject: AdvisorSubject) -> Iterator[Finding]:
@@ -73,19 +74,20 @@ class PortalTagsMissing(Rule):
         for group in config.resources("aws_autoscaling_group"):
             if not self._group_tags_instances(config, group):
                 yield self.finding(
-                    f"{group.address} neither propagates the portal's tags (no tag block with "
-                    f"propagate_at_launch = true over var.tags) nor launches from a template "
-                    f"whose tag_specifications tag instances: provider default_tags reach "
-                    f"neither the group nor the instances it launches, so the sweeper cannot "
-                    f"find them by tag.", resource=group.address, source="terraform")
+                    _("{group} neither propagates the portal's tags (no tag block with "
+                      "propagate_at_launch = true over var.tags) nor launches from a template "
+                      "whose tag_specifications tag instances: provider default_tags reach "
+                      "neither the group nor the instances it launches, so the sweeper cannot "
+                      "find them by tag.").format(group=group.address),
+                    resource=group.address, source="terraform")
 
     def _providers(self, config: TerraformConfig) -> Iterator[Finding]:
         root = config.root
         providers = [(body, path) for name, body, path in root.source.providers if name == "aws"]
         if not providers:
             yield self.finding(
-                "The root module declares no aws provider with default_tags: its resources get "
-                "none of the portal's tags (sandbox:env-id, sandbox:owner, sandbox:template).",
+                _("The root module declares no aws provider with default_tags: its resources get "
+                  "none of the portal's tags (sandbox:env-id, sandbox:owner, sandbox:template)."),
                 resource=None, source="terraform")
             return
         for body, path in providers:
@@ -95,12 +97,18 @@ class PortalTagsMissing(Rule):
             raw = blocks[0].get("tags") if blocks else None
             if raw is None:
                 yield self.finding(
-                    f"{label} in {path} has no default_tags: resources get none of the portal's "
-                    f"tags unless each sets them itself.", resource=None, source="terraform")
+                    # Translators: {provider} is Terraform code, such as provider "aws".
+                    _("{provider} in {path} has no default_tags: resources get none of the "
+                      "portal's tags unless each sets them itself.").format(
+                          provider=label, path=path),
+                    resource=None, source="terraform")
             elif not _carries_portal_tags(root.evaluate(raw), raw, root):
                 yield self.finding(
-                    f"{label} in {path} sets default_tags to {expression_text(raw)}, which does "
-                    f"not hold the portal's tags ({', '.join(PORTAL_TAG_KEYS)}).",
+                    # Translators: {expression} is Terraform code; {keys} the portal's tag keys.
+                    _("{provider} in {path} sets default_tags to {expression}, which does not "
+                      "hold the portal's tags ({keys}).").format(
+                          provider=label, path=path, expression=expression_text(raw),
+                          keys=", ".join(PORTAL_TAG_KEYS)),
                     resource=None, source="terraform")
 
     @staticmethod
@@ -148,9 +156,18 @@ class PortalTagsMissing(Rule):
             for mapping in data.get("BlockDeviceMappings") or []:
                 ebs = mapping.get("Ebs") if isinstance(mapping, dict) else None
                 if isinstance(ebs, dict) and truthy(ebs.get("DeleteOnTermination")) is False:
+                    if "DeviceName" in mapping:
+                        # Translators: {device} is a device name such as /dev/xvda.
+                        message = _("{resource} maps {device} with DeleteOnTermination false: "
+                                    "the volume outlives its instance, and stack tags do not "
+                                    "reach volumes created from block device mappings, so "
+                                    "nothing tags it as part of the environment.")
+                    else:
+                        message = _("{resource} maps a volume with DeleteOnTermination false: "
+                                    "the volume outlives its instance, and stack tags do not "
+                                    "reach volumes created from block device mappings, so "
+                                    "nothing tags it as part of the environment.")
                     yield self.finding(
-                        f"{resource.logical_id} maps {mapping.get('DeviceName', 'a volume')} with "
-                        f"DeleteOnTermination false: the volume outlives its instance, and stack "
-                        f"tags do not reach volumes created from block device mappings, so "
-                        f"nothing tags it as part of the environment.",
+                        message.format(resource=resource.logical_id,
+                                       device=mapping.get("DeviceName")),
                         resource=resource.logical_id, source="cloudformation")

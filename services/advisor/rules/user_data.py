@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from services.advisor.launches import Launch, launches
 from services.advisor.model import AdvisorSubject, Finding, Rule, Severity, Source
+from services.i18n import N_, _
 
 
 class UserDataChangeKeepsInstances(Rule):
@@ -24,29 +25,36 @@ class UserDataChangeKeepsInstances(Rule):
       information, since the template cannot fix it by a property."""
 
     id = "ADV005"
-    title = "User data changes without replacing the instances"
+    title = N_("User data changes without replacing the instances")
     severity = Severity.WARNING
-    fix = ("Make a change of user data replace the instances: user_data_replace_on_change = true "
-           "on aws_instance, an instance_refresh block on aws_autoscaling_group, an UpdatePolicy "
-           "with AutoScalingRollingUpdate on a CloudFormation Auto Scaling group. For a single "
-           "CloudFormation instance, replace it by renaming its logical id, or re-run the "
-           "script yourself.")
+    fix = N_("Make a change of user data replace the instances: user_data_replace_on_change = "
+             "true on aws_instance, an instance_refresh block on aws_autoscaling_group, an "
+             "UpdatePolicy with AutoScalingRollingUpdate on a CloudFormation Auto Scaling group. "
+             "For a single CloudFormation instance, replace it by renaming its logical id, or "
+             "re-run the script yourself.")
 
     def _message(self, launch: Launch) -> tuple[str, Severity]:
         if launch.kind == "instance" and launch.source == "terraform":
-            return (f"{launch.resource} has user_data but not user_data_replace_on_change = "
-                    f"true: a changed script is applied by stopping and starting the same "
-                    f"instance, and cloud-init does not run it again, so the server keeps its "
-                    f"old setup.", Severity.WARNING)
+            return (_("{resource} has user_data but not user_data_replace_on_change = true: a "
+                      "changed script is applied by stopping and starting the same instance, and "
+                      "cloud-init does not run it again, so the server keeps its old "
+                      "setup.").format(resource=launch.resource), Severity.WARNING)
         if launch.kind == "instance":
-            return (f"{launch.resource} has UserData: CloudFormation applies a change to it by "
-                    f"stopping and starting the same instance, and user data runs only on the "
-                    f"first boot, so the new script does not run.", Severity.INFO)
-        how = "no instance_refresh block" if launch.source == "terraform" else \
-            "no UpdatePolicy (AutoScalingRollingUpdate or AutoScalingReplacingUpdate)"
-        return (f"{launch.resource} launches from {launch.template}, which has user data, and "
-                f"has {how}: a new launch template version reaches only instances launched "
-                f"later; the running ones keep the old script until something replaces them.",
+            return (_("{resource} has UserData: CloudFormation applies a change to it by "
+                      "stopping and starting the same instance, and user data runs only on the "
+                      "first boot, so the new script does not run.").format(
+                          resource=launch.resource), Severity.INFO)
+        if launch.source == "terraform":
+            message = _("{resource} launches from {template}, which has user data, and has no "
+                        "instance_refresh block: a new launch template version reaches only "
+                        "instances launched later; the running ones keep the old script until "
+                        "something replaces them.")
+        else:
+            message = _("{resource} launches from {template}, which has user data, and has no "
+                        "UpdatePolicy (AutoScalingRollingUpdate or AutoScalingReplacingUpdate): "
+                        "a new launch template version reaches only instances launched later; "
+                        "the running ones keep the old script until something replaces them.")
+        return (message.format(resource=launch.resource, template=launch.template),
                 Severity.WARNING)
 
     def _check(self, subject: AdvisorSubject, source: Source) -> Iterator[Finding]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from services.advisor.model import AdvisorSubject, Finding, Rule, Severity
 from services.advisor.terraform_model import TfResource
+from services.i18n import N_, _
 
 ADMIN_RULE_GROUP = "AWSManagedRulesAdminProtectionRuleSet"
 # The rule inside the group that inspects the URI path.
@@ -147,17 +148,20 @@ class WafAdminProtectionBlocksAdmin(Rule):
     allow, when the whole group only counts, or when an earlier rule allows the path."""
 
     id = "ADV002"
-    title = "WAF admin protection blocks the application's admin path"
+    title = N_("WAF admin protection blocks the application's admin path")
     severity = Severity.WARNING
-    fix = ("Give the AdminProtection rule group a ScopeDownStatement that leaves out your admin "
-           "path (NotStatement > ByteMatchStatement on UriPath, STARTS_WITH the path), or "
-           "override its AdminProtection_URIPATH rule to Count; then check the admin page "
-           "through the load balancer, not only the health check.")
+    fix = N_("Give the AdminProtection rule group a ScopeDownStatement that leaves out your admin "
+             "path (NotStatement > ByteMatchStatement on UriPath, STARTS_WITH the path), or "
+             "override its AdminProtection_URIPATH rule to Count; then check the admin page "
+             "through the load balancer, not only the health check.")
 
     def _message(self, acl: str, rule_name: Any, path: str) -> str:
-        return (f"{acl} applies {ADMIN_RULE_GROUP} (rule {rule_name}) without exempting the "
-                f"application's admin path {path}: requests for {path} are answered with 403 by "
-                f"WAF while the load balancer's health checks stay green.")
+        # Translators: {rule_group} is AWSManagedRulesAdminProtectionRuleSet; {rule} the name
+        # the web ACL gives it.
+        return _("{acl} applies {rule_group} (rule {rule}) without exempting the application's "
+                 "admin path {path}: requests for {path} are answered with 403 by WAF while the "
+                 "load balancer's health checks stay green.").format(
+                     acl=acl, rule_group=ADMIN_RULE_GROUP, rule=rule_name, path=path)
 
     def _check_rules(self, acl: str, rules: list[dict[str, Any]], subject: AdvisorSubject,
                      *, source: Any) -> Iterator[Finding]:
