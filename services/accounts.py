@@ -23,7 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from services import audit
+from services import audit, i18n
 from services.audit import Action, Outcome
 from services.context import PortalContext
 from services.errors import PermissionDeniedError, PortalError, ValidationError
@@ -35,6 +35,7 @@ from services.history.models import (
     WebSession,
     utcnow,
 )
+from services.i18n import _
 from services.identity import Actor, InvalidActorError, Role, check_name
 
 logger = logging.getLogger(__name__)
@@ -60,14 +61,15 @@ class SignInError(PortalError):
     """Wrong name or password, or a disabled account: one message for all, on purpose."""
 
     def __init__(self) -> None:
-        super().__init__("sign-in: wrong name or password")
+        super().__init__(_("sign-in: wrong name or password"))
 
 
 class SignInThrottledError(PortalError):
     def __init__(self, retry_after_s: int) -> None:
         self.retry_after_s = retry_after_s
         minutes = max(1, round(retry_after_s / 60))
-        super().__init__(f"sign-in: too many failed attempts; try again in {minutes} min")
+        super().__init__(_("sign-in: too many failed attempts; try again in {minutes} min")
+                         .format(minutes=minutes))
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,8 @@ def token_hash(token: str) -> str:
 
 def check_password(password: str) -> str:
     if not MIN_PASSWORD_LENGTH <= len(password or "") <= MAX_PASSWORD_LENGTH:
-        raise ValidationError({"password": f"use {MIN_PASSWORD_LENGTH} to "
-                                           f"{MAX_PASSWORD_LENGTH} characters"})
+        raise ValidationError({"password": _("use {low} to {high} characters").format(
+            low=MIN_PASSWORD_LENGTH, high=MAX_PASSWORD_LENGTH)})
     return password
 
 
@@ -106,7 +108,8 @@ def check_email(email: str | None) -> str | None:
     local, at, domain = email.partition("@")
     if not at or not local or "." not in domain or len(email) > 254 or any(c.isspace()
                                                                            for c in email):
-        raise ValidationError({"email": f"not an e-mail address: {email!r}"})
+        raise ValidationError({"email": _("not an e-mail address: {email!r}").format(
+            email=email)})
     return email
 
 
@@ -114,7 +117,8 @@ def _role(role: str | Role) -> Role:
     try:
         return Role(role)
     except ValueError:
-        raise ValidationError({"role": f"student or instructor, not {role!r}"}) from None
+        raise ValidationError({"role": _("student or instructor, not {role!r}").format(
+            role=role)}) from None
 
 
 # -- accounts -----------------------------------------------------------------------------------
@@ -131,7 +135,7 @@ def get_account(ctx: PortalContext, name: str) -> AccountView | None:
 
 def list_accounts(ctx: PortalContext, *, actor: Actor) -> list[AccountView]:
     if not actor.is_instructor:
-        raise PermissionDeniedError("accounts: only instructors may list accounts")
+        raise PermissionDeniedError(_("accounts: only instructors may list accounts"))
     with ctx.sessions() as session:
         return [_view(a) for a in session.scalars(select(Account).order_by(Account.name))]
 
@@ -148,17 +152,19 @@ def add_account(session: Session, *, actor: Actor | None, name: str, role: str |
         raise ValidationError({"name": str(exc).partition(": ")[2]}) from None
     parsed = _role(role)
     if is_admin and parsed is not Role.INSTRUCTOR:
-        raise ValidationError({"admin": "only an instructor can be an admin"})
+        raise ValidationError({"admin": _("only an instructor can be an admin")})
     if actor is not None:
         if not actor.is_instructor:
-            raise PermissionDeniedError("accounts: only instructors may create accounts")
+            raise PermissionDeniedError(_("accounts: only instructors may create accounts"))
         if (parsed is Role.INSTRUCTOR or is_admin) and not actor.is_admin:
-            raise PermissionDeniedError("accounts: only an admin may create instructors")
+            raise PermissionDeniedError(_("accounts: only an admin may create instructors"))
     if session.get(Account, name) is not None:
-        raise ValidationError({"name": f"an account named {name} already exists"})
+        raise ValidationError({"name": _("an account named {name} already exists").format(
+            name=name)})
     email = check_email(email)
     if email and session.scalar(select(Account.name).where(Account.email == email)):
-        raise ValidationError({"email": f"{email} belongs to another account"})
+        raise ValidationError({"email": _("{email} belongs to another account").format(
+            email=email)})
     account = Account(name=name, role=parsed.value, email=email,
                       display_name=(display_name or "").strip()[:128] or None,
                       is_admin=is_admin, created_at=utcnow(),
@@ -207,11 +213,12 @@ def new_setup_code(ctx: PortalContext, *, actor: Actor, name: str) -> str:
     with ctx.sessions() as session, session.begin():
         account = session.get(Account, name)
         if account is None:
-            raise ValidationError({"name": f"no account named {name}"})
+            raise ValidationError({"name": _("no account named {name}").format(name=name)})
         allowed = actor.is_admin or (account.role == Role.STUDENT.value and (
             actor.sees_every_course or shares_a_taught_course(session, actor, name)))
         if not (actor.is_instructor and allowed):
-            raise PermissionDeniedError(f"accounts: you may not reset {name}'s password")
+            raise PermissionDeniedError(_("accounts: you may not reset {name}'s password")
+                                        .format(name=name))
         code = issue_setup_code(session, account)
         audit.record(session, actor=actor.name, action=Action.ACCOUNT_CODE, target=name)
         return code
@@ -229,8 +236,8 @@ def activate(ctx: PortalContext, *, login: str, code: str, password: str,
                  and account.setup_code_expires_at > now and not account.disabled
                  and hmac.compare_digest(account.setup_code_hash, token_hash(code.strip())))
         if not valid:
-            raise ValidationError({"code": "this code is wrong, used or expired; ask your "
-                                           "instructor for a new one"})
+            raise ValidationError({"code": _("this code is wrong, used or expired; ask your "
+                                             "instructor for a new one")})
         # Compare-and-set: of two requests with the same code only one spends it.
         spent = session.execute(update(Account).where(
             Account.name == account.name,
@@ -238,7 +245,7 @@ def activate(ctx: PortalContext, *, login: str, code: str, password: str,
         ).values(setup_code_hash=None, setup_code_expires_at=None,
                  password_hash=_hasher.hash(password))).rowcount
         if spent != 1:
-            raise ValidationError({"code": "this code was used a moment ago"})
+            raise ValidationError({"code": _("this code was used a moment ago")})
         audit.record(session, actor=account.name, action=Action.ACTIVATE, target=account.name,
                      client=client)
         return actor_for(session, account)
@@ -270,7 +277,8 @@ def actor_named(ctx: PortalContext, name: str) -> Actor | None:
         if account is None:
             return None
         if account.disabled:
-            raise PermissionDeniedError(f"owner: the account {name} is disabled")
+            raise PermissionDeniedError(_("owner: the account {name} is disabled").format(
+                name=name))
         return actor_for(session, account)
 
 
@@ -283,6 +291,26 @@ def actor_by_email(ctx: PortalContext, email: str | None) -> Actor | None:
         if account is None or account.disabled:
             return None
         return actor_for(session, account)
+
+
+# -- language -----------------------------------------------------------------------------------
+def preferred_locale(ctx: PortalContext, name: str) -> str | None:
+    """The language the account `name` picked, or None when it has not picked one."""
+    with ctx.sessions() as session:
+        return session.scalar(select(Account.locale).where(Account.name == name))
+
+
+def set_locale(ctx: PortalContext, *, actor: Actor, locale: str) -> str:
+    """Remembers `locale` as the language of the actor's own account (nobody picks another's)."""
+    if not i18n.is_supported(locale):
+        raise ValidationError({"locale": _("one of {locales}").format(
+            locales=", ".join(i18n.SUPPORTED_LOCALES))})
+    with ctx.sessions.begin() as session:
+        updated = session.execute(update(Account).where(Account.name == actor.name)
+                                  .values(locale=locale)).rowcount
+    if not updated:
+        raise PermissionDeniedError(_("language: no account {name}").format(name=actor.name))
+    return locale
 
 
 # -- passwords ----------------------------------------------------------------------------------
@@ -349,7 +377,7 @@ def set_password(ctx: PortalContext, *, actor: Actor, current: str, new: str) ->
         try:
             _hasher.verify(account.password_hash or _DUMMY_HASH, current)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
-            raise ValidationError({"current": "wrong password"}) from None
+            raise ValidationError({"current": _("wrong password")}) from None
         account.password_hash = _hasher.hash(new)
 
 
@@ -457,17 +485,17 @@ def complete_setup(ctx: PortalContext, *, token: str, name: str, password: str,
                    email: str | None = None, client: str | None = None) -> Actor:
     """Create the first instructor (an admin) with the setup token; the token is spent."""
     if not setup_needed(ctx):
-        raise PermissionDeniedError("setup: the portal already has an instructor; sign in")
+        raise PermissionDeniedError(_("setup: the portal already has an instructor; sign in"))
     try:
         # Read, never made here: a token another visitor spent a moment ago stays spent.
         expected = _token_path(ctx).read_text().strip()
     except FileNotFoundError:
-        raise PermissionDeniedError("setup: the setup token was used a moment ago; sign in") \
+        raise PermissionDeniedError(_("setup: the setup token was used a moment ago; sign in")) \
             from None
     if not hmac.compare_digest(expected, (token or "").strip()):
         audit.record_now(ctx, actor=(name or "-")[:64], action=Action.SETUP,
                          outcome=Outcome.REFUSED, client=client, detail="wrong setup token")
-        raise ValidationError({"token": "wrong setup token: copy it from the portal's log"})
+        raise ValidationError({"token": _("wrong setup token: copy it from the portal's log")})
     check_password(password)
     # Spent before anything is created: a rename is atomic, so of two visitors with the token
     # at the same instant exactly one goes on, whatever names they chose.
@@ -476,14 +504,14 @@ def complete_setup(ctx: PortalContext, *, token: str, name: str, password: str,
     try:
         path.rename(spent)
     except FileNotFoundError:
-        raise PermissionDeniedError("setup: the setup token was used a moment ago; sign in") \
+        raise PermissionDeniedError(_("setup: the setup token was used a moment ago; sign in")) \
             from None
     try:
         with ctx.sessions() as session, session.begin():
             if session.scalar(select(Account.name).where(Account.role == Role.INSTRUCTOR.value)
                               .limit(1)) is not None:
                 raise PermissionDeniedError(
-                    "setup: the portal already has an instructor; sign in")
+                    _("setup: the portal already has an instructor; sign in"))
             account = add_account(session, actor=None, name=name, role=Role.INSTRUCTOR,
                                   email=email, is_admin=True, password=password, client=client)
             audit.record(session, actor=name, action=Action.SETUP, target=name, client=client)

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from services.data_dir import ensure_private_dir, private_opener
 from services.engines.base import EngineName
 from services.errors import UnknownTemplateError
+from services.i18n import DEFAULT_LOCALE, _, current_locale
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -217,6 +218,27 @@ class TemplateManifest(BaseModel):
         """Whether students of `course_id` are offered it (the course's own template list is
         checked on top, by services/limits.py)."""
         return not self.retired and (self.courses is None or course_id in self.courses)
+
+
+def localized(manifest: TemplateManifest) -> TemplateManifest:
+    """`manifest` with the text a student reads (title, summary, learning goals, parameter
+    descriptions and messages, output labels) in the current language (services/i18n.py).
+
+    Built-in templates are translated through the `templates` catalog; an imported template's
+    text is its instructor's and is shown as written. Rendering and validation keep using the
+    manifest itself, so the code a student reads does not change with the language."""
+    if manifest.imported or current_locale() == DEFAULT_LOCALE:
+        return manifest
+    parameters = tuple(
+        p.model_copy(update={
+            "description": _(p.description) if p.description else p.description,
+            "pattern_message": _(p.pattern_message) if p.pattern_message else None})
+        for p in manifest.parameters)
+    outputs = tuple(o.model_copy(update={"label": _(o.label)}) for o in manifest.outputs)
+    return manifest.model_copy(update={
+        "title": _(manifest.title), "summary": _(manifest.summary),
+        "learning_goals": tuple(_(goal) for goal in manifest.learning_goals),
+        "parameters": parameters, "outputs": outputs})
 
 
 # -- imported templates ---------------------------------------------------------------------------

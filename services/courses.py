@@ -36,6 +36,7 @@ from services.history.models import (
     EnrolmentRole,
     utcnow,
 )
+from services.i18n import _
 from services.identity import NAME_PATTERN, Actor, Role
 
 # An EC2 instance type (t3.micro, m6i.large) and an RDS instance class (db.t3.micro): how a
@@ -249,7 +250,7 @@ def _names(values: Iterable[str] | None, *, what: str, pattern: re.Pattern[str] 
     if pattern is not None:
         bad = [v for v in cleaned if not pattern.match(v)]
         if bad:
-            raise ValidationError({what: f"not valid: {', '.join(bad)}"})
+            raise ValidationError({what: _("not valid: {values}").format(values=", ".join(bad))})
     return cleaned
 
 
@@ -274,7 +275,7 @@ def _validated(ctx: PortalContext, values: dict[str, Any]) -> dict[str, Any]:
     if "title" in values and values["title"] is not None:
         title = str(values["title"]).strip()
         if not 1 <= len(title) <= 200:
-            errors["title"] = "1 to 200 characters"
+            errors["title"] = _("1 to 200 characters")
         out["title"] = title
     for name, low, high in (("max_running_envs", 1, 100), ("max_lease_hours", 1,
                                                            ctx.settings.max_lease_hours)):
@@ -282,25 +283,28 @@ def _validated(ctx: PortalContext, values: dict[str, Any]) -> dict[str, Any]:
             try:
                 number = int(values[name])
             except (TypeError, ValueError):
-                errors[name] = f"a whole number, got {values[name]!r}"
+                errors[name] = _("a whole number, got {value!r}").format(value=values[name])
                 continue
             if not low <= number <= high:
-                errors[name] = f"between {low} and {high}, got {number}"
+                errors[name] = _("between {low} and {high}, got {number}").format(
+                    low=low, high=high, number=number)
             out[name] = number
     if values.get("budget_usd") is not None:
         try:
             budget = float(values["budget_usd"])
         except (TypeError, ValueError):
-            errors["budget_usd"] = f"an amount in USD, got {values['budget_usd']!r}"
+            errors["budget_usd"] = _("an amount in USD, got {value!r}").format(
+                value=values["budget_usd"])
         else:
             if not 0 < budget <= 100_000:
-                errors["budget_usd"] = f"more than 0 and at most 100000 USD, got {budget:g}"
+                errors["budget_usd"] = _("more than 0 and at most 100000 USD, got {budget:g}"
+                                         ).format(budget=budget)
             out["budget_usd"] = budget
     if values.get("budget_action") is not None:
         try:
             out["budget_action"] = BudgetAction(values["budget_action"]).value
         except ValueError:
-            errors["budget_action"] = "stop or notify"
+            errors["budget_action"] = _("stop or notify")
     manifests = ctx.catalog.all_templates()
     known = [m.id for m in manifests]
     if "templates" in values:
@@ -308,10 +312,10 @@ def _validated(ctx: PortalContext, values: dict[str, Any]) -> dict[str, Any]:
         if templates is not None:
             unknown = [t for t in templates if t not in known]
             if unknown:
-                errors["templates"] = (f"unknown: {', '.join(unknown)} "
-                                       f"(known: {', '.join(known)})")
+                errors["templates"] = _("unknown: {unknown} (known: {known})").format(
+                    unknown=", ".join(unknown), known=", ".join(known))
             elif not templates:
-                errors["templates"] = "allow at least one template"
+                errors["templates"] = _("allow at least one template")
         out["templates"] = templates
     sizes, classes = catalog_sizes(manifests)
     for name, offered in (("instance_types", sizes), ("db_classes", classes)):
@@ -320,10 +324,10 @@ def _validated(ctx: PortalContext, values: dict[str, Any]) -> dict[str, Any]:
             if chosen is not None:
                 unknown = [c for c in chosen if c not in offered]
                 if unknown:
-                    errors[name] = (f"no template offers {', '.join(unknown)} "
-                                    f"(offered: {', '.join(sorted(offered))})")
+                    errors[name] = _("no template offers {unknown} (offered: {offered})").format(
+                        unknown=", ".join(unknown), offered=", ".join(sorted(offered)))
                 elif not chosen:
-                    errors[name] = "allow at least one"
+                    errors[name] = _("allow at least one")
             out[name] = chosen
     for name in ("starts_on", "ends_on"):
         if name in values:
@@ -336,10 +340,11 @@ def _validated(ctx: PortalContext, values: dict[str, Any]) -> dict[str, Any]:
                 try:
                     out[name] = date.fromisoformat(str(raw))
                 except ValueError:
-                    errors[name] = f"a date as YYYY-MM-DD, got {raw!r}"
+                    errors[name] = _("a date as YYYY-MM-DD, got {value!r}").format(value=raw)
     starts, ends = out.get("starts_on"), out.get("ends_on")
     if starts and ends and ends < starts:
-        errors["ends_on"] = f"the course ends ({ends}) before it starts ({starts})"
+        errors["ends_on"] = _("the course ends ({ends}) before it starts ({starts})").format(
+            ends=ends, starts=starts)
     if errors:
         raise ValidationError(errors)
     return out
@@ -354,15 +359,16 @@ def create_course(ctx: PortalContext, *, actor: Actor, course_id: str, title: st
                   **limits: Any) -> CourseView:
     """A new course taught by `actor`; limits not given take the portal's defaults."""
     if not actor.is_instructor:
-        raise PermissionDeniedError("courses: only instructors may create courses")
+        raise PermissionDeniedError(_("courses: only instructors may create courses"))
     if not NAME_PATTERN.match(course_id or ""):
-        raise ValidationError({"course": "use 1-64 letters, digits, dots, dashes or "
-                                         "underscores, starting with a letter or digit"})
+        raise ValidationError({"course": _("use 1-64 letters, digits, dots, dashes or "
+                                           "underscores, starting with a letter or digit")})
     values = _validated(ctx, {"title": title or course_id, **limits})
     s = ctx.settings
     with ctx.sessions() as session, session.begin():
         if session.get(Course, course_id) is not None:
-            raise ValidationError({"course": f"a course named {course_id} already exists"})
+            raise ValidationError({"course": _("a course named {course} already exists").format(
+                course=course_id)})
         course = Course(
             id=course_id, title=values["title"], templates=values.get("templates"),
             instance_types=values.get("instance_types"), db_classes=values.get("db_classes"),
@@ -386,11 +392,12 @@ def create_course(ctx: PortalContext, *, actor: Actor, course_id: str, title: st
 def _require_teacher(session: Session, actor: Actor, course_id: str) -> Course:
     course = session.get(Course, course_id)
     if course is None:
-        raise ValidationError({"course": f"no course named {course_id}"})
+        raise ValidationError({"course": _("no course named {course}").format(course=course_id)})
     if not (actor.is_instructor and (actor.sees_every_course or is_enrolled(
             session, course_id=course_id, name=actor.name, role=EnrolmentRole.INSTRUCTOR))):
         raise PermissionDeniedError(
-            f"courses: only an instructor of {course_id} (or an admin) may change it")
+            _("courses: only an instructor of {course} (or an admin) may change it").format(
+                course=course_id))
     return course
 
 
@@ -402,8 +409,9 @@ def update_course(ctx: PortalContext, *, actor: Actor, course_id: str,
         merged_start = values.get("starts_on", course.starts_on)
         merged_end = values.get("ends_on", course.ends_on)
         if merged_start and merged_end and merged_end < merged_start:
-            raise ValidationError({"ends_on": f"the course ends ({merged_end}) before it "
-                                              f"starts ({merged_start})"})
+            raise ValidationError({"ends_on": _("the course ends ({ends}) before it starts "
+                                                "({starts})").format(ends=merged_end,
+                                                                     starts=merged_start)})
         for name, value in values.items():
             setattr(course, name, value)
         audit.record(session, actor=actor.name, action=Action.COURSE_UPDATE, course_id=course_id,
@@ -419,20 +427,23 @@ def enrol(ctx: PortalContext, *, actor: Actor, course_id: str, names: Sequence[s
     try:
         parsed = EnrolmentRole(role)
     except ValueError:
-        raise ValidationError({"role": "student or instructor"}) from None
+        raise ValidationError({"role": _("student or instructor")}) from None
     if parsed is EnrolmentRole.INSTRUCTOR and not actor.is_admin:
-        raise PermissionDeniedError("courses: only an admin may add an instructor to a course")
+        raise PermissionDeniedError(
+            _("courses: only an admin may add an instructor to a course"))
     added: list[str] = []
     with ctx.sessions() as session, session.begin():
         _require_teacher(session, actor, course_id)
         missing = [n for n in names if session.get(Account, n) is None]
         if missing:
-            raise ValidationError({"names": f"no account named {', '.join(missing)}; create "
-                                            "them first (sandbox users add) or import a roster"})
+            raise ValidationError({"names": _("no account named {names}; create them first "
+                                              "(sandbox users add) or import a roster").format(
+                names=", ".join(missing))})
         for name in dict.fromkeys(names):
             account = session.get(Account, name)
             if parsed is EnrolmentRole.INSTRUCTOR and account.role != Role.INSTRUCTOR.value:
-                raise ValidationError({"names": f"{name} is a student account"})
+                raise ValidationError({"names": _("{name} is a student account").format(
+                    name=name)})
             if session.get(Enrolment, (course_id, name)) is not None:
                 continue
             session.add(Enrolment(course_id=course_id, account_name=name, role=parsed.value,
@@ -475,12 +486,12 @@ def parse_roster(text: str) -> list[dict[str, str]]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip().lower() for h in reader.fieldnames or []]
     if "name" not in header:
-        raise ValidationError({"roster": "the first line must name the columns: name, email, "
-                                         "role"})
+        raise ValidationError({"roster": _("the first line must name the columns: name, "
+                                           "email, role")})
     unknown = [h for h in header if h not in ("name", "email", "role")]
     if unknown:
-        raise ValidationError({"roster": f"unknown columns: {', '.join(unknown)} (expected "
-                                         "name, email, role)"})
+        raise ValidationError({"roster": _("unknown columns: {columns} (expected name, email, "
+                                           "role)").format(columns=", ".join(unknown))})
     rows: list[dict[str, str]] = []
     for raw in reader:
         row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
@@ -488,7 +499,8 @@ def parse_roster(text: str) -> list[dict[str, str]]:
             continue
         rows.append(row)
         if len(rows) > MAX_ROSTER_ROWS:
-            raise ValidationError({"roster": f"at most {MAX_ROSTER_ROWS} people per import"})
+            raise ValidationError({"roster": _("at most {count} people per import").format(
+                count=MAX_ROSTER_ROWS)})
     return rows
 
 
@@ -506,9 +518,9 @@ def import_roster(ctx: PortalContext, *, actor: Actor, course_id: str,
         for line, row in enumerate(rows, start=2):
             name, email = row.get("name", ""), row.get("email") or None
             role = (row.get("role") or Role.STUDENT.value).lower()
-            where = f"line {line}"
+            where = _("line {line}").format(line=line)
             if name in seen:
-                errors[where] = f"{name} is listed twice"
+                errors[where] = _("{name} is listed twice").format(name=name)
                 continue
             seen.add(name)
             try:
@@ -520,11 +532,11 @@ def import_roster(ctx: PortalContext, *, actor: Actor, course_id: str,
                 else:
                     account = existing
                     if role != account.role:
-                        raise ValidationError({"role": f"{name} already exists as "
-                                                       f"{account.role}"})
+                        raise ValidationError({"role": _("{name} already exists as {role}")
+                                               .format(name=name, role=account.role)})
                     if email and account.email and account.email != email.lower():
-                        raise ValidationError({"email": f"{name} already has e-mail "
-                                                        f"{account.email}"})
+                        raise ValidationError({"email": _("{name} already has e-mail {email}")
+                                               .format(name=name, email=account.email)})
                 code = (issue_setup_code(session, account)
                         if account.password_hash is None else None)
                 enrolled = session.get(Enrolment, (course_id, name)) is None

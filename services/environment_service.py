@@ -60,6 +60,7 @@ from services.history.models import (
     RunStatus,
     utcnow,
 )
+from services.i18n import _
 from services.identity import NAME_PATTERN, Actor
 from services.settings import CloudTarget, WorkerMode
 from services.render_service import (
@@ -294,9 +295,9 @@ def _check_secrets_can_be_handed_over(ctx: PortalContext, manifest: TemplateMani
     through the broker or the database, where it must not go."""
     if ctx.settings.workers is not WorkerMode.CELERY:
         return
-    _, kept = _stored_parameters(manifest, values)
+    kept = _stored_parameters(manifest, values)[1]
     if kept:
-        raise ValidationError({name: (
+        raise ValidationError({name: _(
             "a secret value reaches the launch only in the memory of this process, and "
             "launches here run on worker processes (PORTAL_WORKERS=celery): leave it at the "
             "template's default, or launch with PORTAL_WORKERS=threads") for name in kept})
@@ -356,10 +357,11 @@ def lease_hours_for(ctx: PortalContext, requested: Any) -> int:
     try:
         hours = int(str(requested).strip())
     except ValueError:
-        raise ValidationError({"lease_hours": f"a whole number of hours, got {requested!r}"}) \
-            from None
+        raise ValidationError({"lease_hours": _("a whole number of hours, got {value!r}").format(
+            value=requested)}) from None
     if not 1 <= hours <= limit:
-        raise ValidationError({"lease_hours": f"between 1 and {limit} hours, got {hours}"})
+        raise ValidationError({"lease_hours": _("between 1 and {limit} hours, got {hours}").format(
+            limit=limit, hours=hours)})
     return hours
 
 
@@ -367,8 +369,8 @@ def course_for(ctx: PortalContext, requested: str | None) -> str:
     """The course a launch is recorded under: the one asked for, or the portal's default."""
     course = (requested or ctx.settings.default_course).strip()
     if not NAME_PATTERN.match(course):
-        raise ValidationError({"course": "use 1-64 letters, digits, dots, dashes or underscores, "
-                                         "starting with a letter or digit"})
+        raise ValidationError({"course": _("use 1-64 letters, digits, dots, dashes or "
+                                           "underscores, starting with a letter or digit")})
     return course
 
 
@@ -384,7 +386,8 @@ def _course_policy(ctx: PortalContext, course: str) -> CoursePolicy:
     with ctx.sessions() as session:
         policy = policy_in(session, ctx, course)
     if policy is None:
-        raise limits.LimitExceededError("course", f"there is no course {course}", course=course)
+        raise limits.LimitExceededError("course", _("there is no course {course}").format(
+            course=course), course=course)
     return policy
 
 
@@ -426,8 +429,9 @@ def engine_for(manifest: TemplateManifest, requested: str | None) -> EngineName:
         raise ValidationError({"engine": str(exc)}) from None
     if name not in manifest.engines:
         offered = ", ".join(e.value for e in manifest.engines)
-        raise ValidationError({"engine": f"{manifest.id} is deployed with {offered}, "
-                                         f"not {name.value}"})
+        raise ValidationError({"engine": _("{template} is deployed with {offered}, not "
+                                           "{engine}").format(
+            template=manifest.id, offered=offered, engine=name.value)})
     return name
 
 
@@ -526,7 +530,7 @@ def _start_launch(ctx: PortalContext, *, actor: Actor, template_id: str,
     require_usable_target(ctx)
     available = engine_availability(ctx, manifest, chosen_engine)
     if not available.available:
-        raise EngineUnavailableError(chosen_engine.value, available.reason or "unavailable")
+        raise EngineUnavailableError(chosen_engine.value, available.reason or _("unavailable"))
     # Priced now, at the prices of the day it starts: cost so far is metered from this at once,
     # not from a bill that arrives a day later. Unpriced (a template the price table does not
     # know) counts as free: the budget can only hold what the portal can price.
@@ -582,11 +586,13 @@ def _check_offered(manifest: TemplateManifest, *, actor: Actor, course: str) -> 
     """An imported template is launched only while it is not retired, and by students only in
     the courses it is assigned to (instructors may try it in any course they launch in)."""
     if manifest.retired:
-        raise limits.LimitExceededError("templates", f"{manifest.id} is retired: it takes no "
-                                                     "new launches", course=course)
+        raise limits.LimitExceededError("templates", _("{template} is retired: it takes no new "
+                                                       "launches").format(template=manifest.id),
+                                        course=course)
     if not actor.is_instructor and not manifest.offered_in(course):
         raise limits.LimitExceededError(
-            "templates", f"course {course} does not offer {manifest.id}", course=course)
+            "templates", _("course {course} does not offer {template}").format(
+                course=course, template=manifest.id), course=course)
 
 
 def _imported_price(manifest: TemplateManifest, rendered: RenderedTemplate, *,
@@ -778,7 +784,8 @@ class AlreadyDestroyingError(InvalidStateError):
 
     def __init__(self, env_id: str) -> None:
         self.env_id = env_id
-        super().__init__(f"environment: {env_id} is already being destroyed")
+        super().__init__(_("environment: {env_id} is already being destroyed").format(
+            env_id=env_id))
 
 
 def start_destroy(ctx: PortalContext, *, actor: Actor, env_id: str,
@@ -793,14 +800,15 @@ def start_destroy(ctx: PortalContext, *, actor: Actor, env_id: str,
     with ctx.sessions() as session, session.begin():
         env = _visible_env(session, actor, env_id)
         if not (env.owner == actor.name or actor.teaches(env.course)):
-            raise PermissionDeniedError(f"environment: {env_id} belongs to {env.owner}")
+            raise PermissionDeniedError(_("environment: {env_id} belongs to {owner}").format(
+                env_id=env_id, owner=env.owner))
         status = env.status
         if status == EnvironmentStatus.DESTROYING.value:
             raise AlreadyDestroyingError(env_id)
         if EnvironmentStatus(status) not in DESTROYABLE:
             raise InvalidStateError(
-                f"environment: {env_id} is {status}; only ready, failed or lost "
-                "environments can be destroyed")
+                _("environment: {env_id} is {status}; only ready, failed or lost "
+                  "environments can be destroyed").format(env_id=env_id, status=status))
         moved = session.execute(
             update(Environment)
             .where(Environment.id == env_id,
@@ -890,7 +898,8 @@ def extend_lease(ctx: PortalContext, *, actor: Actor, env_id: str, hours: Any,
     try:
         extra = int(str(hours).strip())
     except ValueError:
-        raise ValidationError({"hours": f"a whole number of hours, got {hours!r}"}) from None
+        raise ValidationError({"hours": _("a whole number of hours, got {value!r}").format(
+            value=hours)}) from None
     with ctx.sessions() as session:
         env = _visible_env(session, actor, env_id)
         owner, course, old_end = env.owner, env.course, env.expires_at
@@ -898,12 +907,15 @@ def extend_lease(ctx: PortalContext, *, actor: Actor, env_id: str, hours: Any,
     teacher = actor.teaches(course)
     try:
         if not (owner == actor.name or teacher):
-            raise PermissionDeniedError(f"environment: {env_id} belongs to {owner}")
+            raise PermissionDeniedError(_("environment: {env_id} belongs to {owner}").format(
+                env_id=env_id, owner=owner))
         if not 1 <= extra <= ctx.settings.max_lease_hours:
-            raise ValidationError({"hours": f"between 1 and {ctx.settings.max_lease_hours}"})
+            raise ValidationError({"hours": _("between 1 and {limit}").format(
+                limit=ctx.settings.max_lease_hours)})
         if status not in EXTENDABLE or old_end is None:
-            raise InvalidStateError(f"environment: {env_id} is {status}; only a launching or "
-                                    "ready environment's lease can be extended")
+            raise InvalidStateError(_("environment: {env_id} is {status}; only a launching or "
+                                      "ready environment's lease can be extended").format(
+                env_id=env_id, status=status))
         new_end = max(old_end, now) + timedelta(hours=extra)
         policy = _course_policy(ctx, course)
         spent = 0.0 if teacher else limits.spent_so_far(ctx, course=course, owner=owner, now=now)
@@ -923,8 +935,8 @@ def extend_lease(ctx: PortalContext, *, actor: Actor, env_id: str, hours: Any,
                         lease_hours=max(1, round((new_end - created_at).total_seconds() / 3600)))
                 .execution_options(synchronize_session=False)).rowcount
             if moved != 1:
-                raise InvalidStateError(f"environment: {env_id}'s lease changed a moment ago; "
-                                        "look again and retry")
+                raise InvalidStateError(_("environment: {env_id}'s lease changed a moment ago; "
+                                          "look again and retry").format(env_id=env_id))
             audit.record(session, actor=performed_by, action=Action.LEASE_EXTEND,
                          course_id=course, target=env_id,
                          detail=f"+{extra} h, now ends {new_end.isoformat(timespec='minutes')}")
@@ -944,7 +956,7 @@ def end_lease(ctx: PortalContext, *, actor: Actor, env_id: str,
         env = _visible_env(session, actor, env_id)
         course = env.course
     if not actor.teaches(course):
-        exc = PermissionDeniedError("lease: only an instructor of the course may end a lease")
+        exc = PermissionDeniedError(_("lease: only an instructor of the course may end a lease"))
         _refused(ctx, performed_by=performed_by, action=Action.LEASE_END, exc=exc,
                  course=course, target=env_id)
         raise exc
@@ -990,7 +1002,7 @@ def run_events(ctx: PortalContext, *, actor: Actor, run_id: int) -> list[EventVi
     with ctx.sessions() as session:
         run = session.get(Run, run_id)
         if run is None or not actor.can_see(run.environment.owner, run.environment.course):
-            raise EnvironmentNotFoundError(f"run {run_id}")
+            raise EnvironmentNotFoundError(_("run {run_id}").format(run_id=run_id))
         rows = session.scalars(select(RunEvent).where(RunEvent.run_id == run_id)
                                .order_by(RunEvent.occurred_at, RunEvent.id))
         return [EventView(e.occurred_at, e.logical_id, e.resource_type, e.physical_id, e.status,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from services.i18n import _
+
 
 class PortalError(Exception):
     """Base of every error the portal reports to a user."""
@@ -13,19 +15,21 @@ class ValidationError(PortalError):
     def __init__(self, field_errors: dict[str, str]) -> None:
         self.field_errors = dict(field_errors)
         summary = "; ".join(f"{name}: {message}" for name, message in self.field_errors.items())
-        super().__init__(f"invalid parameters: {summary}")
+        super().__init__(_("invalid parameters: {summary}").format(summary=summary))
 
 
 class UnknownTemplateError(PortalError):
     def __init__(self, template_id: str, known: list[str]) -> None:
         self.template_id = template_id
-        super().__init__(f"template: unknown template {template_id!r} (known: {', '.join(known)})")
+        super().__init__(_("template: unknown template {template_id!r} (known: {known})").format(
+            template_id=template_id, known=", ".join(known)))
 
 
 class EnvironmentNotFoundError(PortalError):
     def __init__(self, env_id: str) -> None:
         self.env_id = env_id
-        super().__init__(f"environment: no environment {env_id!r} visible to you")
+        super().__init__(_("environment: no environment {env_id!r} visible to you").format(
+            env_id=env_id))
 
 
 class PermissionDeniedError(PortalError):
@@ -43,7 +47,8 @@ class CloudError(PortalError):
     def __init__(self, *, operation: str, reason: str) -> None:
         self.operation = operation
         self.reason = reason
-        super().__init__(f"{operation} failed: {reason}")
+        super().__init__(_("{operation} failed: {reason}").format(operation=operation,
+                                                                  reason=reason))
 
 
 class EngineUnavailableError(PortalError):
@@ -52,7 +57,8 @@ class EngineUnavailableError(PortalError):
     def __init__(self, engine: str, reason: str) -> None:
         self.engine = engine
         self.reason = reason
-        super().__init__(f"engine: {engine} is not available here: {reason}")
+        super().__init__(_("engine: {engine} is not available here: {reason}").format(
+            engine=engine, reason=reason))
 
 
 class EmbeddedCloudError(PortalError):
@@ -68,12 +74,18 @@ class EmbeddedCloudNotAnsweringError(EmbeddedCloudError):
         self.pid = pid
         self.waited_s = waited_s
         self.stopped = stopped
-        waited = f" within {waited_s:g} s" if waited_s is not None else ""
-        seen = f" (its process is stopped: `kill -CONT {pid}` resumes it)" if stopped else ""
+        if waited_s is not None:
+            first = _("the embedded cloud (pid {pid}) does not answer within {waited_s:g} s; it "
+                      "may be stopped (SIGSTOP) or overloaded").format(pid=pid, waited_s=waited_s)
+        else:
+            first = _("the embedded cloud (pid {pid}) does not answer; it may be stopped "
+                      "(SIGSTOP) or overloaded").format(pid=pid)
+        seen = (" " + _("(its process is stopped: `kill -CONT {pid}` resumes it)").format(pid=pid)
+                if stopped else "")
         super().__init__(
-            f"the embedded cloud (pid {pid}) does not answer{waited}; it may be stopped "
-            f"(SIGSTOP) or overloaded{seen}. Nothing in it is lost: try again in a moment. "
-            "`sandbox cloud stop` ends it, and with it every environment it holds")
+            first + seen + ". " + _("Nothing in it is lost: try again in a moment. `sandbox "
+                                    "cloud stop` ends it, and with it every environment it "
+                                    "holds"))
 
 
 class LaunchBlockedError(PortalError):
@@ -82,9 +94,15 @@ class LaunchBlockedError(PortalError):
     def __init__(self, findings: list) -> None:  # list[advisor.Finding]; no import cycle
         self.findings = list(findings)
         first = self.findings[0]
-        more = f" (and {len(self.findings) - 1} more)" if len(self.findings) > 1 else ""
-        super().__init__(f"launch blocked by the advisor: {first.rule_id} "
-                         f"{first.resource or ''}: {first.message} Fix: {first.fix}{more}")
+        fields = {"rule_id": first.rule_id, "resource": first.resource or "",
+                  "message": first.message, "fix": first.fix}
+        if len(self.findings) > 1:
+            text = _("launch blocked by the advisor: {rule_id} {resource}: {message} Fix: {fix} "
+                     "(and {more} more)").format(more=len(self.findings) - 1, **fields)
+        else:
+            text = _("launch blocked by the advisor: {rule_id} {resource}: {message} "
+                     "Fix: {fix}").format(**fields)
+        super().__init__(text)
 
 
 class TargetUnavailableError(PortalError):
@@ -95,5 +113,10 @@ class TargetUnavailableError(PortalError):
         self.target = target
         self.reason = reason
         self.fix = fix
-        how = f" Fix: {fix}" if fix else ""
-        super().__init__(f"cloud: {target} is not usable: {reason}.{how}")
+        if fix:
+            text = _("cloud: {target} is not usable: {reason}. Fix: {fix}").format(
+                target=target, reason=reason, fix=fix)
+        else:
+            text = _("cloud: {target} is not usable: {reason}.").format(target=target,
+                                                                        reason=reason)
+        super().__init__(text)

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from services.errors import PortalError
+from services.i18n import _
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -29,8 +30,8 @@ def check_name(name: str, *, field: str = "name") -> str:
     """A name as accounts, owners and courses use it; raises InvalidActorError."""
     if not NAME_PATTERN.match(name or ""):
         raise InvalidActorError(
-            f"{field}: use 1-64 letters, digits, dots, dashes or underscores, starting with a "
-            "letter or digit"
+            _("{field}: use 1-64 letters, digits, dots, dashes or underscores, starting with a "
+              "letter or digit").format(field=field)
         )
     return name
 
@@ -69,5 +70,6 @@ def sign_in(name: str, role: str) -> Actor:
     try:
         parsed_role = Role(role)
     except ValueError:
-        raise InvalidActorError(f"role: must be student or instructor, not {role!r}") from None
+        raise InvalidActorError(_("role: must be student or instructor, not {role!r}").format(
+            role=role)) from None
     return Actor(name=name.strip(), role=parsed_role)

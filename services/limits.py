@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -23,6 +24,7 @@ from services.context import PortalContext
 from services.courses import CoursePolicy, is_enrolled
 from services.errors import PortalError
 from services.history.models import Environment, EnvironmentStatus, LaunchGuard
+from services.i18n import N_, _, format_money, format_percent
 from services.identity import Actor
 
 # Environments that count against "running at once": they hold, or are about to hold, resources.
@@ -32,6 +34,11 @@ COUNTED = (EnvironmentStatus.LAUNCHING.value, EnvironmentStatus.READY.value,
 LIVE = (EnvironmentStatus.LAUNCHING.value, EnvironmentStatus.READY.value)
 # At this share of the budget the student's pages warn.
 WARN_FRACTION = 0.8
+# The name of each limit as a refusal shows it (`LimitExceededError.limit` stays the code).
+LIMIT_NAMES = {"course": N_("course"), "course dates": N_("course dates"),
+               "templates": N_("templates"), "database classes": N_("database classes"),
+               "instance types": N_("instance types"), "longest lease": N_("longest lease"),
+               "running environments": N_("running environments"), "budget": N_("budget")}
 
 
 class LimitExceededError(PortalError):
@@ -40,11 +47,14 @@ class LimitExceededError(PortalError):
     def __init__(self, limit: str, message: str, *, course: str | None = None) -> None:
         self.limit = limit
         self.course = course
-        super().__init__(f"refused by the course limit '{limit}': {message}")
+        name = _(LIMIT_NAMES[limit]) if limit in LIMIT_NAMES else limit
+        super().__init__(_("refused by the course limit '{limit}': {message}").format(
+            limit=name, message=message))
 
 
 def usd(amount: float) -> str:
-    return f"${amount:,.2f}"
+    # Rounded as Python rounds (half-even on the float), then written as the language writes it.
+    return format_money(Decimal(f"{amount:.2f}"))
 
 
 def check_access(session: Session, *, policy: CoursePolicy, actor: Actor,
@@ -54,23 +64,24 @@ def check_access(session: Session, *, policy: CoursePolicy, actor: Actor,
     course = policy.id
     if actor.is_instructor:
         if not (policy.open_to_all or actor.teaches(course)):
-            raise LimitExceededError("course", f"you do not teach course {course}",
-                                     course=course)
+            raise LimitExceededError("course", _("you do not teach course {course}").format(
+                course=course), course=course)
     elif not (policy.open_to_all or is_enrolled(session, course_id=course, name=actor.name)):
-        raise LimitExceededError("course", f"{actor.name} is not enrolled in course {course}",
-                                 course=course)
+        raise LimitExceededError("course", _("{name} is not enrolled in course {course}").format(
+            name=actor.name, course=course), course=course)
     today = now.date()
     if policy.starts_on and today < policy.starts_on:
-        raise LimitExceededError("course dates", f"course {course} starts on "
-                                 f"{policy.starts_on}", course=course)
+        raise LimitExceededError("course dates", _("course {course} starts on {day}").format(
+            course=course, day=policy.starts_on), course=course)
     if policy.ends_on and today > policy.ends_on:
-        raise LimitExceededError("course dates", f"course {course} ended on {policy.ends_on}",
-                                 course=course)
+        raise LimitExceededError("course dates", _("course {course} ended on {day}").format(
+            course=course, day=policy.ends_on), course=course)
     if not manifest.imported and not policy.allows_template(manifest.id):
         # An imported template's own course assignment is checked with its version at launch.
-        raise LimitExceededError("templates", f"course {course} does not offer {manifest.id} "
-                                 f"(it offers {', '.join(policy.templates or ())})",
-                                 course=course)
+        raise LimitExceededError("templates", _("course {course} does not offer {template} "
+                                                "(it offers {offered})").format(
+            course=course, template=manifest.id, offered=", ".join(policy.templates or ())),
+            course=course)
     for parameter in manifest.parameters:
         if not parameter.allowed or parameter.name not in values:
             continue
@@ -78,17 +89,19 @@ def check_access(session: Session, *, policy: CoursePolicy, actor: Actor,
         if values[parameter.name] not in allowed:
             what = "database classes" if str(values[parameter.name]).startswith("db.") \
                 else "instance types"
-            raise LimitExceededError(what, f"{parameter.name}={values[parameter.name]} is not "
-                                     f"allowed in course {course} (allowed: "
-                                     f"{', '.join(map(str, allowed)) or 'none'})", course=course)
+            raise LimitExceededError(what, _("{parameter}={value} is not allowed in course "
+                                             "{course} (allowed: {allowed})").format(
+                parameter=parameter.name, value=values[parameter.name], course=course,
+                allowed=", ".join(map(str, allowed)) or _("none")), course=course)
     if lease_hours > policy.max_lease_hours:
-        raise LimitExceededError("longest lease", f"a lease of {lease_hours} h is longer than "
-                                 f"course {course}'s longest, {policy.max_lease_hours} h",
-                                 course=course)
+        raise LimitExceededError("longest lease", _("a lease of {hours} h is longer than "
+                                                    "course {course}'s longest, {longest} h")
+                                 .format(hours=lease_hours, course=course,
+                                         longest=policy.max_lease_hours), course=course)
     if policy.ends_on and (now + timedelta(hours=lease_hours)).date() > policy.ends_on:
-        raise LimitExceededError("course dates", f"a lease of {lease_hours} h would run past "
-                                 f"the end of course {course} on {policy.ends_on}",
-                                 course=course)
+        raise LimitExceededError("course dates", _("a lease of {hours} h would run past the "
+                                                   "end of course {course} on {day}").format(
+            hours=lease_hours, course=course, day=policy.ends_on), course=course)
 
 
 def lock_owner(session: Session, *, course: str, owner: str) -> None:
@@ -141,17 +154,24 @@ def check_quota(session: Session, *, policy: CoursePolicy, owner: str, launch_co
     running = running_count(session, course=course, owner=owner) if count_running else 0
     if count_running and running >= policy.max_running_envs:
         raise LimitExceededError(
-            "running environments", f"{owner} already runs {running} of the "
-            f"{policy.max_running_envs} environments course {course} allows at once; destroy "
-            "one first", course=course)
+            "running environments", _("{owner} already runs {running} of the {allowed} "
+                                      "environments course {course} allows at once; destroy "
+                                      "one first").format(
+                owner=owner, running=running, allowed=policy.max_running_envs, course=course),
+            course=course)
     committed = committed_usd(session, course=course, owner=owner, now=now)
     if spent_usd + committed + launch_cost_usd > policy.budget_usd + 1e-9:
-        already = usd(spent_usd) + (f" (and {usd(committed)} more committed to running "
-                                    f"environments until their leases end)" if committed else "")
-        raise LimitExceededError(
-            "budget", f"this costs {usd(launch_cost_usd)} for {lease_hours} h; "
-            f"{owner} has spent {already}; the budget in course {course} is "
-            f"{usd(policy.budget_usd)}", course=course)
+        fields = {"cost": usd(launch_cost_usd), "hours": lease_hours, "owner": owner,
+                  "spent": usd(spent_usd), "course": course, "budget": usd(policy.budget_usd)}
+        if committed:
+            message = _("this costs {cost} for {hours} h; {owner} has spent {spent} (and "
+                        "{committed} more committed to running environments until their leases "
+                        "end); the budget in course {course} is {budget}").format(
+                committed=usd(committed), **fields)
+        else:
+            message = _("this costs {cost} for {hours} h; {owner} has spent {spent}; the budget "
+                        "in course {course} is {budget}").format(**fields)
+        raise LimitExceededError("budget", message, course=course)
 
 
 def lease_end_allowed(policy: CoursePolicy, *, created_at: datetime,
@@ -160,19 +180,24 @@ def lease_end_allowed(policy: CoursePolicy, *, created_at: datetime,
     total = (new_expires_at - created_at).total_seconds() / 3600
     if total > policy.max_lease_hours + 1e-6:
         raise LimitExceededError(
-            "longest lease", f"the lease would last {total:.1f} h from launch; course "
-            f"{policy.id}'s longest is {policy.max_lease_hours} h", course=policy.id)
+            "longest lease", _("the lease would last {total:.1f} h from launch; course "
+                               "{course}'s longest is {longest} h").format(
+                total=total, course=policy.id, longest=policy.max_lease_hours),
+            course=policy.id)
     if policy.ends_on and new_expires_at.date() > policy.ends_on:
-        raise LimitExceededError("course dates", f"the lease would run past the end of course "
-                                 f"{policy.id} on {policy.ends_on}", course=policy.id)
+        raise LimitExceededError("course dates", _("the lease would run past the end of course "
+                                                   "{course} on {day}").format(
+            course=policy.id, day=policy.ends_on), course=policy.id)
 
 
 def budget_warning(spend_usd: float, budget_usd: float) -> str | None:
     if budget_usd <= 0 or spend_usd < WARN_FRACTION * budget_usd:
         return None
     share = spend_usd / budget_usd * 100
-    return (f"You have used {share:.0f}% of your budget ({usd(spend_usd)} of "
-            f"{usd(budget_usd)}).")
+    # Rounded as Python rounds, then written as the language writes a percentage.
+    return _("You have used {share} of your budget ({spent} of {budget}).").format(
+        share=format_percent(Decimal(f"{share:.0f}") / 100), spent=usd(spend_usd),
+        budget=usd(budget_usd))
 
 
 def day(value: date | None) -> str:

@@ -27,6 +27,7 @@ from services.diagram_service import Diagram
 from services.engines.base import EngineName
 from services.environment_service import lease_hours_for, render_template
 from services.errors import PortalError
+from services.i18n import _
 from services.pricing import default_price_table
 from services.render_service import RenderedTemplate, masked, validate_parameters
 from services.settings import CloudTarget
@@ -207,11 +208,13 @@ def cannot_create(ctx: PortalContext, manifest: TemplateManifest,
             continue
         if "::" not in resource_type:
             continue  # a Terraform type with no CloudFormation counterpart: not judged
-        found.append(UncreatableResource(address, resource_type, (
-            f"the embedded cloud does not create {resource_type}: the launch fails there "
-            "naming it" if cloudformation else
-            f"the embedded cloud does not model {resource_type}: the apply is likely to fail "
-            "there") + "; launch on LocalStack or AWS to get one"))
+        if cloudformation:
+            reason = _("the embedded cloud does not create {type}: the launch fails there naming "
+                       "it; launch on LocalStack or AWS to get one").format(type=resource_type)
+        else:
+            reason = _("the embedded cloud does not model {type}: the apply is likely to fail "
+                       "there; launch on LocalStack or AWS to get one").format(type=resource_type)
+        found.append(UncreatableResource(address, resource_type, reason))
     return tuple(found)
 
 

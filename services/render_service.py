@@ -18,6 +18,7 @@ from typing import Any, Mapping
 from services.catalog_service import ParameterSpec, TemplateManifest
 from services.engines.base import EngineName
 from services.errors import ValidationError
+from services.i18n import N_, _
 
 # Far above any legitimate value, far below what would bloat a request or the history database.
 MAX_VALUE_LENGTH = 256
@@ -51,32 +52,41 @@ AWS_ID_PATTERNS = {
 SSM_PARAMETER_NAME = r"/?[A-Za-z0-9_.\-/]{1,1011}"
 
 
-def _describe(parameter: ParameterSpec) -> str:
+# The message of a value with unsafe characters: a secret's says only what comes before ":".
+UNSAFE_MESSAGE = N_("contains characters that are not allowed here: {characters}")
+
+
+def _must_be(parameter: ParameterSpec) -> str:
+    """The message of a value the parameter does not allow."""
     if parameter.allowed:
-        return "one of " + ", ".join(str(v) for v in parameter.allowed)
+        return _("must be one of {values}").format(
+            values=", ".join(str(v) for v in parameter.allowed))
     if parameter.pattern:
-        return parameter.pattern_message or f"a value matching {parameter.pattern}"
-    return parameter.type
+        if parameter.pattern_message:
+            return _("must be {description}").format(description=parameter.pattern_message)
+        return _("must be a value matching {pattern}").format(pattern=parameter.pattern)
+    return _("must be {type}").format(type=parameter.type)
 
 
 def _check_text(raw: str) -> str | None:
     if len(raw) > MAX_VALUE_LENGTH:
-        return f"is {len(raw)} characters long; at most {MAX_VALUE_LENGTH} are accepted"
+        return _("is {length} characters long; at most {limit} are accepted").format(
+            length=len(raw), limit=MAX_VALUE_LENGTH)
     if CONTROL_CHARACTERS.search(raw):
-        return "contains a line break or control character"
+        return _("contains a line break or control character")
     bad = sorted({c for c in raw if c in UNSAFE_CHARACTERS})
     if bad:
-        return "contains characters that are not allowed here: " + " ".join(bad)
+        return _(UNSAFE_MESSAGE).format(characters=" ".join(bad))
     return None
 
 
 def _number(parameter: ParameterSpec, raw: Any) -> int | float:
     """A number parameter's value (an int when it is whole), within its bounds."""
     if isinstance(raw, bool):
-        raise ValueError("must be a number")
+        raise ValueError(_("must be a number"))
     if isinstance(raw, (int, float)):
         if raw != raw or raw in (float("inf"), float("-inf")):
-            raise ValueError("must be a number")
+            raise ValueError(_("must be a number"))
         value: int | float = raw
     else:
         text = str(raw)
@@ -84,16 +94,16 @@ def _number(parameter: ParameterSpec, raw: Any) -> int | float:
         if problem:
             raise ValueError(problem)
         if not NUMBER.fullmatch(text.strip()):
-            raise ValueError("must be a number")
+            raise ValueError(_("must be a number"))
         value = float(text) if "." in text else int(text)
     if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 53:
         value = int(value)
     if parameter.min is not None and value < parameter.min:
-        raise ValueError(f"must be at least {parameter.min}")
+        raise ValueError(_("must be at least {min}").format(min=parameter.min))
     if parameter.max is not None and value > parameter.max:
-        raise ValueError(f"must be at most {parameter.max}")
+        raise ValueError(_("must be at most {max}").format(max=parameter.max))
     if parameter.allowed and value not in parameter.allowed:
-        raise ValueError(f"must be {_describe(parameter)}")
+        raise ValueError(_must_be(parameter))
     return value
 
 
@@ -105,28 +115,30 @@ def _items(raw: Any) -> list[Any]:
     elif isinstance(raw, str):
         items = [item.strip() for item in raw.split(",")] if raw.strip() else []
     else:
-        raise ValueError("must be a list of values")
+        raise ValueError(_("must be a list of values"))
     if len(items) > MAX_LIST_ITEMS:
-        raise ValueError(f"has {len(items)} items; at most {MAX_LIST_ITEMS} are accepted")
+        raise ValueError(_("has {count} items; at most {limit} are accepted").format(
+            count=len(items), limit=MAX_LIST_ITEMS))
     return items
 
 
 def _aws_id(parameter: ParameterSpec, raw: Any) -> str:
     """One id of an AWS-specific type: text of the shape that type's ids take."""
     if not isinstance(raw, str):
-        raise ValueError("must be text")
+        raise ValueError(_("must be text"))
     problem = _check_text(raw)
     if problem:
         raise ValueError(problem)
     aws_type = (parameter.aws_type or "").removeprefix("List<").removesuffix(">")
     if aws_type.startswith("AWS::SSM::Parameter::"):
         shape = SSM_PARAMETER_NAME
-        what = "an SSM parameter name such as /aws/service/ami-amazon-linux-latest/..."
+        message = _("must be an SSM parameter name such as "
+                    "/aws/service/ami-amazon-linux-latest/...")
     else:
         shape = AWS_ID_PATTERNS.get(aws_type, r"[ -~]{1,255}")
-        what = f"the id of an existing {aws_type}"
+        message = _("must be the id of an existing {aws_type}").format(aws_type=aws_type)
     if not re.fullmatch(shape, raw):
-        raise ValueError(f"must be {what}")
+        raise ValueError(message)
     return raw
 
 
@@ -138,15 +150,15 @@ def _one(parameter: ParameterSpec, raw: Any) -> Any:
         return _number(parameter, raw)
     else:
         if not isinstance(raw, str):
-            raise ValueError("must be text")
+            raise ValueError(_("must be text"))
         problem = _check_text(raw)
         if problem:
             raise ValueError(problem)
         value = raw
     if parameter.allowed and value not in parameter.allowed:
-        raise ValueError(f"must be {_describe(parameter)}")
+        raise ValueError(_must_be(parameter))
     if parameter.pattern and not re.fullmatch(parameter.pattern, value):
-        raise ValueError(f"must be {_describe(parameter)}")
+        raise ValueError(_must_be(parameter))
     return value
 
 
@@ -161,9 +173,10 @@ def _coerce(parameter: ParameterSpec, raw: Any) -> Any:
             try:
                 values.append(_one(parameter, item))
             except ValueError as exc:
-                raise ValueError(f"item {index} {exc}") from None
+                raise ValueError(_("item {index} {message}").format(index=index,
+                                                                    message=exc)) from None
         if parameter.type == "aws" and not values:
-            raise ValueError("is required: pick at least one")
+            raise ValueError(_("is required: pick at least one"))
         return values
     if parameter.type == "aws":
         return _one(parameter, raw)
@@ -175,10 +188,10 @@ def _coerce(parameter: ParameterSpec, raw: Any) -> Any:
             return True
         if word in FALSE_WORDS:
             return False
-        raise ValueError("must be true or false")
+        raise ValueError(_("must be true or false"))
     if parameter.type == "integer":
         if isinstance(raw, bool):
-            raise ValueError("must be a whole number")
+            raise ValueError(_("must be a whole number"))
         if isinstance(raw, int):
             value = raw
         else:
@@ -187,18 +200,18 @@ def _coerce(parameter: ParameterSpec, raw: Any) -> Any:
             if problem:
                 raise ValueError(problem)
             if not re.fullmatch(r"[+-]?\d{1,12}", text.strip()):
-                raise ValueError("must be a whole number")
+                raise ValueError(_("must be a whole number"))
             value = int(text.strip())
         if parameter.min is not None and value < parameter.min:
-            raise ValueError(f"must be at least {parameter.min}")
+            raise ValueError(_("must be at least {min}").format(min=parameter.min))
         if parameter.max is not None and value > parameter.max:
-            raise ValueError(f"must be at most {parameter.max}")
+            raise ValueError(_("must be at most {max}").format(max=parameter.max))
         if parameter.allowed and value not in parameter.allowed:
-            raise ValueError(f"must be {_describe(parameter)}")
+            raise ValueError(_must_be(parameter))
         return value
 
     if not isinstance(raw, str):
-        raise ValueError("must be text")
+        raise ValueError(_("must be text"))
     problem = _check_text(raw)
     if problem:
         raise ValueError(problem)
@@ -206,18 +219,21 @@ def _coerce(parameter: ParameterSpec, raw: Any) -> Any:
         try:
             network = ipaddress.IPv4Network(raw, strict=True)
         except ValueError as exc:
-            raise ValueError(f"is not an IPv4 CIDR block like 10.0.1.0/24 ({exc})") from None
+            raise ValueError(_("is not an IPv4 CIDR block like 10.0.1.0/24 ({error})").format(
+                error=exc)) from None
         if "/" not in raw:
-            raise ValueError("is not a CIDR block: add the prefix length, like /24")
+            raise ValueError(_("is not a CIDR block: add the prefix length, like /24"))
         return str(network)
     if parameter.max_length is not None and len(raw) > parameter.max_length:
-        raise ValueError(f"is longer than {parameter.max_length} characters")
+        raise ValueError(_("is longer than {limit} characters").format(
+            limit=parameter.max_length))
     if parameter.min_length is not None and len(raw) < parameter.min_length:
-        raise ValueError(f"is shorter than {parameter.min_length} characters")
+        raise ValueError(_("is shorter than {limit} characters").format(
+            limit=parameter.min_length))
     if parameter.allowed and raw not in parameter.allowed:
-        raise ValueError(f"must be {_describe(parameter)}")
+        raise ValueError(_must_be(parameter))
     if parameter.pattern and not re.fullmatch(parameter.pattern, raw):
-        raise ValueError(f"must be {_describe(parameter)}")
+        raise ValueError(_must_be(parameter))
     return raw
 
 
@@ -231,19 +247,19 @@ def validate_parameters(manifest: TemplateManifest, given: Mapping[str, Any]) ->
     known = {p.name for p in manifest.parameters}
     for name in given:
         if name not in known:
-            errors[str(name)[:64]] = (
-                f"unknown parameter for template {manifest.id} (known: {', '.join(sorted(known))})"
-            )
+            errors[str(name)[:64]] = _(
+                "unknown parameter for template {template} (known: {known})").format(
+                template=manifest.id, known=", ".join(sorted(known)))
     for parameter in manifest.parameters:
         raw = given.get(parameter.name, parameter.default)
         if raw is None:
-            errors[parameter.name] = "is required"
+            errors[parameter.name] = _("is required")
             continue
         try:
             values[parameter.name] = _coerce(parameter, raw)
         except ValueError as exc:
             message = str(exc)
-            if parameter.secret and message.startswith("contains characters"):
+            if parameter.secret and message.startswith(_(UNSAFE_MESSAGE).partition("{")[0]):
                 # Refusals are audited: a secret's message must not quote any of it.
                 message = message.split(":", 1)[0]
             errors[parameter.name] = message
@@ -252,11 +268,13 @@ def validate_parameters(manifest: TemplateManifest, given: Mapping[str, Any]) ->
             inner = ipaddress.IPv4Network(values[parameter.name])
             outer = ipaddress.IPv4Network(values[parameter.within])
             if not inner.subnet_of(outer):
-                errors[parameter.name] = f"{inner} is not inside {parameter.within} {outer}"
+                errors[parameter.name] = _("{inner} is not inside {within} {outer}").format(
+                    inner=inner, within=parameter.within, outer=outer)
                 # Either field may be the one to change (a new VPC range leaves the default
                 # subnets outside it), so the form marks both.
                 errors.setdefault(parameter.within,
-                                  f"{outer} does not contain {parameter.name} {inner}")
+                                  _("{outer} does not contain {name} {inner}").format(
+                                      outer=outer, name=parameter.name, inner=inner))
     for name, message in _ordering_errors(manifest, values).items():
         errors.setdefault(name, message)
     if errors:
@@ -283,14 +301,25 @@ def _ordering_errors(manifest: TemplateManifest, values: Mapping[str, Any]) -> d
     errors: dict[str, str] = {}
     for parameter in manifest.parameters:
         name = parameter.name
-        parts = []
-        if name in too_high:
-            parts.append("more than " + " and ".join(too_high[name]))
-        if name in too_low:
-            parts.append("less than " + " and ".join(too_low[name]))
-        if parts:
-            errors[name] = f"{name} {values[name]} is " + " and ".join(parts)
+        fields = {"name": name, "value": values.get(name)}
+        if name in too_high and name in too_low:
+            errors[name] = _("{name} {value} is more than {higher} and less than {lower}").format(
+                higher=_joined(too_high[name]), lower=_joined(too_low[name]), **fields)
+        elif name in too_high:
+            errors[name] = _("{name} {value} is more than {others}").format(
+                others=_joined(too_high[name]), **fields)
+        elif name in too_low:
+            errors[name] = _("{name} {value} is less than {others}").format(
+                others=_joined(too_low[name]), **fields)
     return errors
+
+
+def _joined(items: list[str]) -> str:
+    """`a and b and c`, as the language joins them."""
+    joined = items[0]
+    for item in items[1:]:
+        joined = _("{first} and {second}").format(first=joined, second=item)
+    return joined
 
 
 def _check_overlaps(manifest: TemplateManifest, values: dict[str, Any]) -> None:
@@ -305,7 +334,8 @@ def _check_overlaps(manifest: TemplateManifest, values: dict[str, Any]) -> None:
             for second in siblings[i + 1:]:
                 a, b = ipaddress.IPv4Network(values[first]), ipaddress.IPv4Network(values[second])
                 if a.overlaps(b):
-                    errors[second] = f"{b} overlaps {first} {a}"
+                    errors[second] = _("{second} overlaps {first} {other}").format(
+                        second=b, first=first, other=a)
     if errors:
         raise ValidationError(errors)
 

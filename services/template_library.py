@@ -35,6 +35,7 @@ from services.errors import InvalidStateError, PermissionDeniedError, PortalErro
 from services.history.models import ImportedTemplate as TemplateRow
 from services.history.models import ImportedTemplateVersion as VersionRow
 from services.history.models import utcnow
+from services.i18n import _
 from services.identity import NAME_PATTERN, Actor
 from services.template_import import Derived, InvalidTemplateError, TemplateSource, check
 
@@ -128,8 +129,8 @@ def _refuse(ctx: PortalContext, actor: Actor, action: Action, template_id: str |
 
 def _require_instructor(actor: Actor) -> None:
     if not actor.is_instructor:
-        raise PermissionDeniedError("templates: only instructors may import and change "
-                                    "templates")
+        raise PermissionDeniedError(_("templates: only instructors may import and change "
+                                      "templates"))
 
 
 def _may_change(actor: Actor, row: TemplateRow) -> None:
@@ -139,25 +140,28 @@ def _may_change(actor: Actor, row: TemplateRow) -> None:
     if any(actor.teaches(course) for course in row.courses or ()):
         return
     raise PermissionDeniedError(
-        f"templates: {row.id} is changed by who imported it ({row.created_by}), an instructor "
-        "of a course it is assigned to, or an admin")
+        _("templates: {template} is changed by who imported it ({importer}), an instructor "
+          "of a course it is assigned to, or an admin").format(template=row.id,
+                                                               importer=row.created_by))
 
 
 def _text(value: Any, *, field: str, limit: int, required: bool = False) -> str:
     text = "" if value is None else str(value).strip()
     if required and not text:
-        raise ValidationError({field: "must not be empty"})
+        raise ValidationError({field: _("must not be empty")})
     if len(text) > limit:
-        raise ValidationError({field: f"at most {limit} characters"})
+        raise ValidationError({field: _("at most {limit} characters").format(limit=limit)})
     return text
 
 
 def _goals(values: Iterable[str] | None) -> list[str]:
     goals = [str(g).strip() for g in values or () if str(g).strip()]
     if len(goals) > MAX_GOALS:
-        raise ValidationError({"learning_goals": f"at most {MAX_GOALS} goals"})
+        raise ValidationError({"learning_goals": _("at most {count} goals").format(
+            count=MAX_GOALS)})
     if any(len(g) > MAX_GOAL for g in goals):
-        raise ValidationError({"learning_goals": f"each goal at most {MAX_GOAL} characters"})
+        raise ValidationError({"learning_goals": _("each goal at most {limit} characters")
+                               .format(limit=MAX_GOAL)})
     return goals
 
 
@@ -165,7 +169,8 @@ def _courses(ctx: PortalContext, session: Session, values: Iterable[str]) -> lis
     chosen = sorted({str(c).strip() for c in values if str(c).strip()})
     unknown = [c for c in chosen if courses.policy_in(session, ctx, c) is None]
     if unknown:
-        raise ValidationError({"courses": f"no course named {', '.join(unknown)}"})
+        raise ValidationError({"courses": _("no course named {course}").format(
+            course=", ".join(unknown))})
     return chosen
 
 
@@ -173,16 +178,17 @@ def _require_taught(actor: Actor, changed: Iterable[str]) -> None:
     foreign = sorted(c for c in changed if not actor.teaches(c))
     if foreign:
         raise PermissionDeniedError(
-            f"templates: only an instructor of {', '.join(foreign)} (or an admin) may assign "
-            "templates to it or take them away")
+            _("templates: only an instructor of {courses} (or an admin) may assign templates "
+              "to it or take them away").format(courses=", ".join(foreign)))
 
 
 def _template_id(ctx: PortalContext, template_id: str) -> str:
     if not NAME_PATTERN.match(template_id or ""):
-        raise ValidationError({"id": "use 1-64 letters, digits, dots, dashes or underscores, "
-                                     "starting with a letter or digit"})
+        raise ValidationError({"id": _("use 1-64 letters, digits, dots, dashes or "
+                                       "underscores, starting with a letter or digit")})
     if template_id in {t.id for t in ctx.catalog.built_in_templates()}:
-        raise ValidationError({"id": f"{template_id} is a built-in template: choose another id"})
+        raise ValidationError({"id": _("{template} is a built-in template: choose another id")
+                               .format(template=template_id)})
     return template_id
 
 
@@ -236,7 +242,8 @@ def _view(ctx: PortalContext, session: Session, row: TemplateRow) -> ImportedTem
 def _row(session: Session, template_id: str) -> TemplateRow:
     row = session.get(TemplateRow, template_id)
     if row is None:
-        raise ValidationError({"id": f"no imported template {template_id!r}"})
+        raise ValidationError({"id": _("no imported template {template!r}").format(
+            template=template_id)})
     return row
 
 
@@ -262,8 +269,8 @@ def import_template(ctx: PortalContext, *, actor: Actor, source: TemplateSource,
         with ctx.sessions() as session:
             chosen = _courses(ctx, session, courses)
             if session.get(TemplateRow, template_id) is not None:
-                raise ValidationError({"id": f"{template_id} exists already: add a version to "
-                                             "it instead"})
+                raise ValidationError({"id": _("{template} exists already: add a version to it "
+                                               "instead").format(template=template_id)})
         _require_taught(actor, chosen)
         derived, manifest = _checked(ctx, source, template_id)
         summary_text = _text(summary if summary is not None else derived.summary,
@@ -284,8 +291,8 @@ def import_template(ctx: PortalContext, *, actor: Actor, source: TemplateSource,
                              detail=f"{source.engine.label} from {source.name}"
                                     + (f", for {', '.join(chosen)}" if chosen else ""))
         except IntegrityError:
-            raise ValidationError({"id": f"{template_id} exists already: add a version to it "
-                                         "instead"}) from None
+            raise ValidationError({"id": _("{template} exists already: add a version to it "
+                                           "instead").format(template=template_id)}) from None
     except (PermissionDeniedError, ValidationError) as exc:
         _refuse(ctx, actor, Action.TEMPLATE_IMPORT, template_id, exc)
         raise
@@ -301,12 +308,13 @@ def add_version(ctx: PortalContext, *, actor: Actor, template_id: str,
             row = _row(session, template_id)
             _may_change(actor, row)
             if row.retired_at is not None:
-                raise InvalidStateError(f"templates: {template_id} is retired; import the new "
-                                        "source under a new id")
+                raise InvalidStateError(_("templates: {template} is retired; import the new "
+                                          "source under a new id").format(template=template_id))
             if EngineName(row.engine) is not source.engine:
-                raise ValidationError({"source": (
-                    f"{template_id} is deployed with {EngineName(row.engine).label}; a new "
-                    f"version must be too, not {source.engine.label}")})
+                raise ValidationError({"source": _(
+                    "{template} is deployed with {engine}; a new version must be too, not "
+                    "{other}").format(template=template_id, engine=EngineName(row.engine).label,
+                                      other=source.engine.label)})
             seen = row.current_version
         derived, manifest = _checked(ctx, source, template_id)
         now = utcnow()
@@ -335,8 +343,9 @@ def add_version(ctx: PortalContext, *, actor: Actor, template_id: str,
 
 
 def _moved_on(template_id: str) -> InvalidStateError:
-    return InvalidStateError(f"templates: {template_id} changed a moment ago (another version "
-                             "was added, or it was retired); look again and retry")
+    return InvalidStateError(_("templates: {template} changed a moment ago (another version "
+                               "was added, or it was retired); look again and retry").format(
+        template=template_id))
 
 
 def update_details(ctx: PortalContext, *, actor: Actor, template_id: str,
@@ -413,7 +422,8 @@ def retire(ctx: PortalContext, *, actor: Actor, template_id: str) -> ImportedTem
                 .values(retired_at=utcnow(), revision=TemplateRow.revision + 1)
                 .execution_options(synchronize_session=False)).rowcount
             if moved != 1:
-                raise InvalidStateError(f"templates: {template_id} is retired already")
+                raise InvalidStateError(_("templates: {template} is retired already").format(
+                    template=template_id))
             audit.record(session, actor=actor.name, action=Action.TEMPLATE_RETIRE,
                          target=template_id)
     except (PermissionDeniedError, ValidationError, InvalidStateError) as exc:
@@ -447,7 +457,8 @@ def version_source(ctx: PortalContext, *, actor: Actor, template_id: str,
         number = version or row.current_version
         stored = session.get(VersionRow, (template_id, number))
         if stored is None:
-            raise ValidationError({"version": f"{template_id} has no version {number}"})
+            raise ValidationError({"version": _("{template} has no version {number}").format(
+                template=template_id, number=number)})
         engine = EngineName(row.engine)
         if engine is EngineName.CLOUDFORMATION:
             return TemplateSource.cloudformation(stored.source, name=f"{template_id}-v{number}")

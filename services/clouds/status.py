@@ -39,6 +39,7 @@ from botocore.exceptions import (
 
 from services.clouds import CloudConnection, embedded, localstack, new_session
 from services.errors import TargetUnavailableError
+from services.i18n import N_, _, current_locale
 from services.settings import CloudTarget, Settings
 
 # One attempt, and an endpoint that does not accept the connection within a second is down: a
@@ -48,8 +49,8 @@ PROBE_CONFIG = Config(connect_timeout=1.0, read_timeout=5.0,
 # How long require_usable keeps an answer, usable or not.
 CACHE_S = 10.0
 
-AWS_CREDENTIALS_FIX = ("set AWS_PROFILE to a profile in ~/.aws/config, or run `aws configure` "
-                       "(access keys) or `aws sso login` (IAM Identity Center)")
+AWS_CREDENTIALS_FIX = N_("set AWS_PROFILE to a profile in ~/.aws/config, or run `aws configure` "
+                         "(access keys) or `aws sso login` (IAM Identity Center)")
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class TargetStatus:
 
     def raise_unless_usable(self) -> None:
         if not self.usable:
-            raise TargetUnavailableError(target=self.target, reason=self.reason or "unknown",
+            raise TargetUnavailableError(target=self.target, reason=self.reason or _("unknown"),
                                          fix=self.fix)
 
 
@@ -104,36 +105,42 @@ def _aws_problem(exc: Exception, *, endpoint_url: str | None) -> tuple[str, str]
     """(reason, fix) in plain words for what went wrong asking AWS who the portal is."""
     profile = os.environ.get("AWS_PROFILE")
     if isinstance(exc, NoCredentialsError):
-        return ("no AWS credentials found (no AWS_PROFILE or AWS_ACCESS_KEY_ID, nothing in "
-                "~/.aws/credentials or ~/.aws/config, no instance role)", AWS_CREDENTIALS_FIX)
+        return (_("no AWS credentials found (no AWS_PROFILE or AWS_ACCESS_KEY_ID, nothing in "
+                  "~/.aws/credentials or ~/.aws/config, no instance role)"),
+                _(AWS_CREDENTIALS_FIX))
     if isinstance(exc, PartialCredentialsError):
-        return (f"the AWS credentials are incomplete: {exc}", AWS_CREDENTIALS_FIX)
+        return (_("the AWS credentials are incomplete: {error}").format(error=exc),
+                _(AWS_CREDENTIALS_FIX))
     if isinstance(exc, ProfileNotFound):
-        return (f"the AWS profile {profile or ''} named by AWS_PROFILE is not in ~/.aws/config",
-                f"set AWS_PROFILE to a profile that exists, or run `aws configure --profile "
-                f"{profile or 'NAME'}`")
+        return (_("the AWS profile {profile} named by AWS_PROFILE is not in ~/.aws/config")
+                .format(profile=profile or ""),
+                _("set AWS_PROFILE to a profile that exists, or run `aws configure --profile "
+                  "{profile}`").format(profile=profile or "NAME"))
     if isinstance(exc, (SSOError, TokenRetrievalError)):
         login = f"aws sso login --profile {profile}" if profile else "aws sso login"
-        return (f"the AWS SSO session has expired or was never started ({exc})",
-                f"run `{login}`")
+        return (_("the AWS SSO session has expired or was never started ({error})").format(
+                    error=exc),
+                _("run `{command}`").format(command=login))
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
         message = exc.response.get("Error", {}).get("Message", str(exc))
         if code in ("ExpiredToken", "ExpiredTokenException", "RequestExpired"):
-            return (f"the AWS credentials have expired ({message})",
-                    "renew them: `aws sso login`, or new keys with `aws configure`")
+            return (_("the AWS credentials have expired ({message})").format(message=message),
+                    _("renew them: `aws sso login`, or new keys with `aws configure`"))
         if code in ("InvalidClientTokenId", "SignatureDoesNotMatch",
                     "UnrecognizedClientException", "AuthFailure"):
-            return (f"AWS does not accept the credentials ({code}: {message})",
-                    "check the access key and secret (`aws configure`), or " +
-                    AWS_CREDENTIALS_FIX)
-        return (f"STS GetCallerIdentity failed ({code}: {message})",
-                "check the credentials' account and the region's STS endpoint")
+            return (_("AWS does not accept the credentials ({code}: {message})").format(
+                        code=code, message=message),
+                    _("check the access key and secret (`aws configure`), or {fix}").format(
+                        fix=_(AWS_CREDENTIALS_FIX)))
+        return (_("STS GetCallerIdentity failed ({code}: {message})").format(code=code,
+                                                                            message=message),
+                _("check the credentials' account and the region's STS endpoint"))
     if _unreachable(exc):
         where = endpoint_url or "STS"
-        return (f"cannot reach {where}: {exc}",
-                "check the network, a proxy (HTTPS_PROXY) or AWS_ENDPOINT_URL")
-    return (f"{type(exc).__name__}: {exc}", AWS_CREDENTIALS_FIX)
+        return (_("cannot reach {where}: {error}").format(where=where, error=exc),
+                _("check the network, a proxy (HTTPS_PROXY) or AWS_ENDPOINT_URL"))
+    return (f"{type(exc).__name__}: {exc}", _(AWS_CREDENTIALS_FIX))
 
 
 # -- each target --------------------------------------------------------------------------------
@@ -180,9 +187,9 @@ def _localstack_status(settings: Settings,
         if url != where.url and own is not None and own.running:
             # This process connected before the portal's LocalStack started, or before it
             # moved to another port; its clients still point at the old address.
-            reason = (f"this portal process is connected to {url}, but LocalStack now runs at "
-                      f"{where.url}")
-            fix = "restart the portal (or the worker) so that it connects again"
+            reason = _("this portal process is connected to {url}, but LocalStack now runs at "
+                       "{now}").format(url=url, now=where.url)
+            fix = _("restart the portal (or the worker) so that it connects again")
         return TargetStatus(CloudTarget.LOCALSTACK.value, False, region, endpoint_url=url,
                             running=running, reason=reason, fix=fix, details=details)
     found = localstack.info(url)
@@ -196,19 +203,23 @@ def _localstack_problem(exc: Exception, *, url: str, where: localstack.Endpoint,
                         own: localstack.LocalStackStatus | None) -> tuple[str, str]:
     """(reason, fix) for a LocalStack endpoint that did not say who the portal is."""
     if not _unreachable(exc):
-        return (f"{url} answered STS GetCallerIdentity with {type(exc).__name__}: {exc}",
-                f"check that {url} is LocalStack")
+        return (_("{url} answered STS GetCallerIdentity with {error}").format(
+                    url=url, error=f"{type(exc).__name__}: {exc}"),
+                _("check that {url} is LocalStack").format(url=url))
     if own is not None and (own.running or own.stalled):
-        return (f"the portal's LocalStack at {url} runs but did not answer in time ({exc})",
-                "try again in a moment; `sandbox cloud stop --target localstack` ends it, and "
-                "with it everything it holds")
+        return (_("the portal's LocalStack at {url} runs but did not answer in time ({error})")
+                .format(url=url, error=exc),
+                _("try again in a moment; `sandbox cloud stop --target localstack` ends it, and "
+                  "with it everything it holds"))
     if where.managed:
         gone = own is not None and own.pid is not None and own.reason
-        return (f"the portal's LocalStack is not running: {own.reason}" if gone
-                else f"nothing answers at {url}", localstack.START_FIX)
-    return (f"nothing answers at {url} (from {_setting_name(where.source)})",
-            f"start the LocalStack at {url}, or unset {_setting_name(where.source)} to use the "
-            f"one the portal runs: {localstack.START_FIX}")
+        return (_("the portal's LocalStack is not running: {reason}").format(reason=own.reason)
+                if gone else _("nothing answers at {url}").format(url=url), localstack.START_FIX)
+    return (_("nothing answers at {url} (from {setting})").format(
+                url=url, setting=_setting_name(where.source)),
+            _("start the LocalStack at {url}, or unset {setting} to use the one the portal "
+              "runs: {command}").format(url=url, setting=_setting_name(where.source),
+                                        command=localstack.START_FIX))
 
 
 def _setting_name(source: str) -> str:
@@ -227,9 +238,10 @@ def _embedded_status(settings: Settings) -> TargetStatus:
         except (BotoCoreError, ClientError) as exc:
             return TargetStatus(CloudTarget.EMBEDDED.value, False, region,
                                 endpoint_url=now.endpoint_url, running=True,
-                                reason=f"the embedded cloud answers but STS failed: {exc}",
-                                fix="`sandbox cloud stop --target embedded`, then try again "
-                                    "(it ends every environment it holds)",
+                                reason=_("the embedded cloud answers but STS failed: {error}")
+                                .format(error=exc),
+                                fix=_("`sandbox cloud stop --target embedded`, then try again "
+                                      "(it ends every environment it holds)"),
                                 details=details)
         return TargetStatus(CloudTarget.EMBEDDED.value, True, region,
                             endpoint_url=now.endpoint_url, account_id=account,
@@ -239,11 +251,12 @@ def _embedded_status(settings: Settings) -> TargetStatus:
         # Its process exists but does not answer: a second emulator must not start beside it.
         return TargetStatus(CloudTarget.EMBEDDED.value, False, region,
                             endpoint_url=now.endpoint_url, running=True, reason=now.reason,
-                            fix="wait a moment; `sandbox cloud stop --target embedded` ends it "
-                                "and every environment it holds", details=details)
+                            fix=_("wait a moment; `sandbox cloud stop --target embedded` ends "
+                                  "it and every environment it holds"), details=details)
     if importlib.util.find_spec("moto") is None:
         return TargetStatus(CloudTarget.EMBEDDED.value, False, region, running=False,
-                            reason="moto, which the embedded cloud runs on, is not installed",
+                            reason=_("moto, which the embedded cloud runs on, is not "
+                                     "installed"),
                             fix="make install", details=details)
     details["starts_on_first_use"] = True
     return TargetStatus(CloudTarget.EMBEDDED.value, True, region, running=False,
@@ -286,7 +299,8 @@ def cached_status(settings: Settings,
     """
     target = connection.target if connection is not None else settings.cloud
     key = (target.value, connection.endpoint_url if connection is not None else None,
-           settings.region, str(settings.data_dir), settings.localstack_endpoint)
+           settings.region, str(settings.data_dir), settings.localstack_endpoint,
+           current_locale())  # the reason and the fix are in the reader's language
     with _cache_lock:
         key_lock = _key_locks.setdefault(key, threading.Lock())
     with key_lock:

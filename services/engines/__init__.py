@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 from services.engines.base import EngineName
+from services.i18n import _
 
 if TYPE_CHECKING:
     from services.clouds import CloudConnection
@@ -42,7 +43,8 @@ def engine_name(value: str | EngineName) -> EngineName:
         return EngineName(value)
     except ValueError:
         known = ", ".join(name.value for name in EngineName)
-        raise ValueError(f"unknown engine {value!r}: use one of {known}") from None
+        raise ValueError(_("unknown engine {value!r}: use one of {known}").format(
+            value=value, known=known)) from None
 
 
 def build_engine(name: EngineName, connection: CloudConnection, settings: Settings) -> Engine:

@@ -36,6 +36,7 @@ from services.engines.base import (
     PlannedResource,
     ResourceEvent,
 )
+from services.i18n import _
 from services.render_service import cloudformation_parameters
 from services.settings import CloudTarget
 
@@ -322,7 +323,8 @@ class CloudFormationEngine:
     # -- the engine protocol ----------------------------------------------------------------------
     def availability(self, manifest: TemplateManifest | None = None) -> Availability:
         if manifest is not None and EngineName.CLOUDFORMATION not in manifest.engines:
-            return Availability(False, f"template {manifest.id} has no CloudFormation template")
+            return Availability(False, _("template {template} has no CloudFormation template")
+                                .format(template=manifest.id))
         return Availability(True)
 
     def plan(self, request: DeploymentRequest) -> list[PlannedResource]:

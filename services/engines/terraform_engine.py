@@ -63,6 +63,7 @@ from services.engines.terraform_runner import (
     TerraformError,
     TerraformRunner,
 )
+from services.i18n import _
 from services.render_service import hcl_string_literal, terraform_files
 from services.settings import CloudTarget, Settings
 
@@ -115,9 +116,11 @@ class TerraformEngine:
                 return Availability(False, exc.reason)
             return Availability(True)
         if EngineName.TERRAFORM not in manifest.engines:
-            return Availability(False, f"{manifest.id} is not deployed with Terraform")
+            return Availability(False, _("{template} is not deployed with Terraform").format(
+                template=manifest.id))
         if not manifest.terraform_dir.is_dir():
-            return Availability(False, f"{manifest.id} has no terraform/ folder")
+            return Availability(False, _("{template} has no terraform/ folder").format(
+                template=manifest.id))
         return self._providers.check(manifest.terraform_dir, template=manifest.id)
 
     # -- plan -----------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from typing import Any
 from services.data_dir import ensure_private_dir, private_opener
 from services.engines.base import Availability
 from services.engines.terraform_runner import TerraformError, TerraformRunner
+from services.i18n import ngettext
 
 TERRAFORM_REGISTRY = "registry.terraform.io"
 OPENTOFU_REGISTRY = "registry.opentofu.org"
@@ -426,10 +427,16 @@ class ProviderAvailability:
 def install_hint(problem: str, *, needed: tuple[ProviderRequirement, ...], module_dir: Path,
                  template: str, platform: str) -> str:
     providers = ", ".join(r.label for r in needed)
-    several = len(needed) > 1
-    return (f"Terraform cannot install the provider{'s' if several else ''} "
-            f"{template} needs ({providers}) on this machine: {problem}. To install "
-            f"{'them' if several else 'it'}: on a machine with internet run "
-            f"`terraform providers mirror -platform={platform} DIR` in {module_dir}, copy DIR "
-            "here and set PORTAL_TERRAFORM_PLUGIN_DIR=DIR (or name a provider mirror in a CLI "
-            "configuration file, PORTAL_TERRAFORM_CLI_CONFIG)")
+    return ngettext(
+        "Terraform cannot install the provider {template} needs ({providers}) on this machine: "
+        "{problem}. To install it: on a machine with internet run `terraform providers mirror "
+        "-platform={platform} DIR` in {module_dir}, copy DIR here and set "
+        "PORTAL_TERRAFORM_PLUGIN_DIR=DIR (or name a provider mirror in a CLI configuration "
+        "file, PORTAL_TERRAFORM_CLI_CONFIG)",
+        "Terraform cannot install the providers {template} needs ({providers}) on this machine: "
+        "{problem}. To install them: on a machine with internet run `terraform providers mirror "
+        "-platform={platform} DIR` in {module_dir}, copy DIR here and set "
+        "PORTAL_TERRAFORM_PLUGIN_DIR=DIR (or name a provider mirror in a CLI configuration "
+        "file, PORTAL_TERRAFORM_CLI_CONFIG)", len(needed)).format(
+            template=template, providers=providers, problem=problem, platform=platform,
+            module_dir=module_dir)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from services.catalog_service import OutputSpec, ParameterSpec
+from services.i18n import _
 from services.template_import.model import Derived, InvalidTemplateError
 
 # Errors shown when an upload is refused: the first few say what to fix, the rest would bury it.
@@ -31,13 +32,19 @@ def lint(text: str, *, region: str) -> list[str]:
     warnings: list[str] = []
     for match in cfn_lint(text, regions=[region]):
         rule_id = match.rule.id
-        where = f" at line {match.linenumber}" if match.linenumber else ""
-        line = f"cfn-lint {rule_id}{where}: {match.message}"
+        if match.linenumber:
+            line = _("cfn-lint {rule_id} at line {line}: {message}").format(
+                rule_id=rule_id, line=match.linenumber, message=match.message)
+        else:
+            line = _("cfn-lint {rule_id}: {message}").format(rule_id=rule_id,
+                                                             message=match.message)
         (errors if rule_id.startswith("E") else warnings).append(line)
     if errors:
-        more = (f" (and {len(errors) - SHOWN_ERRORS} more)"
-                if len(errors) > SHOWN_ERRORS else "")
-        raise InvalidTemplateError({"template": "; ".join(errors[:SHOWN_ERRORS]) + more})
+        shown = "; ".join(errors[:SHOWN_ERRORS])
+        if len(errors) > SHOWN_ERRORS:
+            shown = _("{errors} (and {count} more)").format(errors=shown,
+                                                            count=len(errors) - SHOWN_ERRORS)
+        raise InvalidTemplateError({"template": shown})
     return warnings
 
 
@@ -50,15 +57,17 @@ def _number(value: Any, name: str, key: str) -> int | float:
     try:
         number = float(text)
     except ValueError:
-        raise InvalidTemplateError({"parameters": f"{name}: {key} {value!r} is not a number"}) \
-            from None
+        raise InvalidTemplateError({"parameters": _("{name}: {key} {value!r} is not a number")
+                                    .format(name=name, key=key, value=value)}) from None
     return int(number) if number.is_integer() and "." not in text else number
 
 
 def _whole(value: Any, name: str, key: str) -> int:
     number = _number(value, name, key)
     if not isinstance(number, int) or number < 0:
-        raise InvalidTemplateError({"parameters": f"{name}: {key} {value!r} is not a whole number"})
+        raise InvalidTemplateError({"parameters": _("{name}: {key} {value!r} is not a whole "
+                                                    "number").format(name=name, key=key,
+                                                                     value=value)})
     return number
 
 
@@ -76,8 +85,8 @@ def _kind(declared: str) -> dict[str, Any]:
     inner = listed.group(1) if listed else declared
     if inner.startswith("AWS::"):
         return {"type": "aws", "aws_type": declared}
-    raise InvalidTemplateError({"parameters": f"type {declared} is not a CloudFormation parameter "
-                                         "type"})
+    raise InvalidTemplateError({"parameters": _("type {declared} is not a CloudFormation "
+                                                "parameter type").format(declared=declared)})
 
 
 def parameter_spec(name: str, body: Mapping[str, Any], findings: list[str]) -> ParameterSpec:
@@ -95,8 +104,9 @@ def parameter_spec(name: str, body: Mapping[str, Any], findings: list[str]) -> P
     try:
         kind = _kind(declared)
     except InvalidTemplateError:
-        raise InvalidTemplateError({"parameters": f"{name}: type {declared!r} is not a "
-                                             "CloudFormation parameter type"}) from None
+        raise InvalidTemplateError({"parameters": _("{name}: type {declared!r} is not a "
+                                                    "CloudFormation parameter type").format(
+            name=name, declared=declared)}) from None
     spec: dict[str, Any] = {
         "name": name, "cfn_key": name, **kind,
         "description": str(body.get("Description") or f"Parameter {name} of the template."),
@@ -106,13 +116,14 @@ def parameter_spec(name: str, body: Mapping[str, Any], findings: list[str]) -> P
     if spec["secret"] and numeric:
         # What is shown of a secret is a mask, which is no number: every reader of the rendered
         # template (the estimate, the advisor) would trip on it.
-        raise InvalidTemplateError({"parameters": (
-            f"{name}: NoEcho on a {declared} parameter is not supported; make it a String "
-            "with an AllowedPattern of digits")})
+        raise InvalidTemplateError({"parameters": _(
+            "{name}: NoEcho on a {declared} parameter is not supported; make it a String "
+            "with an AllowedPattern of digits").format(name=name, declared=declared)})
     if "AllowedValues" in body:
         values = body["AllowedValues"]
         if not isinstance(values, list) or not values:
-            raise InvalidTemplateError({"parameters": f"{name}: AllowedValues is not a list"})
+            raise InvalidTemplateError({"parameters": _("{name}: AllowedValues is not a list")
+                                        .format(name=name)})
         spec["allowed"] = tuple(_number(v, name, "AllowedValues") if numeric else str(v)
                                 for v in values)
     if "AllowedPattern" in body:
@@ -171,7 +182,7 @@ def derive(text: str) -> Derived:
     findings: list[str] = []
     parameters = document.get("Parameters") or {}
     if not isinstance(parameters, Mapping):
-        raise InvalidTemplateError({"parameters": "the Parameters section is not a mapping"})
+        raise InvalidTemplateError({"parameters": _("the Parameters section is not a mapping")})
     specs = [parameter_spec(str(name), body if isinstance(body, Mapping) else {}, findings)
              for name, body in parameters.items()]
     outputs = document.get("Outputs") or {}

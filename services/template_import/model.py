@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from services.catalog_service import OutputSpec, ParameterSpec
 from services.errors import ValidationError
+from services.i18n import _
 
 
 @dataclass(frozen=True)
@@ -29,4 +30,4 @@ class InvalidTemplateError(ValidationError):
     def __init__(self, field_errors: dict[str, str]) -> None:
         super().__init__(field_errors)
         summary = "; ".join(f"{name}: {message}" for name, message in self.field_errors.items())
-        self.args = (f"template refused: {summary}",)
+        self.args = (_("template refused: {summary}").format(summary=summary),)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from services.engines.base import EngineName
+from services.i18n import _
 from services.template_import.model import InvalidTemplateError
 
 CLOUDFORMATION_SUFFIXES = (".yaml", ".yml", ".json", ".template")
@@ -71,18 +72,20 @@ class TemplateSource:
     def cloudformation(cls, text: str, *, name: str = "cloudformation.yaml") -> TemplateSource:
         size = len(text.encode())
         if size > MAX_CLOUDFORMATION_BYTES:
-            raise _refused(f"{name} is {size:,} bytes; CloudFormation takes at most "
-                           f"{MAX_CLOUDFORMATION_BYTES:,} bytes of template inline")
+            raise _refused(_("{name} is {size:,} bytes; CloudFormation takes at most {limit:,} "
+                             "bytes of template inline").format(
+                name=name, size=size, limit=MAX_CLOUDFORMATION_BYTES))
         if not text.strip():
-            raise _refused(f"{name} is empty")
+            raise _refused(_("{name} is empty").format(name=name))
         return cls(EngineName.CLOUDFORMATION, {"cloudformation.yaml": text}, name)
 
     @classmethod
     def terraform(cls, files: Mapping[str, str], *, name: str) -> TemplateSource:
         files = dict(files)
         if not any(PurePosixPath(path).suffix == ".tf" and "/" not in path for path in files):
-            raise _refused(f"{name} holds no .tf file at its top: a Terraform module's "
-                           "variables.tf, main.tf, ... sit in the folder that is uploaded")
+            raise _refused(_("{name} holds no .tf file at its top: a Terraform module's "
+                             "variables.tf, main.tf, ... sit in the folder that is uploaded")
+                           .format(name=name))
         return cls(EngineName.TERRAFORM, files, name)
 
     @classmethod
@@ -93,13 +96,15 @@ class TemplateSource:
         suffix = PurePosixPath(name.lower()).suffix
         if suffix in CLOUDFORMATION_SUFFIXES:
             if len(data) > MAX_CLOUDFORMATION_BYTES:
-                raise _refused(f"{name} is {len(data):,} bytes; CloudFormation takes at most "
-                               f"{MAX_CLOUDFORMATION_BYTES:,} bytes of template inline")
+                raise _refused(_("{name} is {size:,} bytes; CloudFormation takes at most "
+                                 "{limit:,} bytes of template inline").format(
+                    name=name, size=len(data), limit=MAX_CLOUDFORMATION_BYTES))
             return cls.cloudformation(_text(data, name), name=name)
         if suffix == ".zip":
             return cls.terraform(_unzipped(data, name), name=name)
-        raise _refused(f"{name}: upload a CloudFormation template (.yaml, .yml, .json, "
-                       ".template) or a Terraform module as a .zip of its folder")
+        raise _refused(_("{name}: upload a CloudFormation template (.yaml, .yml, .json, "
+                         ".template) or a Terraform module as a .zip of its folder").format(
+            name=name))
 
     @classmethod
     def from_path(cls, path: Path) -> TemplateSource:
@@ -109,11 +114,12 @@ class TemplateSource:
         if path.is_dir():
             return cls.terraform(_folder(path), name=path.name)
         if not path.is_file():
-            raise _refused(f"{path} is neither a file nor a folder")
+            raise _refused(_("{path} is neither a file nor a folder").format(path=path))
         limit = MAX_ARCHIVE_BYTES if path.suffix.lower() == ".zip" else MAX_CLOUDFORMATION_BYTES
         size = path.stat().st_size
         if size > limit:
-            raise _refused(f"{path.name} is {size:,} bytes; at most {limit:,} are accepted")
+            raise _refused(_("{name} is {size:,} bytes; at most {limit:,} are accepted").format(
+                name=path.name, size=size, limit=limit))
         return cls.from_upload(path.name, path.read_bytes())
 
 
@@ -121,7 +127,7 @@ def _text(data: bytes, name: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise _refused(f"{name} is not UTF-8 text") from None
+        raise _refused(_("{name} is not UTF-8 text").format(name=name)) from None
 
 
 def _module_path(raw: str, where: str) -> str | None:
@@ -129,18 +135,20 @@ def _module_path(raw: str, where: str) -> str | None:
     module (hidden files and folders, an archiver's own). Raises on a path that would leave
     the module's folder."""
     if "\\" in raw or raw.startswith("/") or (len(raw) > 1 and raw[1] == ":"):
-        raise _refused(f"{where}: {raw!r} is not a relative path inside the module")
+        raise _refused(_("{where}: {path!r} is not a relative path inside the module").format(
+            where=where, path=raw))
     parts = [p for p in raw.split("/") if p not in ("", ".")]
     if ".." in parts:
-        raise _refused(f"{where}: {raw!r} points outside the module's folder")
+        raise _refused(_("{where}: {path!r} points outside the module's folder").format(
+            where=where, path=raw))
     if not parts or any(p.startswith(".") or p in SKIPPED_FOLDERS for p in parts):
         return None
     relative = posixpath.join(*parts)
     lowered = parts[-1].lower()
     if lowered in REFUSED_NAMES or lowered.endswith(REFUSED_SUFFIXES):
-        raise _refused(f"{where}: {relative} is refused: variable files would override the "
-                       "launch form's values and state files hold a deployment's secrets; "
-                       "leave them out of the module")
+        raise _refused(_("{where}: {file} is refused: variable files would override the "
+                         "launch form's values and state files hold a deployment's secrets; "
+                         "leave them out of the module").format(where=where, file=relative))
     return relative
 
 
@@ -154,25 +162,28 @@ class _Budget:
 
     def take(self, relative: str, data: bytes) -> str:
         if len(data) > MAX_MODULE_FILE_BYTES:
-            raise _refused(f"{self.where}: {relative} is larger than "
-                           f"{MAX_MODULE_FILE_BYTES // 1024} KiB")
+            raise _refused(_("{where}: {file} is larger than {kib} KiB").format(
+                where=self.where, file=relative, kib=MAX_MODULE_FILE_BYTES // 1024))
         self.files += 1
         self.total += len(data)
         if self.files > MAX_MODULE_FILES:
-            raise _refused(f"{self.where}: more than {MAX_MODULE_FILES} files")
+            raise _refused(_("{where}: more than {count} files").format(
+                where=self.where, count=MAX_MODULE_FILES))
         if self.total > MAX_MODULE_BYTES:
-            raise _refused(f"{self.where}: more than {MAX_MODULE_BYTES // 1024} KiB of files")
+            raise _refused(_("{where}: more than {kib} KiB of files").format(
+                where=self.where, kib=MAX_MODULE_BYTES // 1024))
         return _text(data, f"{self.where}: {relative}")
 
 
 def _unzipped(data: bytes, name: str) -> dict[str, str]:
     if len(data) > MAX_ARCHIVE_BYTES:
-        raise _refused(f"{name} is {len(data):,} bytes; at most {MAX_ARCHIVE_BYTES:,} are "
-                       "accepted")
+        raise _refused(_("{name} is {size:,} bytes; at most {limit:,} are accepted").format(
+            name=name, size=len(data), limit=MAX_ARCHIVE_BYTES))
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError) as exc:
-        raise _refused(f"{name} is not a zip archive ({exc})") from None
+        raise _refused(_("{name} is not a zip archive ({error})").format(
+            name=name, error=exc)) from None
     budget = _Budget(name)
     files: dict[str, str] = {}
     with archive:
@@ -183,19 +194,21 @@ def _unzipped(data: bytes, name: str) -> dict[str, str]:
             if relative is None:
                 continue
             if stat.S_ISLNK(info.external_attr >> 16):
-                raise _refused(f"{name}: {relative} is a symbolic link; only plain files are "
-                               "accepted")
+                raise _refused(_("{where}: {file} is a symbolic link; only plain files are "
+                                 "accepted").format(where=name, file=relative))
             if info.file_size > MAX_MODULE_FILE_BYTES:
-                raise _refused(f"{name}: {relative} is larger than "
-                               f"{MAX_MODULE_FILE_BYTES // 1024} KiB")
+                raise _refused(_("{where}: {file} is larger than {kib} KiB").format(
+                where=name, file=relative, kib=MAX_MODULE_FILE_BYTES // 1024))
             try:
                 with archive.open(info) as member:
                     # One byte past the limit: the archive's stated size may lie.
                     content = member.read(MAX_MODULE_FILE_BYTES + 1)
             except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
-                raise _refused(f"{name}: {relative} cannot be read ({exc})") from None
+                raise _refused(_("{where}: {file} cannot be read ({error})").format(
+                    where=name, file=relative, error=exc)) from None
             if relative in files:
-                raise _refused(f"{name}: {relative} is in the archive twice")
+                raise _refused(_("{where}: {file} is in the archive twice").format(
+                    where=name, file=relative))
             files[relative] = budget.take(relative, content)
     return _without_common_folder(files)
 
@@ -219,15 +232,15 @@ def _folder(root: Path) -> dict[str, str]:
                for part in path.relative_to(root).parts):
             continue
         if path.is_symlink():
-            raise _refused(f"{root.name}: {relative_raw} is a symbolic link; only plain files "
-                           "are accepted")
+            raise _refused(_("{where}: {file} is a symbolic link; only plain files are "
+                             "accepted").format(where=root.name, file=relative_raw))
         if path.is_dir():
             continue
         relative = _module_path(relative_raw, root.name)
         if relative is None:
             continue
         if path.stat().st_size > MAX_MODULE_FILE_BYTES:
-            raise _refused(f"{root.name}: {relative} is larger than "
-                           f"{MAX_MODULE_FILE_BYTES // 1024} KiB")
+            raise _refused(_("{where}: {file} is larger than {kib} KiB").format(
+                where=root.name, file=relative, kib=MAX_MODULE_FILE_BYTES // 1024))
         files[relative] = budget.take(relative, path.read_bytes())
     return files

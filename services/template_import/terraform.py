@@ -20,6 +20,7 @@ from services.advisor.hcl_eval import Unknown, evaluate, expression_text, unquot
 from services.advisor.terraform_model import parse_hcl
 from services.catalog_service import OutputSpec, ParameterSpec
 from services.data_dir import ensure_private_dir, private_opener
+from services.i18n import _
 from services.settings import Settings
 from services.template_import.model import Derived, InvalidTemplateError
 
@@ -73,7 +74,7 @@ def parse(files: Mapping[str, str]) -> dict[str, dict[str, Any]]:
             parsed[path] = parse_hcl(text)
         except Exception as exc:  # python-hcl2 raises lark's many error types on bad input
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            errors.append(f"{path} does not parse: {first}")
+            errors.append(_("{path} does not parse: {error}").format(path=path, error=first))
     if errors:
         raise InvalidTemplateError({"source": "; ".join(errors)})
     return parsed
@@ -98,17 +99,18 @@ def check_formatted(files: Mapping[str, str], *, settings: Settings) -> None:
                 ["fmt", "-check", "-list=true", "-recursive", "-no-color"], cwd=scratch,
                 deadline=time.monotonic() + FMT_TIMEOUT_S)
         except TerraformError as exc:
-            raise InvalidTemplateError({"source": f"the module cannot be checked: {exc.reason}"}) \
-                from None
+            raise InvalidTemplateError({"source": _("the module cannot be checked: {reason}")
+                                        .format(reason=exc.reason)}) from None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if result.ok:
         return
     unformatted = sorted(line.strip() for line in result.lines if line.strip())
     if result.returncode == 3 and unformatted:
-        raise InvalidTemplateError({"source": (
-            "not formatted as `terraform fmt` writes it: " + ", ".join(unformatted)
-            + "; run `terraform fmt -recursive` in the module's folder and upload it again")})
+        raise InvalidTemplateError({"source": _(
+            "not formatted as `terraform fmt` writes it: {files}; run `terraform fmt "
+            "-recursive` in the module's folder and upload it again").format(
+                files=", ".join(unformatted))})
     raise InvalidTemplateError({"source": f"terraform fmt: {result.reason()}"})
 
 
@@ -292,16 +294,17 @@ def _variable(name: str, body: dict[str, Any], findings: list[str]) -> Parameter
             findings.append(f"variable {name} ({type_text or 'a structure'}) keeps its default: "
                             "the launch form has no field for it")
             return None
-        raise InvalidTemplateError({"parameters": (
-            f"variable {name} is a {type_text or 'structure'} without a default, which the "
-            "launch form cannot fill: give it a default or make it a string, number, bool or "
-            "list")})
+        raise InvalidTemplateError({"parameters": _(
+            "variable {name} is a {type} without a default, which the launch form cannot fill: "
+            "give it a default or make it a string, number, bool or list").format(
+                name=name, type=type_text or "structure")})
     if has_default and default is None:
         findings.append(f"variable {name} keeps its default null: the launch form has no "
                         "field for an empty value")
         return None
     if isinstance(default, Unknown):
-        raise InvalidTemplateError({"parameters": f"variable {name}: its default is not a value"})
+        raise InvalidTemplateError({"parameters": _("variable {name}: its default is not a "
+                                                    "value").format(name=name)})
     spec: dict[str, Any] = {
         "name": name, "cfn_key": name, **kind, "secret": body.get("sensitive") is True,
         "description": str(_literal(body.get("description")) or f"Variable {name} of the module."),
@@ -312,18 +315,21 @@ def _variable(name: str, body: dict[str, Any], findings: list[str]) -> Parameter
     try:
         return ParameterSpec.model_validate(spec)
     except ValueError as exc:
-        raise InvalidTemplateError({"parameters": f"variable {name}: {exc}"}) from None
+        raise InvalidTemplateError({"parameters": _("variable {name}: {error}").format(
+            name=name, error=exc)}) from None
 
 
 def _portal_variable(name: str, body: Mapping[str, Any]) -> None:
     """`region` and `tags` are set by the portal: they must take what it sets."""
     type_text = _type_text(body)
     if name == "region" and type_text not in (None, "any", "string"):
-        raise InvalidTemplateError({"parameters": "variable region is set by the portal to the "
-                                             "launch's region: declare it as a string"})
+        raise InvalidTemplateError({"parameters": _("variable region is set by the portal to "
+                                                    "the launch's region: declare it as a "
+                                                    "string")})
     if name == "tags" and not (type_text in (None, "any") or type_text.startswith("map(")):
-        raise InvalidTemplateError({"parameters": "variable tags is set by the portal to the "
-                                             "environment's tags: declare it as map(string)"})
+        raise InvalidTemplateError({"parameters": _("variable tags is set by the portal to the "
+                                                    "environment's tags: declare it as "
+                                                    "map(string)")})
 
 
 def derive(files: Mapping[str, str]) -> Derived:
@@ -334,9 +340,9 @@ def derive(files: Mapping[str, str]) -> Derived:
                        for block in document.get("terraform") or [] if isinstance(block, dict)]
     for path, block in settings_blocks:
         if "backend" in block:
-            raise InvalidTemplateError({"source": (
-                f"{path} declares a backend: the portal keeps each environment's state itself "
-                "(locally, or in S3 on AWS); remove the backend block")})
+            raise InvalidTemplateError({"source": _(
+                "{path} declares a backend: the portal keeps each environment's state itself "
+                "(locally, or in S3 on AWS); remove the backend block").format(path=path)})
     for name, body, path in _blocks(parsed, "module", root_only=False):
         source = str(_literal(body.get("source")) or "")
         if not source.startswith(("./", "../")):
@@ -345,9 +351,10 @@ def derive(files: Mapping[str, str]) -> Derived:
     parameters: list[ParameterSpec] = []
     portal_variables: list[str] = []
     seen: set[str] = set()
-    for name, body, _ in _blocks(parsed, "variable"):
+    for name, body, _path in _blocks(parsed, "variable"):
         if name in seen:
-            raise InvalidTemplateError({"parameters": f"variable {name} is declared twice"})
+            raise InvalidTemplateError({"parameters": _("variable {name} is declared twice")
+                                        .format(name=name)})
         seen.add(name)
         if name in PORTAL_VARIABLES:
             _portal_variable(name, body)
