@@ -23,7 +23,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -425,14 +425,68 @@ def _budget_of(ctx: PortalContext, chosen: DashboardFilter) -> float:
     return float(ctx.settings.student_budget_usd)
 
 
+# -- reuse between calls ----------------------------------------------------------------------------
+# A dashboard asks without `now` (live): it is metered at the last whole LIVE_STEP_S mark, and its
+# window moved onto the same marks, so that every session drawing the class within those seconds
+# (and each redraw of one) shares one computation. Whatever `now`, a result is reused only for the
+# very rows it was computed from: the environments and runs are read on every call (two small
+# queries) and compared whole, so a launch, a destroy, a run ending or a lease extended is seen
+# at once.
+LIVE_STEP_S = 5
+_COSTS_CACHE_SIZE = 16
+_costs: OrderedDict[tuple[Any, ...], ClassCost] = OrderedDict()
+_costs_lock = threading.Lock()
+
+
+def _on_step(moment: datetime) -> datetime:
+    seconds = moment.timestamp()
+    return datetime.fromtimestamp(seconds - seconds % LIVE_STEP_S, tz=UTC)
+
+
+def _live(chosen: DashboardFilter, now: datetime) -> DashboardFilter:
+    """The window on LIVE_STEP_S marks (unchanged if that would leave it empty)."""
+    start, end = _on_step(chosen.start), min(_on_step(chosen.end), now)
+    if end <= start:
+        return chosen
+    return replace(chosen, start=start, end=end)
+
+
+def _shared(cost: ClassCost) -> ClassCost:
+    """A kept result as the caller's own: frames and lists it may change without harm."""
+    return replace(cost, unpriced=list(cost.unpriced), clouds=list(cost.clouds),
+                   per_environment=cost.per_environment.copy(),
+                   per_student=cost.per_student.copy(), per_template=cost.per_template.copy(),
+                   per_day=cost.per_day.copy(), burn_down=cost.burn_down.copy())
+
+
 def class_cost(ctx: PortalContext, *, actor: Actor, filter: DashboardFilter,  # noqa: A002
                now: datetime | None = None) -> ClassCost:
-    """The cost of the environments `filter` chooses (a student's own only), as of `now`."""
+    """The cost of the environments `filter` chooses (a student's own only), as of `now`
+    (default: the last LIVE_STEP_S mark, see above)."""
     chosen = filter.for_actor(actor)
-    now = now or utcnow()
-    at_now = pd.Timestamp(now).tz_convert(UTC)
+    if now is None:
+        now = _on_step(utcnow())
+        chosen = _live(chosen, now)
     budget = _budget_of(ctx, chosen)
     envs, runs = _load_rows(ctx, chosen, now)
+    key = (ctx.settings.effective_database_url, str(ctx.catalog.templates_dir), chosen, now,
+           budget, repr(envs), repr(runs))
+    with _costs_lock:
+        cached = _costs.get(key)
+        if cached is not None:
+            _costs.move_to_end(key)
+    if cached is None:
+        cached = _class_cost(ctx, chosen=chosen, now=now, budget=budget, envs=envs, runs=runs)
+        with _costs_lock:
+            _costs[key] = cached
+            while len(_costs) > _COSTS_CACHE_SIZE:
+                _costs.popitem(last=False)
+    return _shared(cached)
+
+
+def _class_cost(ctx: PortalContext, *, chosen: DashboardFilter, now: datetime, budget: float,
+                envs: list[Any], runs: list[Any]) -> ClassCost:
+    at_now = pd.Timestamp(now).tz_convert(UTC)
     lives = _lifetimes(ctx, envs, runs, now)
 
     window_start = pd.Timestamp(chosen.start).tz_convert(UTC)

@@ -27,12 +27,23 @@ from every hour, and only the lines handed to the chart are thinned when the cla
 `CHART_POINT_BUDGET` instance-hours: to one point per span of a few hours, keeping the lowest
 balance of each span so that a dip to empty never disappears (200 instances over 14 days: 3-hour
 spans). Only the detail view of one instance reads raw 5-minute points.
+
+Reuse. The class view's hourly rows are the costly part of it (tens of thousands of rows made into
+Python objects); they are kept, per database, for the last few windows asked, under a fingerprint
+of the rollups they come from: the count and sums of those rollups, computed by the database
+without handing a row to Python, plus the instances' own rows. Any rollup the collector
+(re)writes in the window changes the fingerprint, so a view is never served from older data; a
+dashboard redrawn, another session opening the same class, or a window that moved by less than
+an hour reads the rows once.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,6 +53,7 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    func,
     or_,
     select,
     type_coerce,
@@ -244,6 +256,82 @@ def class_health(ctx: PortalContext, *, actor: Actor, filter: DashboardFilter,
                            hours=pd.DataFrame(columns=HOURS_COLUMNS),
                            instances=pd.DataFrame(columns=SUMMARY_COLUMNS))
 
+    key = (ctx.settings.effective_database_url, start, _hour_ceil(end),
+           max(1, int((end - start).total_seconds() // HOUR_S)), CHART_POINT_BUDGET,
+           tuple(instances.itertuples(index=False, name=None)),
+           _rollup_fingerprint(ctx, scope, start, end))
+    instances["baseline_percent"] = _baselines(instances["instance_type"])
+    by_series = instances.set_index("series_id")
+    with _hours_lock:
+        cached = _hours_cache.get(key)
+        if cached is not None:
+            _hours_cache.move_to_end(key)
+    if cached is None:
+        cached = _class_hours(ctx, scope, start=start, end=end, by_series=by_series,
+                              instances=len(instances))
+        with _hours_lock:
+            _hours_cache[key] = cached
+            while len(_hours_cache) > _HOURS_CACHE_SIZE:
+                _hours_cache.popitem(last=False)
+    per_series, hours, resolution_s = cached
+
+    summary = instances.join(per_series, on="series_id", how="inner")
+    summary["simulated"] = summary.pop("cloud") == SIMULATED_CLOUD
+    summary["replaced"] = _replaced(ctx, summary)
+    summary = summary.sort_values(["hours_throttled", "min_balance", "instance_id"],
+                                  ascending=[False, True, True], ignore_index=True)
+    # A copy: the kept frame must not change under the next caller's feet.
+    return ClassHealth(start=start, end=end, resolution_s=resolution_s, hours=hours.copy(),
+                       instances=summary[SUMMARY_COLUMNS])
+
+
+# The class view's per-instance hourly results, by database, window and rollup fingerprint.
+_HOURS_CACHE_SIZE = 16
+_hours_cache: OrderedDict[tuple[Any, ...], tuple[pd.DataFrame, pd.DataFrame, int]] = \
+    OrderedDict()
+_hours_lock = threading.Lock()
+
+
+def _hour_ceil(moment: datetime) -> datetime:
+    """Rollup buckets start on the hour: `bucket_start < moment` is `bucket_start < this`."""
+    floor = _hour_floor(moment)
+    return floor if floor == moment else floor + timedelta(hours=1)
+
+
+def _window_series(scope: DashboardFilter):  # type: ignore[no-untyped-def]
+    """The credit balance and CPU series of the instances of the chosen environments: every
+    series the class view's rows come from."""
+    return (select(MetricSeries.id)
+            .join(Environment, Environment.id == MetricSeries.env_id)
+            .where(MetricSeries.namespace == EC2_NAMESPACE,
+                   MetricSeries.metric_name.in_([CREDIT_BALANCE, CPU_UTILIZATION]),
+                   _environments(scope)))
+
+
+def _rollup_fingerprint(ctx: PortalContext, scope: DashboardFilter, start: datetime,
+                        end: datetime) -> tuple[Any, ...]:
+    """What the class view's rows are made of, summed up by the database: the count, sums,
+    minimums, maximums and last values of the window's hourly rollups of those series, and the
+    series table's size (the CPU series are joined by their own rows). One aggregate over the
+    rollup's primary key; nothing but one row comes back."""
+    rollup = MetricRollup
+    statement = select(
+        func.count(), func.sum(rollup.count), func.sum(rollup.sum), func.sum(rollup.min),
+        func.sum(rollup.max), func.sum(rollup.last), func.max(rollup.bucket_start),
+    ).where(rollup.series_id.in_(_window_series(scope)), rollup.resolution_s == HOUR_S,
+            rollup.bucket_start >= start, rollup.bucket_start < end)
+    series = select(func.count(), func.max(MetricSeries.id))
+    with ctx.sessions() as session:
+        sums = tuple(session.execute(statement).one())
+        sizes = tuple(session.execute(series).one())
+    return sums + sizes
+
+
+def _class_hours(ctx: PortalContext, scope: DashboardFilter, *, start: datetime, end: datetime,
+                 by_series: pd.DataFrame, instances: int
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Per balance series: min_balance, hours_throttled, hours_observed, first_throttled; and
+    the chart's (thinned) hours with their resolution."""
     balance, cpu, cpu_series = aliased(MetricRollup), aliased(MetricRollup), aliased(MetricSeries)
     # One row per instance-hour: the balance's hourly rollup and the CPU's of the same hour, both
     # reached through the rollup's primary key (series, resolution, bucket). Selecting the
@@ -264,8 +352,6 @@ def class_health(ctx: PortalContext, *, actor: Actor, filter: DashboardFilter,
                balance.bucket_start >= start, balance.bucket_start < end)
         .order_by(balance.series_id, balance.bucket_start)))
 
-    instances["baseline_percent"] = _baselines(instances["instance_type"])
-    by_series = instances.set_index("series_id")
     rows["hour"] = pd.Timestamp(start) + pd.to_timedelta(rows["hour"], unit="h")
     rows["throttled"] = throttled_mask(
         balance_min=rows["balance_min"], cpu_max=rows["cpu_max"],
@@ -276,16 +362,10 @@ def class_health(ctx: PortalContext, *, actor: Actor, filter: DashboardFilter,
         min_balance=("balance_min", "min"), hours_throttled=("throttled", "sum"),
         hours_observed=("hour", "size"))
     per_series["first_throttled"] = rows.loc[rows["throttled"]].groupby("series_id")["hour"].min()
-    summary = instances.join(per_series, on="series_id", how="inner")
-    summary["simulated"] = summary.pop("cloud") == SIMULATED_CLOUD
-    summary["replaced"] = _replaced(ctx, summary)
-    summary = summary.sort_values(["hours_throttled", "min_balance", "instance_id"],
-                                  ascending=[False, True, True], ignore_index=True)
-
+    served = set(per_series.index)
     hours, resolution_s = _thin(rows[HOURS_COLUMNS], start=start, end=end,
-                                instances=len(summary))
-    return ClassHealth(start=start, end=end, resolution_s=resolution_s, hours=hours,
-                       instances=summary[SUMMARY_COLUMNS])
+                                instances=int(by_series.index.isin(served).sum()))
+    return per_series, hours, resolution_s
 
 
 def _replaced(ctx: PortalContext, summary: pd.DataFrame) -> pd.Series:
