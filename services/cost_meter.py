@@ -430,8 +430,11 @@ def _budget_of(ctx: PortalContext, chosen: DashboardFilter) -> float:
 # window moved onto the same marks, so that every session drawing the class within those seconds
 # (and each redraw of one) shares one computation. Whatever `now`, a result is reused only for the
 # very rows it was computed from: the environments and runs are read on every call (two small
-# queries) and compared whole, so a launch, a destroy, a run ending or a lease extended is seen
-# at once.
+# queries, up to the real moment) and compared whole, so a launch, a destroy, a run ending or a
+# lease extended is seen at once. When a row changed after the mark (a launch recorded a second
+# ago, a run that just started or ended), a live call is metered just after that change instead:
+# metered at the mark, an environment launched since would not exist yet. That moment too is the
+# same for every session reading the same rows.
 LIVE_STEP_S = 5
 _COSTS_CACHE_SIZE = 16
 _costs: OrderedDict[tuple[Any, ...], ClassCost] = OrderedDict()
@@ -443,9 +446,25 @@ def _on_step(moment: datetime) -> datetime:
     return datetime.fromtimestamp(seconds - seconds % LIVE_STEP_S, tz=UTC)
 
 
+def _live_now(moment: datetime, envs: list[Any], runs: list[Any]) -> datetime:
+    """The instant a live call asked at `moment` is metered at: the last LIVE_STEP_S mark, or,
+    when a row changed after it, a microsecond after the latest change (the history database
+    keeps microseconds), so that the change shows. A change stamped after `moment` (another
+    machine's clock) leaves `moment` itself."""
+    mark = _on_step(moment)
+    changes = [*(t for env in envs for t in (env.created_at, env.updated_at)),
+               *(t for run in runs for t in (run.started_at, run.ended_at))]
+    latest = max((t for t in changes if t is not None), default=None)
+    if latest is None or latest < mark:
+        return mark
+    return min(moment, latest + timedelta(microseconds=1))
+
+
 def _live(chosen: DashboardFilter, now: datetime) -> DashboardFilter:
-    """The window on LIVE_STEP_S marks (unchanged if that would leave it empty)."""
-    start, end = _on_step(chosen.start), min(_on_step(chosen.end), now)
+    """The window on LIVE_STEP_S marks, ending at `now` when it reaches that far (unchanged if
+    that would leave it empty)."""
+    start = _on_step(chosen.start)
+    end = now if chosen.end >= now else _on_step(chosen.end)
     if end <= start:
         return chosen
     return replace(chosen, start=start, end=end)
@@ -462,13 +481,16 @@ def _shared(cost: ClassCost) -> ClassCost:
 def class_cost(ctx: PortalContext, *, actor: Actor, filter: DashboardFilter,  # noqa: A002
                now: datetime | None = None) -> ClassCost:
     """The cost of the environments `filter` chooses (a student's own only), as of `now`
-    (default: the last LIVE_STEP_S mark, see above)."""
+    (default: the last LIVE_STEP_S mark, or just after a change since; see above)."""
     chosen = filter.for_actor(actor)
     if now is None:
-        now = _on_step(utcnow())
+        moment = utcnow()
+        envs, runs = _load_rows(ctx, chosen, moment)
+        now = _live_now(moment, envs, runs)
         chosen = _live(chosen, now)
+    else:
+        envs, runs = _load_rows(ctx, chosen, now)
     budget = _budget_of(ctx, chosen)
-    envs, runs = _load_rows(ctx, chosen, now)
     key = (ctx.settings.effective_database_url, str(ctx.catalog.templates_dir), chosen, now,
            budget, repr(envs), repr(runs))
     with _costs_lock:

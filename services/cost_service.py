@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from services.errors import ValidationError
+from services.i18n import N_, _, ngettext
 from services.pricing import PriceEntry, PriceTable, default_price_table
 from services.template_model import ResolvedResource, ResolvedTemplate
 
@@ -33,8 +34,8 @@ _ENGINE_NAMES = {"mysql": "MySQL", "mariadb": "MariaDB", "postgres": "PostgreSQL
 # AWS managed rule groups with a subscription and request fee of their own.
 _PAID_MANAGED_RULE_GROUPS = {"AWSManagedRulesBotControlRuleSet", "AWSManagedRulesATPRuleSet",
                              "AWSManagedRulesACFPRuleSet", "AWSManagedRulesAntiDDoSRuleSet"}
-_ASG_ASSUMPTION = ("the group keeps its desired capacity for the whole lease; scaling out or in "
-                   "changes the count")
+_ASG_ASSUMPTION = N_("the group keeps its desired capacity for the whole lease; scaling out or "
+                     "in changes the count")
 
 
 @dataclass(frozen=True)
@@ -182,8 +183,9 @@ def _n(quantity: Decimal) -> str:
     return format(quantity.normalize(), "f")
 
 
-def _plural(count: Decimal, word: str, plural: str | None = None) -> str:
-    return f"{_n(count)} {word if count == 1 else (plural or word + 's')}"
+def _one(count: Decimal) -> int:
+    """The count `ngettext` chooses the form by: the singular for exactly one (1.5 is plural)."""
+    return 1 if count == 1 else 2
 
 
 def _neighbours(keys: list[str], key: str) -> list[str]:
@@ -236,7 +238,8 @@ class _Estimator:
                 elif resource.type in self.table.no_charge:
                     self._free(resource)
                 else:
-                    raise _Unpriced(f"{resource.type} is not in the price table")
+                    raise _Unpriced(_("{type} is not in the price table").format(
+                        type=resource.type))
             except _Unpriced as exc:
                 # Half a resource would look cheaper than it is: all of it goes to not priced.
                 self.not_priced.append(NotPriced(resource.logical_id, resource.type, exc.reason))
@@ -250,17 +253,19 @@ class _Estimator:
             if resource.type == "AWS::EC2::NatGateway":
                 eip = _ref_target(props.get("AllocationId"))
                 if eip in self.resources:
-                    self._eip_owner[eip] = f"NAT gateway {resource.logical_id}"
+                    self._eip_owner[eip] = _("NAT gateway {resource}").format(
+                        resource=resource.logical_id)
             elif resource.type == "AWS::EC2::EIP":
                 instance = _ref_target(props.get("InstanceId"))
                 if instance in self.resources:
-                    self._eip_owner[resource.logical_id] = f"instance {instance}"
+                    self._eip_owner[resource.logical_id] = _("instance {resource}").format(
+                        resource=instance)
                     self._eip_for(instance)
             elif resource.type == "AWS::EC2::EIPAssociation":
                 eip = _ref_target(props.get("AllocationId")) or _ref_target(props.get("EIP"))
                 instance = _ref_target(props.get("InstanceId"))
                 if eip in self.resources and instance in self.resources:
-                    self._eip_owner[eip] = f"instance {instance}"
+                    self._eip_owner[eip] = _("instance {resource}").format(resource=instance)
                     self._eip_for(instance)
 
     def _eip_for(self, instance: str) -> None:
@@ -271,8 +276,8 @@ class _Estimator:
         entry = self.table.price(self.region, service, key)
         if entry is None:
             known = ", ".join(_neighbours(self.table.keys(self.region, service), key))
-            raise _Unpriced(f"{what} has no price in the table for {self.region} "
-                            f"(priced there: {known})")
+            raise _Unpriced(_("{what} has no price in the table for {region} (priced there: "
+                              "{known})").format(what=what, region=self.region, known=known))
         return entry
 
     def _add(self, resource: ResolvedResource, description: str, entry: PriceEntry,
@@ -282,11 +287,11 @@ class _Estimator:
             hourly = hourly / self.table.hours_per_month
         self._pending.append(CostLine(
             resource=resource.logical_id, type=resource.type, description=description,
-            quantity=quantity, unit=entry.unit, unit_price_usd=entry.usd, hourly_usd=hourly,
+            quantity=quantity, unit=_(entry.unit), unit_price_usd=entry.usd, hourly_usd=hourly,
             cost_usd=hourly * self.hours, monthly_usd=hourly * self.table.hours_per_month,
             as_of=entry.as_of, source=entry.source,
             assumptions=tuple(a for a in assumptions if a),
-            price_label=f"{self.table.service_titles[entry.service]}: {entry.key}",
+            price_label=f"{_(self.table.service_titles[entry.service])}: {entry.key}",
             price_confirmed=entry.confirmed))
 
     def _free(self, resource: ResolvedResource, note: str | None = None) -> None:
@@ -294,25 +299,35 @@ class _Estimator:
         zero = Decimal(0)
         self._pending.append(CostLine(
             resource=resource.logical_id, type=resource.type,
-            description=f"no charge: {note or (spec.note if spec else 'free')}",
-            quantity=Decimal(1), unit="no charge", unit_price_usd=zero, hourly_usd=zero,
+            description=_("no charge: {note}").format(
+                note=note or (_(spec.note) if spec else _("free"))),
+            quantity=Decimal(1), unit=_("no charge"), unit_price_usd=zero, hourly_usd=zero,
             cost_usd=zero, monthly_usd=zero, as_of=None,
             source=spec.source if spec else None, no_charge=True))
 
     def _usage(self, name: str) -> tuple[Decimal, str]:
         assumption = self.table.assumption(name)
-        return assumption.value, assumption.text
+        return assumption.value, _(assumption.text)
 
     # -- compute -------------------------------------------------------------------------------
     def _instances(self, resource: ResolvedResource, *, count: Decimal, instance_type: Any,
-                   why: str = "", assumption: str | None = None) -> None:
+                   why: str | None = None, source: str | None = None,
+                   assumption: str | None = None) -> None:
+        """`why` the count is what it is and `source` what says the type (an Auto Scaling
+        group's); neither for a single instance."""
         itype = _text(instance_type)
         if itype is None:
-            raise _Unpriced("its instance type is not known before launch")
-        entry = self._entry("ec2_instance", itype, what=f"instance type {itype}")
-        description = f"{_n(count)} × {itype}{why}"
+            raise _Unpriced(_("its instance type is not known before launch"))
+        entry = self._entry("ec2_instance", itype,
+                            what=_("instance type {instance_type}").format(instance_type=itype))
+        if why is None:
+            description = f"{_n(count)} × {itype}"
+        else:
+            description = _("{count} × {instance_type} ({why}) of {source}").format(
+                count=_n(count), instance_type=itype, why=why, source=source)
         if entry.burstable_baseline_pct:
-            description += f" - burstable: {entry.burstable_baseline_pct}% CPU baseline"
+            description = _("{description} - burstable: {percent}% CPU baseline").format(
+                description=description, percent=entry.burstable_baseline_pct)
         self._add(resource, description, entry, count, assumptions=(assumption,))
 
     def _volumes(self, resource: ResolvedResource, *, count: Decimal, mappings: Any) -> None:
@@ -331,25 +346,33 @@ class _Estimator:
         size = _number(spec.get("VolumeSize"))
         if size is None:
             if device != "root":
-                raise _Unpriced(f"EBS volume {device} has no VolumeSize: its snapshot decides")
+                raise _Unpriced(_("EBS volume {device} has no VolumeSize: its snapshot "
+                                  "decides").format(device=device))
             size, text = self._usage("root_volume_gib")
             notes.append(text)
         volume_type = _text(spec.get("VolumeType"))
         if volume_type is None:
             volume_type = _DEFAULT_VOLUME_TYPE
-            notes.append(f"no volume type in the template: {_DEFAULT_VOLUME_TYPE}, as on "
-                         "Amazon Linux 2023 AMIs")
-        entry = self._entry("ebs_volume", volume_type, what=f"EBS volume type {volume_type}")
-        label = "root volume" if device == "root" else f"volume {device}"
-        per = f"{_n(count)} × " if count != 1 else ""
-        self._add(resource, f"{per}{_n(size)} GiB {volume_type} {label}", entry, count * size,
-                  assumptions=tuple(notes))
+            notes.append(_("no volume type in the template: {volume_type}, as on Amazon Linux "
+                           "2023 AMIs").format(volume_type=_DEFAULT_VOLUME_TYPE))
+        entry = self._entry("ebs_volume", volume_type,
+                            what=_("EBS volume type {volume_type}").format(
+                                volume_type=volume_type))
+        if device == "root":
+            text = (_("{size} GiB {volume_type} root volume") if count == 1
+                    else _("{count} × {size} GiB {volume_type} root volume"))
+        else:
+            text = (_("{size} GiB {volume_type} volume {device}") if count == 1
+                    else _("{count} × {size} GiB {volume_type} volume {device}"))
+        description = text.format(count=_n(count), size=_n(size), volume_type=volume_type,
+                                  device=device)
+        self._add(resource, description, entry, count * size, assumptions=tuple(notes))
 
     def _public_ipv4(self, resource: ResolvedResource, count: Decimal, description: str,
                      *, assumptions: tuple[str | None, ...] = ()) -> None:
         if count <= 0:
             return
-        entry = self._entry("public_ipv4", "address_hour", what="a public IPv4 address")
+        entry = self._entry("public_ipv4", "address_hour", what=_("a public IPv4 address"))
         self._add(resource, description, entry, count, assumptions=assumptions)
 
     def _subnet_maps_public_ip(self, subnet: Any) -> bool | None:
@@ -378,15 +401,16 @@ class _Estimator:
         if wanted is not None:
             return (1 if wanted else 0), None
         if not subnets:
-            return 1, "no subnet in the template: the default VPC, whose subnets give public IPv4"
+            return 1, _("no subnet in the template: the default VPC, whose subnets give public "
+                        "IPv4")
         maps = [self._subnet_maps_public_ip(s) for s in subnets]
         if all(m is None for m in maps):
-            return 0, "its subnets are outside this template: no public IPv4 counted"
+            return 0, _("its subnets are outside this template: no public IPv4 counted")
         return (1 if all(maps) else 0), None
 
     def _launch_template(self, spec: Any) -> tuple[dict[str, Any], str]:
         if not isinstance(spec, dict):
-            raise _Unpriced("its launch template is not known before launch")
+            raise _Unpriced(_("its launch template is not known before launch"))
         target = _ref_target(spec.get("LaunchTemplateId"))
         name = _text(spec.get("LaunchTemplateName"))
         found = self.resources.get(target) if target else None
@@ -395,8 +419,8 @@ class _Estimator:
                           if r.type == "AWS::EC2::LaunchTemplate"
                           and r.properties.get("LaunchTemplateName") == name), None)
         if found is None or found.type != "AWS::EC2::LaunchTemplate":
-            raise _Unpriced("its launch template is not part of this template, so its instance "
-                            "type is unknown")
+            raise _Unpriced(_("its launch template is not part of this template, so its "
+                              "instance type is unknown"))
         data = found.properties.get("LaunchTemplateData")
         return (data if isinstance(data, dict) else {}), found.logical_id
 
@@ -405,7 +429,7 @@ class _Estimator:
         props = resource.properties
         data: dict[str, Any] = {}
         if props.get("LaunchTemplate") is not None:
-            data, _ = self._launch_template(props["LaunchTemplate"])
+            data, _template = self._launch_template(props["LaunchTemplate"])
         one = Decimal(1)
         self._instances(resource, count=one,
                         instance_type=props.get("InstanceType") or data.get("InstanceType"))
@@ -418,41 +442,43 @@ class _Estimator:
         # An Elastic IP replaces the address the instance got at launch; it is billed on its line.
         ips = max(0, ips - self._instances_with_eip.get(resource.logical_id, 0))
         self._public_ipv4(resource, Decimal(ips),
-                          f"{_plural(Decimal(ips), 'public IPv4 address', 'public IPv4 addresses')}"
-                          " of the instance", assumptions=(note,))
+                          ngettext("{count} public IPv4 address of the instance",
+                                   "{count} public IPv4 addresses of the instance",
+                                   _one(Decimal(ips))).format(count=_n(Decimal(ips))),
+                          assumptions=(note,))
 
     def auto_scaling_group(self, resource: ResolvedResource) -> None:
         props = resource.properties
         desired = _number(props.get("DesiredCapacity"))
-        why = " (ASG desired capacity)"
+        why = _("ASG desired capacity")
         if desired is None:
             desired = _number(props.get("MinSize"))
-            why = " (ASG minimum size: no desired capacity set)"
+            why = _("ASG minimum size: no desired capacity set")
         if desired is None:
-            raise _Unpriced("neither DesiredCapacity nor MinSize is known before launch")
+            raise _Unpriced(_("neither DesiredCapacity nor MinSize is known before launch"))
         mixed = props.get("MixedInstancesPolicy")
         spec = props.get("LaunchTemplate")
         if isinstance(mixed, dict):
             template = mixed.get("LaunchTemplate") or {}
             if template.get("Overrides"):
-                raise _Unpriced("mixed instance types: which ones run is decided at launch")
+                raise _Unpriced(_("mixed instance types: which ones run is decided at launch"))
             spec = template.get("LaunchTemplateSpecification")
         if spec is not None:
             data, template_id = self._launch_template(spec)
             itype, mappings = data.get("InstanceType"), data.get("BlockDeviceMappings")
             interfaces, associate = data.get("NetworkInterfaces"), None
-            why += f" of launch template {template_id}"
+            source = _("launch template {resource}").format(resource=template_id)
         else:
             config = self.resources.get(_ref_target(props.get("LaunchConfigurationName")) or "")
             if config is None or config.type != "AWS::AutoScaling::LaunchConfiguration":
-                raise _Unpriced("its launch template or configuration is not part of this "
-                                "template, so its instance type is unknown")
+                raise _Unpriced(_("its launch template or configuration is not part of this "
+                                  "template, so its instance type is unknown"))
             cp = config.properties
             itype, mappings = cp.get("InstanceType"), cp.get("BlockDeviceMappings")
             interfaces, associate = None, cp.get("AssociatePublicIpAddress")
-            why += f" of launch configuration {config.logical_id}"
-        self._instances(resource, count=desired, instance_type=itype, why=why,
-                        assumption=_ASG_ASSUMPTION)
+            source = _("launch configuration {resource}").format(resource=config.logical_id)
+        self._instances(resource, count=desired, instance_type=itype, why=why, source=source,
+                        assumption=_(_ASG_ASSUMPTION))
         self._volumes(resource, count=desired, mappings=mappings)
         subnets = props.get("VPCZoneIdentifier")
         ips, note = self._public_ips_per_instance(
@@ -460,94 +486,111 @@ class _Estimator:
             associate=associate)
         addresses = desired * ips
         self._public_ipv4(resource, addresses,
-                          f"{_plural(addresses, 'public IPv4 address', 'public IPv4 addresses')}"
-                          " of the group's instances", assumptions=(note, _ASG_ASSUMPTION))
+                          ngettext("{count} public IPv4 address of the group's instances",
+                                   "{count} public IPv4 addresses of the group's instances",
+                                   _one(addresses)).format(count=_n(addresses)),
+                          assumptions=(note, _(_ASG_ASSUMPTION)))
 
     def load_balancer(self, resource: ResolvedResource) -> None:
         props = resource.properties
         kind = (_text(props.get("Type")) or "application").lower()
         if kind != "application":
-            raise _Unpriced(f"{kind} load balancers are not in the price table")
+            raise _Unpriced(_("{kind} load balancers are not in the price table").format(
+                kind=kind))
         lcu, lcu_text = self._usage("alb_lcu_per_hour")
         self._add(resource, "Application Load Balancer",
-                  self._entry("alb", "hour", what="an Application Load Balancer"), Decimal(1),
+                  self._entry("alb", "hour", what=_("an Application Load Balancer")), Decimal(1),
                   assumptions=(lcu_text,))
-        self._add(resource, f"{_n(lcu)} LCU on average",
-                  self._entry("alb", "lcu_hour", what="LCU-hours"), lcu, assumptions=(lcu_text,))
+        self._add(resource, _("{lcu} LCU on average").format(lcu=_n(lcu)),
+                  self._entry("alb", "lcu_hour", what=_("LCU-hours")), lcu,
+                  assumptions=(lcu_text,))
         if (_text(props.get("Scheme")) or "internet-facing") != "internet-facing":
             return
         subnets = props.get("Subnets") or props.get("SubnetMappings")
-        zone_note = ("one address per availability zone; AWS adds more while the load balancer "
-                     "scales")
+        zone_note = _("one address per availability zone; AWS adds more while the load balancer "
+                      "scales")
         if isinstance(subnets, list) and subnets:
             zones = Decimal(len(subnets))
         else:
             zones = Decimal(2)
-            zone_note = ("its subnets are not known before launch: two zones, the fewest an ALB "
-                         "takes")
+            zone_note = _("its subnets are not known before launch: two zones, the fewest an "
+                          "ALB takes")
         self._public_ipv4(
             resource, zones,
-            f"{_plural(zones, 'public IPv4 address', 'public IPv4 addresses')} (internet-facing, "
-            "one per subnet)", assumptions=(zone_note, lcu_text))
+            ngettext("{count} public IPv4 address (internet-facing, one per subnet)",
+                     "{count} public IPv4 addresses (internet-facing, one per subnet)",
+                     _one(zones)).format(count=_n(zones)),
+            assumptions=(zone_note, lcu_text))
 
     def nat_gateway(self, resource: ResolvedResource) -> None:
         props = resource.properties
-        description = "NAT gateway"
+        description = _("NAT gateway")
         if (_text(props.get("ConnectivityType")) or "public") == "public":
             eip = _ref_target(props.get("AllocationId"))
             if eip in self.resources:
-                description += f" (public; its address is counted on Elastic IP {eip})"
+                description = _("NAT gateway (public; its address is counted on Elastic IP "
+                                "{resource})").format(resource=eip)
             else:
-                description += " (public; its Elastic IP is outside this template, not counted)"
+                description = _("NAT gateway (public; its Elastic IP is outside this template, "
+                                "not counted)")
         self._add(resource, description,
-                  self._entry("nat_gateway", "hour", what="a NAT gateway"), Decimal(1))
+                  self._entry("nat_gateway", "hour", what=_("a NAT gateway")), Decimal(1))
         gb, text = self._usage("nat_gb_per_hour")
-        self._add(resource, f"{_n(gb)} GB processed an hour",
-                  self._entry("nat_gateway", "gb_processed", what="NAT data processing"), gb,
+        self._add(resource, _("{gb} GB processed an hour").format(gb=_n(gb)),
+                  self._entry("nat_gateway", "gb_processed", what=_("NAT data processing")), gb,
                   assumptions=(text,))
 
     def elastic_ip(self, resource: ResolvedResource) -> None:
         owner = self._eip_owner.get(resource.logical_id)
-        description = "Elastic IP address (public IPv4)"
-        description += f" of {owner}" if owner else ", not attached to anything in this template"
+        description = (_("Elastic IP address (public IPv4) of {owner}").format(owner=owner)
+                       if owner else
+                       _("Elastic IP address (public IPv4), not attached to anything in this "
+                         "template"))
         self._public_ipv4(resource, Decimal(1), description)
 
     def db_instance(self, resource: ResolvedResource) -> None:
         props = resource.properties
         engine = (_text(props.get("Engine")) or "").lower()
         if props.get("DBClusterIdentifier") is not None or engine.startswith("aurora"):
-            raise _Unpriced("Aurora instances are not in the price table")
+            raise _Unpriced(_("Aurora instances are not in the price table"))
         db_class = _text(props.get("DBInstanceClass"))
         if not engine or db_class is None:
-            raise _Unpriced("its engine or instance class is not known before launch")
+            raise _Unpriced(_("its engine or instance class is not known before launch"))
         multi_az = bool(_flag(props.get("MultiAZ")))
         deployment = "multi-az" if multi_az else "single-az"
         engine_name = _ENGINE_NAMES.get(engine, engine)
-        layout = "Multi-AZ (a primary and a standby)" if multi_az else "Single-AZ"
+        layout = (_("{instance_class} {engine}, Multi-AZ (a primary and a standby)") if multi_az
+                  else _("{instance_class} {engine}, Single-AZ"))
         instance = self._entry("rds_instance", f"{engine}/{db_class}/{deployment}",
                                what=f"{db_class} {engine_name}")
-        self._add(resource, f"{db_class} {engine_name}, {layout}", instance, Decimal(1))
+        self._add(resource, layout.format(instance_class=db_class, engine=engine_name), instance,
+                  Decimal(1))
 
         size = _number(props.get("AllocatedStorage"))
         if size is None:
-            raise _Unpriced("its AllocatedStorage is not known before launch")
+            raise _Unpriced(_("its AllocatedStorage is not known before launch"))
         storage_type = _text(props.get("StorageType"))
         storage_note = None
         if storage_type is None:
             storage_type = _DEFAULT_DB_STORAGE
-            storage_note = f"no StorageType in the template: {storage_type}, RDS's default"
+            storage_note = _("no StorageType in the template: {storage_type}, RDS's "
+                             "default").format(storage_type=storage_type)
         storage = self._entry("rds_storage", f"{storage_type}/{deployment}",
-                              what=f"RDS {storage_type} storage")
-        copies = " (kept in both zones)" if multi_az else ""
-        self._add(resource, f"{_n(size)} GiB {storage_type} storage{copies}", storage, size,
-                  assumptions=(storage_note,))
+                              what=_("RDS {storage_type} storage").format(
+                                  storage_type=storage_type))
+        stored = (_("{size} GiB {storage_type} storage (kept in both zones)") if multi_az
+                  else _("{size} GiB {storage_type} storage"))
+        self._add(resource, stored.format(size=_n(size), storage_type=storage_type), storage,
+                  size, assumptions=(storage_note,))
 
         self._extended_support(resource, engine, multi_az=multi_az, db_class=db_class)
         if _flag(props.get("ManageMasterUserPassword")):
-            self._add(resource, "master password secret that RDS keeps in Secrets Manager",
-                      self._entry("secrets_manager", "secret_month", what="a secret"), Decimal(1))
+            self._add(resource, _("master password secret that RDS keeps in Secrets Manager"),
+                      self._entry("secrets_manager", "secret_month", what=_("a secret")),
+                      Decimal(1))
         if _flag(props.get("PubliclyAccessible")):
-            self._public_ipv4(resource, Decimal(1), "1 public IPv4 address (PubliclyAccessible)")
+            self._public_ipv4(resource, Decimal(1),
+                              _("1 public IPv4 address (PubliclyAccessible)"))
 
     def _extended_support(self, resource: ResolvedResource, engine: str, *, multi_az: bool,
                           db_class: str) -> None:
@@ -563,26 +606,38 @@ class _Estimator:
             return
         vcpus = self.table.rds_vcpus.get(db_class)
         if vcpus is None:
-            raise _Unpriced(f"{db_class} has no vCPU count in the table, so its Extended Support "
-                            "charge cannot be computed")
+            raise _Unpriced(_("{instance_class} has no vCPU count in the table, so its Extended "
+                              "Support charge cannot be computed").format(
+                                  instance_class=db_class))
         count = Decimal(vcpus * (2 if multi_az else 1))
-        since = f" since {entry.starts.isoformat()}" if entry.starts else ""
+        vcpu_count = ngettext("{count} vCPU", "{count} vCPUs", _one(count)).format(
+            count=_n(count))
+        described = (_("Extended Support for {engine} {version} (past standard support since "
+                       "{day}): {vcpus}") if entry.starts else
+                     _("Extended Support for {engine} {version} (past standard support): "
+                       "{vcpus}"))
         self._add(resource,
-                  f"Extended Support for {_ENGINE_NAMES.get(engine, engine)} {major} (past "
-                  f"standard support{since}): {_plural(count, 'vCPU')}", entry, count,
-                  assumptions=(f"{_ENGINE_NAMES.get(engine, engine)} {major} is past RDS's end "
-                               "of standard support: a supported major version ends this "
-                               "charge",))
+                  described.format(engine=_ENGINE_NAMES.get(engine, engine), version=major,
+                                   day=entry.starts.isoformat() if entry.starts else "",
+                                   vcpus=vcpu_count), entry, count,
+                  assumptions=(_("{engine} {version} is past RDS's end of standard support: a "
+                                 "supported major version ends this charge").format(
+                                     engine=_ENGINE_NAMES.get(engine, engine), version=major),))
 
     def _cache_nodes(self, resource: ResolvedResource, *, engine: str, node_type: Any,
-                     count: Decimal, why: str, assumption: str | None = None) -> None:
+                     count: Decimal, why: str | None, assumption: str | None = None) -> None:
+        """`why`: what in the template gives the count, said in parentheses."""
         ntype = _text(node_type)
         if ntype is None:
-            raise _Unpriced("its node type is not known before launch")
+            raise _Unpriced(_("its node type is not known before launch"))
         engine_name = _ENGINE_NAMES.get(engine, engine)
         entry = self._entry("elasticache_node", f"{engine}/{ntype}", what=f"{ntype} {engine_name}")
-        self._add(resource, f"{_n(count)} × {ntype} {engine_name} node{'s' if count != 1 else ''}"
-                  f"{why}", entry, count, assumptions=(assumption,))
+        text = (ngettext("{count} × {node_type} {engine} node ({why})",
+                         "{count} × {node_type} {engine} nodes ({why})", _one(count)) if why
+                else ngettext("{count} × {node_type} {engine} node",
+                              "{count} × {node_type} {engine} nodes", _one(count)))
+        self._add(resource, text.format(count=_n(count), node_type=ntype, engine=engine_name,
+                                        why=why), entry, count, assumptions=(assumption,))
 
     def replication_group(self, resource: ResolvedResource) -> None:
         props = resource.properties
@@ -590,19 +645,19 @@ class _Estimator:
         clusters = _number(props.get("NumCacheClusters"))
         note = None
         if clusters is not None:
-            count, why = clusters, " (NumCacheClusters)"
+            count, why = clusters, "NumCacheClusters"
         elif _number(props.get("NumNodeGroups")) is not None:
             groups = _number(props.get("NumNodeGroups")) or Decimal(1)
             replicas = _number(props.get("ReplicasPerNodeGroup")) or Decimal(0)
-            count, why = groups * (replicas + 1), " (node groups × (1 + replicas))"
+            count, why = groups * (replicas + 1), _("node groups × (1 + replicas)")
         elif isinstance(props.get("NodeGroupConfiguration"), list):
             groups_spec = props["NodeGroupConfiguration"]
             count = sum((1 + (_number(g.get("ReplicaCount")) or Decimal(0))
                          for g in groups_spec if isinstance(g, dict)), Decimal(0))
-            why = " (node group configuration)"
+            why = _("node group configuration")
         else:
-            count, why = Decimal(1), ""
-            note = "no node count in the template: one primary node"
+            count, why = Decimal(1), None
+            note = _("no node count in the template: one primary node")
         self._cache_nodes(resource, engine=engine, node_type=props.get("CacheNodeType"),
                           count=count, why=why, assumption=note)
 
@@ -610,26 +665,31 @@ class _Estimator:
         props = resource.properties
         count = _number(props.get("NumCacheNodes"))
         if count is None:
-            raise _Unpriced("its NumCacheNodes is not known before launch")
+            raise _Unpriced(_("its NumCacheNodes is not known before launch"))
         self._cache_nodes(resource, engine=(_text(props.get("Engine")) or "redis").lower(),
                           node_type=props.get("CacheNodeType"), count=count,
-                          why=" (NumCacheNodes)")
+                          why="NumCacheNodes")
 
     def web_acl(self, resource: ResolvedResource) -> None:
         rules = resource.properties.get("Rules")
         rules = rules if isinstance(rules, list) else []
-        self._add(resource, "web ACL", self._entry("waf", "web_acl_month", what="a web ACL"),
-                  Decimal(1))
+        self._add(resource, _("web ACL"),
+                  self._entry("waf", "web_acl_month", what=_("a web ACL")), Decimal(1))
         if rules:
             managed = sum(1 for r in rules if isinstance(r, dict)
                           and "ManagedRuleGroupStatement" in (r.get("Statement") or {}))
-            of_which = f", {managed} of them managed rule groups" if managed else ""
-            self._add(resource, f"{_plural(Decimal(len(rules)), 'rule')}{of_which} - a rule "
-                      "group counts as one rule", self._entry("waf", "rule_month", what="a rule"),
-                      Decimal(len(rules)))
+            count = Decimal(len(rules))
+            text = (ngettext("{count} rule, {managed} of them managed rule groups - a rule group "
+                             "counts as one rule",
+                             "{count} rules, {managed} of them managed rule groups - a rule group "
+                             "counts as one rule", _one(count)) if managed
+                    else ngettext("{count} rule - a rule group counts as one rule",
+                                  "{count} rules - a rule group counts as one rule", _one(count)))
+            self._add(resource, text.format(count=_n(count), managed=managed),
+                      self._entry("waf", "rule_month", what=_("a rule")), count)
         requests, text = self._usage("waf_million_requests_per_hour")
-        self._add(resource, f"{_n(requests)} million requests an hour",
-                  self._entry("waf", "million_requests", what="WAF requests"), requests,
+        self._add(resource, _("{requests} million requests an hour").format(requests=_n(requests)),
+                  self._entry("waf", "million_requests", what=_("WAF requests")), requests,
                   assumptions=(text,))
         for rule in rules:
             statement = (rule.get("Statement") or {}) if isinstance(rule, dict) else {}
@@ -641,18 +701,19 @@ class _Estimator:
                 # The web ACL's own lines stand; only this group's extra fee is missing.
                 self.not_priced.append(NotPriced(
                     resource.logical_id, resource.type,
-                    f"managed rule group {vendor}/{name} has a subscription and request fee of "
-                    "its own that is not in the price table"))
+                    _("managed rule group {vendor}/{name} has a subscription and request fee of "
+                      "its own that is not in the price table").format(vendor=vendor, name=name)))
 
     def bucket(self, resource: ResolvedResource) -> None:
         gb, text = self._usage("s3_storage_gb")
-        self._add(resource, f"{_n(gb)} GB in S3 Standard",
-                  self._entry("s3", "standard_gb_month", what="S3 Standard storage"), gb,
+        self._add(resource, _("{gb} GB in S3 Standard").format(gb=_n(gb)),
+                  self._entry("s3", "standard_gb_month", what=_("S3 Standard storage")), gb,
                   assumptions=(text,))
 
     def secret(self, resource: ResolvedResource) -> None:
-        self._add(resource, "1 secret",
-                  self._entry("secrets_manager", "secret_month", what="a secret"), Decimal(1))
+        self._add(resource, _("1 secret"),
+                  self._entry("secrets_manager", "secret_month", what=_("a secret")),
+                  Decimal(1))
 
     def alarm(self, resource: ResolvedResource) -> None:
         props = resource.properties
@@ -661,7 +722,7 @@ class _Estimator:
         if isinstance(queries, list) and queries:
             if any("ANOMALY_DETECTION_BAND" in str(q.get("Expression", ""))
                    for q in queries if isinstance(q, dict)):
-                raise _Unpriced("anomaly detection alarms are not in the price table")
+                raise _Unpriced(_("anomaly detection alarms are not in the price table"))
             stats = [q["MetricStat"] for q in queries
                      if isinstance(q, dict) and isinstance(q.get("MetricStat"), dict)]
             metrics = Decimal(max(1, len(stats)))
@@ -670,9 +731,15 @@ class _Estimator:
             metrics = Decimal(1)
         seconds = [p for p in (_number(v) for v in periods) if p is not None]
         high = bool(seconds) and min(seconds) < 60
-        key, label = ("high_resolution", "high-resolution") if high else ("standard", "standard")
-        self._add(resource, f"{label} alarm on {_plural(metrics, 'metric')}",
-                  self._entry("cloudwatch_alarm", key, what=f"a {label} alarm"), metrics)
+        key = "high_resolution" if high else "standard"
+        text = (ngettext("high-resolution alarm on {count} metric",
+                         "high-resolution alarm on {count} metrics", _one(metrics)) if high
+                else ngettext("standard alarm on {count} metric",
+                              "standard alarm on {count} metrics", _one(metrics)))
+        self._add(resource, text.format(count=_n(metrics)),
+                  self._entry("cloudwatch_alarm", key,
+                              what=_("a high-resolution alarm") if high
+                              else _("a standard alarm")), metrics)
 
     def scaling_policy(self, resource: ResolvedResource) -> None:
         props = resource.properties
@@ -682,32 +749,34 @@ class _Estimator:
         config = props.get("TargetTrackingConfiguration")
         scale_in = not (isinstance(config, dict) and _flag(config.get("DisableScaleIn")))
         alarms = Decimal(2 if scale_in else 1)
-        which = "a high and a low alarm" if scale_in else "a high alarm (scale-in disabled)"
-        self._add(resource, f"{which} that target tracking creates and keeps",
-                  self._entry("cloudwatch_alarm", "standard", what="a standard alarm"), alarms,
-                  assumptions=("the alarms target tracking creates are billed like any other "
-                               "standard alarm",))
+        which = (_("a high and a low alarm that target tracking creates and keeps") if scale_in
+                 else _("a high alarm (scale-in disabled) that target tracking creates and keeps"))
+        self._add(resource, which,
+                  self._entry("cloudwatch_alarm", "standard", what=_("a standard alarm")), alarms,
+                  assumptions=(_("the alarms target tracking creates are billed like any other "
+                                 "standard alarm"),))
 
     def log_group(self, resource: ResolvedResource) -> None:
         log_class = (_text(resource.properties.get("LogGroupClass")) or "STANDARD").upper()
         if log_class != "STANDARD":
-            raise _Unpriced(f"the {log_class} log class is not in the price table")
+            raise _Unpriced(_("the {log_class} log class is not in the price table").format(
+                log_class=log_class))
         gb, text = self._usage("logs_gb_per_hour")
-        self._add(resource, f"{_n(gb)} GB ingested an hour",
-                  self._entry("cloudwatch_logs", "ingestion_gb", what="log ingestion"), gb,
+        self._add(resource, _("{gb} GB ingested an hour").format(gb=_n(gb)),
+                  self._entry("cloudwatch_logs", "ingestion_gb", what=_("log ingestion")), gb,
                   assumptions=(text,))
 
     def vpc_endpoint(self, resource: ResolvedResource) -> None:
         kind = _text(resource.properties.get("VpcEndpointType")) or "Gateway"
         if kind != "Gateway":
-            raise _Unpriced(f"{kind} endpoints are billed per zone-hour and per GB; they are not "
-                            "in the price table")
+            raise _Unpriced(_("{kind} endpoints are billed per zone-hour and per GB; they are "
+                              "not in the price table").format(kind=kind))
         self._free(resource)
 
     def ssm_parameter(self, resource: ResolvedResource) -> None:
         tier = _text(resource.properties.get("Tier")) or "Standard"
         if tier == "Advanced":
-            raise _Unpriced("advanced-tier parameters are not in the price table")
+            raise _Unpriced(_("advanced-tier parameters are not in the price table"))
         self._free(resource)
 
 
@@ -734,33 +803,36 @@ _PRICERS: dict[str, Callable[[_Estimator, ResolvedResource], None]] = {
 def _hours(value: float) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)) \
             or not math.isfinite(float(value)):
-        raise ValidationError({"hours": "must be a number of hours"})
+        raise ValidationError({"hours": _("must be a number of hours")})
     hours = Decimal(str(value))
     if hours <= 0:
-        raise ValidationError({"hours": "must be more than 0"})
+        raise ValidationError({"hours": _("must be more than 0")})
     if hours > MAX_HOURS:
-        raise ValidationError({"hours": f"must be at most {MAX_HOURS} ({MAX_HOURS // 24} days)"})
+        raise ValidationError({"hours": _("must be at most {hours} ({days} days)").format(
+            hours=MAX_HOURS, days=MAX_HOURS // 24)})
     return hours
 
 
 def _general_assumptions(estimator: _Estimator, table: PriceTable) -> list[str]:
     month = _n(table.hours_per_month)
     notes = [
-        f"On-demand list prices in USD for {table.regions[estimator.region]} "
-        f"({estimator.region}), without tax, free tier, discounts or data transfer out.",
-        f"Monthly prices (web ACLs, rules, secrets, alarms, storage) become hourly as "
-        f"price / {month} hours; \"per month\" means {month} hours.",
-        "Resources run for the whole lease from the start; usage-based lines use the "
-        "assumption shown on them.",
+        _("On-demand list prices in USD for {region_name} ({region}), without tax, free tier, "
+          "discounts or data transfer out.").format(
+              region_name=_(table.regions[estimator.region]), region=estimator.region),
+        _("Monthly prices (web ACLs, rules, secrets, alarms, storage) become hourly as price / "
+          "{hours} hours; \"per month\" means {hours} hours.").format(hours=month),
+        _("Resources run for the whole lease from the start; usage-based lines use the "
+          "assumption shown on them."),
     ]
     unconfirmed = sorted({line.price_label for line in estimator.lines
                           if not line.price_confirmed and line.price_label})
     if unconfirmed:
-        notes.append("Last known list prices, not confirmed against AWS's current pages: "
-                     + ", ".join(unconfirmed) + ".")
+        notes.append(_("Last known list prices, not confirmed against AWS's current pages: "
+                       "{prices}.").format(prices=", ".join(unconfirmed)))
     if estimator.not_priced:
         names = ", ".join(sorted({item.resource for item in estimator.not_priced}))
-        notes.append(f"The totals exclude what is not priced: {names}.")
+        notes.append(_("The totals exclude what is not priced: {resources}.").format(
+            resources=names))
     for line in estimator.lines:
         notes += [text for text in line.assumptions if text not in notes]
     return notes
@@ -776,8 +848,9 @@ def estimate(resolved: ResolvedTemplate, *, hours: float, table: PriceTable | No
     """
     table = table or default_price_table()
     if resolved.region not in table.regions:
-        raise ValidationError({"region": f"no prices for {resolved.region}; the price table has "
-                                         f"{', '.join(sorted(table.regions))}"})
+        raise ValidationError({"region": _("no prices for {region}; the price table has "
+                                           "{regions}").format(
+            region=resolved.region, regions=", ".join(sorted(table.regions)))})
     lease = _hours(hours)
     estimator = _Estimator(resolved=resolved, table=table, hours=lease, on=on or date.today())
     estimator.run()

@@ -38,6 +38,7 @@ from services.burstable import (
 )
 from services.clouds.aws_calls import as_utc
 from services.errors import ValidationError
+from services.i18n import N_, _, ngettext
 from services.workload.profiles import AGENT_OVERHEAD_PERCENT, WorkloadProfile
 
 # A week covers every weekly class-hour pattern, and a balance holds at most 24 hours of
@@ -63,7 +64,14 @@ class CreditPrediction:
     unpaid_surplus_usd: float
     """What the surplus still owed at the end costs if the instance stops or is terminated then,
     or is switched to standard mode: AWS charges it on any of those."""
-    summary: str
+
+    @property
+    def summary(self) -> str:
+        """The result in words, in the reader's language: said when read, not when predicted,
+        so that a prediction kept for other readers (the UI keeps them) speaks each one's."""
+        return _summary(self.spec, self.mode, self.profile, self.start_balance,
+                        list(self.hours), self.throttled_at_hour, self.surplus_cost_usd,
+                        self.unpaid_surplus_usd)
 
     @property
     def instance_type(self) -> str:
@@ -121,18 +129,22 @@ def predict_credits(*, instance_type: str, profile: WorkloadProfile | None = Non
     spec, errors = _checked_type(instance_type)
     errors |= _checked_workload(profile, cpu_percent)
     if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= MAX_HOURS:
-        errors["hours"] = (f"{hours!r} is not a whole number of hours from 1 to {MAX_HOURS}: a "
-                           "week covers every weekly class pattern, and a balance holds at most "
-                           "24 hours of earnings, so a longer projection only repeats itself")
+        errors["hours"] = _(
+            "{hours} is not a whole number of hours from 1 to {limit}: a week covers every "
+            "weekly class pattern, and a balance holds at most 24 hours of earnings, so a longer "
+            "projection only repeats itself").format(hours=repr(hours), limit=MAX_HOURS)
     if start_balance is not None and spec is not None:
         if math.isnan(start_balance):
-            errors["start_balance"] = "not a number of credits"
+            errors["start_balance"] = _("not a number of credits")
         elif start_balance < 0:
-            errors["start_balance"] = f"{start_balance:g} credits: a balance cannot be negative"
+            errors["start_balance"] = _("{credits} credits: a balance cannot be "
+                                        "negative").format(credits=f"{start_balance:g}")
         elif start_balance > spec.max_earned_credits:
-            errors["start_balance"] = (
-                f"a {spec.instance_type} holds at most {spec.max_earned_credits:g} credits "
-                f"(what it earns in 24 hours), not {start_balance:g}")
+            errors["start_balance"] = _(
+                "a {instance_type} holds at most {limit} credits (what it earns in 24 hours), "
+                "not {credits}").format(instance_type=spec.instance_type,
+                                        limit=f"{spec.max_earned_credits:g}",
+                                        credits=f"{start_balance:g}")
     if errors:
         raise ValidationError(errors)
     assert spec is not None
@@ -157,23 +169,43 @@ def predict_credits(*, instance_type: str, profile: WorkloadProfile | None = Non
     return CreditPrediction(
         spec=spec, mode=mode, profile=workload, start=begins, start_balance=first_balance,
         hours=tuple(projection), throttled_at_hour=throttled_at, surplus_cost_usd=charged,
-        unpaid_surplus_usd=unpaid,
-        summary=_summary(spec, mode, workload, first_balance, projection, throttled_at,
-                         charged, unpaid))
+        unpaid_surplus_usd=unpaid)
 
 
 @dataclass(frozen=True)
 class CreditScenario:
-    """A prediction worth showing, with why its inputs are what they are."""
+    """A prediction worth showing, with why its inputs are what they are.
 
-    title: str
+    Its words are kept in English (marked with `N_`) and read through `title`,
+    `why_start_balance` and `lesson`, in the reader's language, with `text_fields` filled in.
+    """
+
+    title_text: str
     instance_type: str
     profile: WorkloadProfile
     unlimited: bool
     start_balance: float
     hours: int
-    why_start_balance: str
-    lesson: str
+    why_start_balance_text: str
+    lesson_text: str
+    # `{name}` fields of the texts, as (name, value) pairs: a figure such as "8%" is a field,
+    # because gettext would read "8% of" in a catalog as a printf placeholder.
+    text_fields: tuple[tuple[str, str], ...] = ()
+
+    def _say(self, text: str) -> str:
+        return _(text).format(**dict(self.text_fields))
+
+    @property
+    def title(self) -> str:
+        return self._say(self.title_text)
+
+    @property
+    def why_start_balance(self) -> str:
+        return self._say(self.why_start_balance_text)
+
+    @property
+    def lesson(self) -> str:
+        return self._say(self.lesson_text)
 
     def predict(self, *, start: datetime | None = None) -> CreditPrediction:
         return predict_credits(instance_type=self.instance_type, profile=self.profile,
@@ -189,23 +221,24 @@ SEED_APP_CPU_PERCENT = 5.0
 # CloudWatch and CodeDeploy agents spent the credits, the CPU fell from 99% to the 10% baseline
 # again and again, health checks failed and the Auto Scaling group kept replacing instances.
 SEED_EXAMPLE = CreditScenario(
-    title="a t3.micro running its three agents",
+    title_text=N_("a t3.micro running its three agents"),
     instance_type="t3.micro",
     profile=WorkloadProfile.steady(SEED_APP_CPU_PERCENT, agents=AGENT_OVERHEAD_PERCENT),
     # The class's templates launch burstable types in standard mode, as the seed's were.
     unlimited=False,
     start_balance=0.0,
     hours=DEFAULT_HOURS,
-    why_start_balance=(
+    why_start_balance_text=N_(
         "A new t3.micro in standard mode starts with 0 credits: T3 instances get no launch "
         "credits. Every replacement the Auto Scaling group launches starts at 0 again."),
-    lesson=(
-        "The SSM, CloudWatch and CodeDeploy agents alone use about 8% of a t3.micro; with a "
-        "small app on top it asks for more than its 10% baseline earns, so it never builds a "
-        "balance: held at the baseline, it fails its health checks and the group replaces it "
-        "with another instance that starts at 0. A t3.small costs twice as much per hour and "
-        "runs the same workload at full speed: the cheapest type is not always the cheapest "
-        "choice."),
+    lesson_text=N_(
+        "The SSM, CloudWatch and CodeDeploy agents alone use about {agents} of a t3.micro; with "
+        "a small app on top it asks for more than its {baseline} baseline earns, so it never "
+        "builds a balance: held at the baseline, it fails its health checks and the group "
+        "replaces it with another instance that starts at 0. A t3.small costs twice as much per "
+        "hour and runs the same workload at full speed: the cheapest type is not always the "
+        "cheapest choice."),
+    text_fields=(("agents", "8%"), ("baseline", "10%")),
 )
 
 
@@ -215,22 +248,29 @@ def _checked_type(instance_type: str) -> tuple[BurstableSpec | None, dict[str, s
         return spec, {}
     # Close enough to be a typo (t3.mikro); m6i.large is not a misspelt t3.large.
     close = difflib.get_close_matches(instance_type, INSTANCE_TYPES, n=1, cutoff=0.85)
-    hint = f"did you mean {close[0]}? " if close else ""
-    return None, {"instance_type": (
-        f"{instance_type!r} is not a burstable instance type: only t2, t3, t3a and t4g earn CPU "
-        f"credits; {hint}for example {', '.join(_SUGGESTED_TYPES)}")}
+    examples = ", ".join(_SUGGESTED_TYPES)
+    if close:
+        message = _("{instance_type} is not a burstable instance type: only t2, t3, t3a and t4g "
+                    "earn CPU credits; did you mean {close}? for example {examples}")
+    else:
+        message = _("{instance_type} is not a burstable instance type: only t2, t3, t3a and t4g "
+                    "earn CPU credits; for example {examples}")
+    return None, {"instance_type": message.format(
+        instance_type=repr(instance_type), close=close[0] if close else "", examples=examples)}
 
 
 def _checked_workload(profile: WorkloadProfile | None,
                       cpu_percent: float | None) -> dict[str, str]:
     if profile is not None and cpu_percent is not None:
-        return {"cpu_percent": "give a CPU utilization or a workload profile, not both"}
+        return {"cpu_percent": _("give a CPU utilization or a workload profile, not both")}
     if profile is None and cpu_percent is None:
-        return {"cpu_percent": "give the CPU utilization the workload asks for (0-100%) "
-                               "or a workload profile"}
+        return {"cpu_percent": _("give the CPU utilization the workload asks for (0-100%) "
+                                 "or a workload profile")}
     if cpu_percent is not None and (math.isnan(cpu_percent) or not 0 <= cpu_percent <= 100):
-        return {"cpu_percent": (f"{cpu_percent:g}% is not a utilization from 0 to 100 (the mean "
-                                "over the instance's vCPUs, as CloudWatch's CPUUtilization)")}
+        # The sign is in the field: "% is" in a catalog would read as a printf placeholder.
+        return {"cpu_percent": _("{percent} is not a utilization from 0 to 100 (the mean over "
+                                 "the instance's vCPUs, as CloudWatch's CPUUtilization)").format(
+                                     percent=f"{cpu_percent:g}%")}
     return {}
 
 
@@ -248,7 +288,7 @@ def _round(value: float) -> float:
 
 def _hours_text(hours: float) -> str:
     text = f"{hours:.1f}".removesuffix(".0")
-    return f"{text} hour" if text == "1" else f"{text} hours"
+    return ngettext("{hours} hour", "{hours} hours", 1 if text == "1" else 2).format(hours=text)
 
 
 def _credits(amount: float) -> str:
@@ -262,28 +302,53 @@ def _summary(spec: BurstableSpec, mode: CreditMode, profile: WorkloadProfile,
     demand = sum(demands) / len(demands)
     spends = spec.credits_spent_per_hour(demand)
     varies = max(demands) - min(demands) > 1e-9
-    start = (f"A {spec.instance_type} in {mode.value} mode earns "
-             f"{_credits(spec.credits_per_hour)} credits an hour "
-             f"{'but' if spends > spec.credits_per_hour else 'and'} its workload "
-             f"({profile.describe()}) asks for {demand:.3g}% CPU"
-             f"{' on average' if varies else ''}, which spends {_credits(spends)}")
+    # One sentence per case (Korean orders its parts otherwise): the workload, then the outcome.
+    if spends > spec.credits_per_hour:
+        opening = (_("A {instance_type} in {mode} earns {earned} credits an hour but its workload "
+                     "({workload}) asks for {demand}% CPU on average, which spends {spent}")
+                   if varies else
+                   _("A {instance_type} in {mode} earns {earned} credits an hour but its workload "
+                     "({workload}) asks for {demand}% CPU, which spends {spent}"))
+    else:
+        opening = (_("A {instance_type} in {mode} earns {earned} credits an hour and its workload "
+                     "({workload}) asks for {demand}% CPU on average, which spends {spent}")
+                   if varies else
+                   _("A {instance_type} in {mode} earns {earned} credits an hour and its workload "
+                     "({workload}) asks for {demand}% CPU, which spends {spent}"))
+    start = opening.format(
+        instance_type=spec.instance_type,
+        mode=_("standard mode") if mode is CreditMode.STANDARD else _("unlimited mode"),
+        earned=_credits(spec.credits_per_hour), workload=profile.describe(),
+        demand=f"{demand:.3g}", spent=_credits(spends))
     window = _hours_text(len(projection))
     end = projection[-1]
+    baseline = f"{spec.baseline_percent:g}"
     if mode is CreditMode.STANDARD:
         if throttled_at is None:
-            return (f"{start}: starting from {_credits(start_balance)} credits, it never runs "
-                    f"out in {window} and ends with {_credits(end.balance)} credits.")
+            return _("{start}: starting from {balance} credits, it never runs out in {window} and "
+                     "ends with {end} credits.").format(
+                start=start, balance=_credits(start_balance), window=window,
+                end=_credits(end.balance))
         if throttled_at == 0:
-            return (f"{start}: starting from {_credits(start_balance)} credits, it is held at "
-                    f"its {spec.baseline_percent:g}% baseline from the first minute.")
-        return (f"{start}: its {_credits(start_balance)} credits run out after "
-                f"{_hours_text(throttled_at)}, and its CPU is then held at its "
-                f"{spec.baseline_percent:g}% baseline.")
+            return _("{start}: starting from {balance} credits, it is held at its {baseline}% "
+                     "baseline from the first minute.").format(
+                start=start, balance=_credits(start_balance), baseline=baseline)
+        return _("{start}: its {balance} credits run out after {after}, and its CPU is then held "
+                 "at its {baseline}% baseline.").format(
+            start=start, balance=_credits(start_balance), after=_hours_text(throttled_at),
+            baseline=baseline)
     if end.surplus_balance == 0 and charged == 0:
-        return (f"{start}: it never borrows surplus credits in {window} and ends with "
-                f"{_credits(end.balance)} credits, at no extra cost.")
-    charges = f"${charged:.2f} of surplus credits are charged and " if charged else ""
-    return (f"{start}: it never slows down, but it borrows what it does not earn: "
-            f"{charges}after {window} it owes {_credits(end.surplus_balance)} surplus credits "
-            f"(${unpaid:.2f} if it stops then, nothing if it earns them back below its "
-            f"{spec.baseline_percent:g}% baseline).")
+        return _("{start}: it never borrows surplus credits in {window} and ends with {end} "
+                 "credits, at no extra cost.").format(start=start, window=window,
+                                                      end=_credits(end.balance))
+    fields = dict(start=start, charged=f"${charged:.2f}", window=window,
+                  surplus=_credits(end.surplus_balance), unpaid=f"${unpaid:.2f}",
+                  baseline=baseline)
+    if charged:
+        return _("{start}: it never slows down, but it borrows what it does not earn: {charged} "
+                 "of surplus credits are charged and after {window} it owes {surplus} surplus "
+                 "credits ({unpaid} if it stops then, nothing if it earns them back below its "
+                 "{baseline}% baseline).").format(**fields)
+    return _("{start}: it never slows down, but it borrows what it does not earn: after {window} "
+             "it owes {surplus} surplus credits ({unpaid} if it stops then, nothing if it earns "
+             "them back below its {baseline}% baseline).").format(**fields)

@@ -37,11 +37,15 @@ from cfnlint.template import Template
 
 from services.catalog_service import Catalog
 from services.errors import ValidationError
+from services.i18n import N_, _
 
 EdgeKind = Literal["Ref", "GetAtt", "Sub", "DependsOn"]
 EDGE_KINDS: tuple[EdgeKind, ...] = get_args(EdgeKind)
 
 TIER_ORDER = ("network", "edge", "app", "data", "observability")
+# The known tiers' names on their clusters; any other tier is named as written, capitalised.
+TIER_LABELS = {"network": N_("Network"), "edge": N_("Edge"), "app": N_("App"),
+               "data": N_("Data"), "observability": N_("Observability")}
 
 # Fill colour per service. Families follow the AWS architecture icons (compute orange, networking
 # violet, security red and pink, databases blue, storage green, management purple) in light tints,
@@ -166,7 +170,7 @@ class Diagram:
         names = self.dot_names()
         for tier in self.tiers():
             with graph.subgraph(name=f"cluster_{tier}") as cluster:
-                cluster.attr(label=graphviz.escape(tier[:1].upper() + tier[1:]), labeljust="l",
+                cluster.attr(label=graphviz.escape(_tier_label(tier)), labeljust="l",
                              style="rounded,filled", fillcolor="#F6F7F9", color="#B8BEC8",
                              fontcolor="#333333")
                 for node in self.nodes:
@@ -200,11 +204,16 @@ class Diagram:
         return graph.source
 
 
+def _tier_label(tier: str) -> str:
+    label = TIER_LABELS.get(tier)
+    return _(label) if label is not None else tier[:1].upper() + tier[1:]
+
+
 def _draw_node(graph: graphviz.Digraph, node: DiagramNode, *, name: str) -> None:
     lines = [node.logical_id, node.short_type]
     style = "rounded,filled"
     if node.condition is not None:
-        lines.append(f"if {node.condition}")
+        lines.append(_("if {condition}").format(condition=node.condition))
         style = "rounded,filled,dashed"
     label = graphviz.nohtml("\\n".join(graphviz.escape(line) for line in lines))
     graph.node(name, label=label, fillcolor=node.colour, style=style,
@@ -239,14 +248,15 @@ def _parse(template_text: str) -> dict[str, Any]:
     document, problems = decode_str(template_text)
     if problems:
         first = problems[0]
-        raise ValidationError({"template": f"line {first.linenumber}: {first.message}"})
+        raise ValidationError({"template": _("line {line}: {message}").format(
+            line=first.linenumber, message=first.message)})
     if not isinstance(document, Mapping):
-        raise ValidationError({"template": "not a CloudFormation template (expected a mapping "
-                                           "with a Resources section)"})
+        raise ValidationError({"template": _("not a CloudFormation template (expected a mapping "
+                                             "with a Resources section)")})
     resources = document.get("Resources")
     if not isinstance(resources, Mapping) or not resources:
-        raise ValidationError({"template": "has no Resources: a CloudFormation template needs "
-                                           "at least one resource"})
+        raise ValidationError({"template": _("has no Resources: a CloudFormation template needs "
+                                             "at least one resource")})
     return document
 
 
@@ -262,8 +272,8 @@ def diagram_from_template(template_text: str) -> Diagram:
     graph = Template(None, document).graph
     if graph is None:
         # cfn-lint swallows the error that stopped its graph; it only happens on malformed sections.
-        raise ValidationError({"template": "its sections are malformed (Resources, Parameters and "
-                                           "Outputs must be mappings)"})
+        raise ValidationError({"template": _("its sections are malformed (Resources, Parameters "
+                                             "and Outputs must be mappings)")})
     resources: Mapping[str, Any] = document["Resources"]
 
     nodes: list[DiagramNode] = []

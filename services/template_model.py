@@ -18,6 +18,7 @@ from typing import Any
 from cfnlint.decode import cfn_yaml
 
 from services.errors import ValidationError
+from services.i18n import _
 from services.render_service import RenderedTemplate
 
 NO_VALUE = object()
@@ -68,9 +69,11 @@ def _parsed(text: str) -> dict[str, Any]:
     try:
         document = cfn_yaml.loads(text)
     except Exception as exc:  # the loader raises several unrelated types on bad input
-        raise ValidationError({"template": f"not a CloudFormation template: {exc}"}) from exc
+        raise ValidationError({"template": _("not a CloudFormation template: {error}").format(
+            error=exc)}) from exc
     if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
-        raise ValidationError({"template": "not a CloudFormation template: no Resources section"})
+        raise ValidationError({"template": _("not a CloudFormation template: no Resources "
+                                             "section")})
     return _plain(document)
 
 
@@ -118,7 +121,8 @@ class _Resolver:
     def condition(self, name: str) -> bool:
         if name not in self.conditions:
             if name not in self.condition_specs:
-                raise ValidationError({"template": f"unknown condition {name!r}"})
+                raise ValidationError({"template": _("unknown condition {name}").format(
+                    name=repr(name))})
             self.conditions[name] = bool(self.value(self.condition_specs[name]))
         return self.conditions[name]
 

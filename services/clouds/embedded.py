@@ -43,6 +43,7 @@ from services.clouds.processes import (
 from services.clouds.embedded_server import BOOT_ID_PATH
 from services.data_dir import private_opener, tighten
 from services.errors import EmbeddedCloudError, EmbeddedCloudNotAnsweringError
+from services.i18n import _
 
 STATE_FILE = "embedded-cloud.json"
 # Every emulator this data directory started and may still be running: [{"pid", "boot_id"}].
@@ -252,7 +253,8 @@ def status(settings: Settings) -> EmbeddedCloudStatus:
     """What runs now, from one quick probe: `sandbox cloud status` reports, it does not wait."""
     state = _read_state(settings.data_dir)
     if state is None:
-        return EmbeddedCloudStatus(False, None, settings.region, None, None, None, "never started")
+        return EmbeddedCloudStatus(False, None, settings.region, None, None, None,
+                                   _("never started"))
     if _served_boot_id(state.endpoint_url) == state.boot_id:
         return EmbeddedCloudStatus(True, state.endpoint_url, settings.region, state.boot_id,
                                    state.pid, state.started_at)
@@ -260,7 +262,7 @@ def status(settings: Settings) -> EmbeddedCloudStatus:
         reason = str(EmbeddedCloudNotAnsweringError(pid=state.pid, waited_s=None,
                                                     stopped=_is_stopped(state.pid)))
     else:
-        reason = f"its process (pid {state.pid}) is gone"
+        reason = _("its process (pid {pid}) is gone").format(pid=state.pid)
     return EmbeddedCloudStatus(False, state.endpoint_url, settings.region, state.boot_id,
                                state.pid, state.started_at, reason)
 
@@ -312,8 +314,8 @@ def _start(settings: Settings) -> EmbeddedCloudState:
         if process.poll() is not None:
             _children.pop(process.pid, None)
             raise EmbeddedCloudError(
-                f"embedded cloud exited during start-up with code {process.returncode}; "
-                f"see {settings.data_dir / LOG_FILE}"
+                _("embedded cloud exited during start-up with code {code}; see {log}").format(
+                    code=process.returncode, log=settings.data_dir / LOG_FILE)
             )
         if _served_boot_id(state.endpoint_url, timeout=0.5) == boot_id:
             write_private_json(settings.data_dir / STATE_FILE, state.to_json())
@@ -321,8 +323,8 @@ def _start(settings: Settings) -> EmbeddedCloudState:
         time.sleep(0.1)
     _terminate(process.pid, boot_id)
     raise EmbeddedCloudError(
-        f"embedded cloud did not answer within {START_TIMEOUT_S:.0f} s; "
-        f"see {settings.data_dir / LOG_FILE}"
+        _("embedded cloud did not answer within {seconds} s; see {log}").format(
+            seconds=f"{START_TIMEOUT_S:.0f}", log=settings.data_dir / LOG_FILE)
     )
 
 

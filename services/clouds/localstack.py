@@ -54,6 +54,7 @@ from services.clouds.processes import (
 )
 from services.data_dir import ensure_private_dir, private_opener
 from services.errors import TargetUnavailableError
+from services.i18n import _
 
 STATE_DIR = "localstack"
 STATE_FILE = "state.json"
@@ -359,7 +360,7 @@ def status(settings: Settings) -> LocalStackStatus:
     directory = state_dir(settings)
     state = _read_state(directory)
     if state is None:
-        return LocalStackStatus(False, None, None, None, reason="not started by the portal")
+        return LocalStackStatus(False, None, None, None, reason=_("not started by the portal"))
     found = info(state.endpoint_url)
     if found is not None and found.get("session_id") == state.session_id:
         version = found.get("version")
@@ -368,11 +369,12 @@ def status(settings: Settings) -> LocalStackStatus:
     if _is_ours(state.pid, state.boot_id):
         return LocalStackStatus(
             False, state.endpoint_url, state.pid, state.started_at, stalled=True,
-            reason=f"its process (pid {state.pid}) runs but does not answer at "
-                   f"{state.endpoint_url}")
+            reason=_("its process (pid {pid}) runs but does not answer at {url}").format(
+                pid=state.pid, url=state.endpoint_url))
     return LocalStackStatus(
         False, state.endpoint_url, state.pid, state.started_at,
-        reason=f"its process (pid {state.pid}) is gone, and everything it held with it")
+        reason=_("its process (pid {pid}) is gone, and everything it held with it").format(
+            pid=state.pid))
 
 
 # -- start and stop -------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, and_, or_
 
 from services.errors import ValidationError
 from services.history.models import Environment, EnvironmentStatus, utcnow
+from services.i18n import _
 from services.identity import Actor
 
 MAX_WINDOW = timedelta(days=62)
@@ -30,9 +31,10 @@ class DashboardFilter:
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise ValueError("dashboard window: use timezone-aware UTC datetimes")
         if self.end <= self.start:
-            raise ValidationError({"window": "the end must come after the start"})
+            raise ValidationError({"window": _("the end must come after the start")})
         if self.end - self.start > MAX_WINDOW:
-            raise ValidationError({"window": f"at most {MAX_WINDOW.days} days"})
+            raise ValidationError({"window": _("at most {days} days").format(
+                days=MAX_WINDOW.days)})
 
     @classmethod
     def last(cls, days: float, *, now: datetime | None = None, **choices: tuple[str, ...]

@@ -78,6 +78,7 @@ from services.history.models import (
     UTCDateTime,
     utcnow,
 )
+from services.i18n import N_
 from services.identity import Actor
 from services.monitoring.filters import DashboardFilter, visible_clause
 
@@ -100,7 +101,8 @@ THROTTLE_TOLERANCE_PERCENT = 2.0
 # Points of all the class's lines together: what a browser draws without making the page wait.
 CHART_POINT_BUDGET = 25_000
 SIMULATED_CLOUD = "embedded"
-SIMULATED_LABEL = "Simulated by the embedded cloud's workload simulator"
+# Shown with `_()` where the pages draw it (portal/components/health_charts.py).
+SIMULATED_LABEL = N_("Simulated by the embedded cloud's workload simulator")
 
 
 def _raw(column):  # type: ignore[no-untyped-def]
