@@ -11,14 +11,14 @@ from portal.components.cost_charts import cost_metrics, cost_panel
 from portal.components.dashboard_filters import dashboard_filters
 from portal.components.health_charts import health_panel
 from portal.components.environment_card import environment_card
-from portal.components.environments_table import environments_table
+from portal.components.environments_table import environments_table, paged
 from portal.components.lease_controls import lease_banner, lease_controls
 from portal.components.live import live_section
 from portal.ui_context import portal_context, portal_errors, reconcile_history
 from services import budget_service, cost_meter, dispatch, environment_service
 from services.environment_service import EnvironmentView, EventView
 from services.history.models import EnvironmentStatus
-from services.i18n import _
+from services.i18n import _, ngettext
 
 actor = identity.require_actor()
 ctx = portal_context()
@@ -76,33 +76,53 @@ def environments() -> bool:
                 icon=":material/info:")
         return False
     lease_banner(envs)
-    environments_table(envs, show_owner=actor.is_instructor)
-    destroyed = [e for e in envs if e.status == EnvironmentStatus.DESTROYED.value]
-    for env in envs:
-        if env.status != EnvironmentStatus.DESTROYED.value:
+    # A class's hundreds of environments are all in the table; their cards come a page at a
+    # time, or only for the rows picked in the table.
+    picked = environments_table(envs, show_owner=actor.is_instructor, key="my_environments")
+    if picked:
+        chosen = [e for e in envs if e.env_id in picked]
+        st.caption(ngettext("The environment selected in the table:",
+                            "The {count} environments selected in the table:",
+                            len(chosen)).format(count=len(chosen)))
+        for env in paged(chosen, key="my_environments.picked"):
             card(env)
+        return any(env.in_progress for env in envs)
+    destroyed = [e for e in envs if e.status == EnvironmentStatus.DESTROYED.value]
+    for env in paged([e for e in envs if e.status != EnvironmentStatus.DESTROYED.value],
+                     key="my_environments.current"):
+        card(env)
     if destroyed:
+        # Lazy: the cards of destroyed environments are drawn only once this is opened.
         with st.expander(_("Destroyed ({count})").format(count=len(destroyed)),
-                         icon=":material/delete:"):
-            for env in destroyed:
-                card(env)
+                         key="my_environments.destroyed", on_change="rerun",
+                         icon=":material/delete:") as section:
+            if section.open:
+                for env in paged(destroyed, key="my_environments.destroyed"):
+                    card(env)
     return any(env.in_progress for env in envs)
 
 
 if actor.is_instructor:
     live_section(environments, key="my_environments")
 else:
-    listed, cost_tab, health_tab = st.tabs([_("Environments"), _("Cost"), _("Health")])
-    with listed:
-        live_section(environments, key="my_environments")
-    with cost_tab, portal_errors():
-        chosen = dashboard_filters(ctx, actor, key="my_cost")
-        cost = cost_meter.class_cost(ctx, actor=actor, filter=chosen)
-        cost_metrics(cost)
-        cost_panel(cost, key="my_cost")
-    with health_tab, portal_errors():
-        chosen = dashboard_filters(ctx, actor, key="my_health")
-        if not health_panel(ctx, actor, chosen, key="my_health"):
-            st.info(_("No metrics yet for your environments in this window: they are "
-                      "collected every few minutes while an environment runs."),
-                    icon=":material/info:")
+    # Lazy: only the open tab is drawn (the Cost and Health charts are the page's heaviest part,
+    # and the environments need not refresh while another tab is shown). The open tab is the
+    # `my_environments.tab` key.
+    listed, cost_tab, health_tab = st.tabs([_("Environments"), _("Cost"), _("Health")],
+                                           key="my_environments.tab", on_change="rerun")
+    if listed.open:
+        with listed:
+            live_section(environments, key="my_environments")
+    if cost_tab.open:
+        with cost_tab, portal_errors():
+            chosen = dashboard_filters(ctx, actor, key="my_cost")
+            cost = cost_meter.class_cost(ctx, actor=actor, filter=chosen)
+            cost_metrics(cost)
+            cost_panel(cost, key="my_cost")
+    if health_tab.open:
+        with health_tab, portal_errors():
+            chosen = dashboard_filters(ctx, actor, key="my_health")
+            if not health_panel(ctx, actor, chosen, key="my_health"):
+                st.info(_("No metrics yet for your environments in this window: they are "
+                          "collected every few minutes while an environment runs."),
+                        icon=":material/info:")

@@ -143,20 +143,22 @@ def run_label(run: RunView) -> str:
 
 def _runs_view(env: EnvironmentView, load_events: EventsLoader, *, show_detail: bool) -> None:
     for run in reversed(env.runs):
-        # Lazy: a closed expander loads nothing, so a page refreshing every second for a whole
-        # class does not read every event of every run each time.
+        # Lazy: a closed expander loads and draws nothing, so a page refreshing every second
+        # for a whole class does not read every event of every run each time, nor make the
+        # browser mount what nobody opened.
         with st.expander(run_label(run), key=f"{PREFIX}.{env.env_id}.run.{run.run_id}",
                          on_change="rerun",
                          icon=":material/history:") as section:
+            if not section.open:
+                continue
             if run.error:
                 st.error(error_text(run.error, context=f"run {run.run_id} error",
                                     show_detail=show_detail), icon=":material/error:")
             if run.leftovers:
                 st.warning(_("Left behind: {resources}").format(
                     resources=md_escape(", ".join(run.leftovers))))
-            if section.open:
-                events_table(load_events(run.run_id), context=f"run {run.run_id}",
-                             show_detail=show_detail)
+            events_table(load_events(run.run_id), context=f"run {run.run_id}",
+                         show_detail=show_detail)
 
 
 def _confirm_key(env_id: str) -> str:
@@ -230,10 +232,12 @@ def environment_card(env: EnvironmentView, *, title: str, show_owner: bool,
             outputs_view(env.outputs)
         if env.parameters:
             with st.expander(_("Parameters ({count})").format(count=len(env.parameters)),
-                             icon=":material/tune:"):
-                st.dataframe([{_("parameter"): name, _("value"): str(value)}
-                              for name, value in env.parameters.items()],
-                             hide_index=True, width="stretch")
+                             key=f"{PREFIX}.{env.env_id}.parameters", on_change="rerun",
+                             icon=":material/tune:") as section:
+                if section.open:
+                    st.dataframe([{_("parameter"): name, _("value"): str(value)}
+                                  for name, value in env.parameters.items()],
+                                 hide_index=True, width="stretch")
         _runs_view(env, load_events, show_detail=show_detail)
         if env.can_destroy:
             confirmed = _destroy_controls(env, show_owner=show_owner)

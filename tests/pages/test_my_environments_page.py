@@ -68,6 +68,12 @@ def test_destroy_asks_for_confirmation_then_destroys(app, portal) -> None:
         == "destroyed"
     assert any(e.label == "Destroyed (1)" for e in at.expander)
     assert not [b for b in at.button if b.key == destroy]
+    # The destroyed environment's card is drawn once that list is opened.
+    assert env.env_id not in " ".join(texts(at.markdown))
+    at.session_state["my_environments.destroyed"] = True
+    at.run()
+    assert not at.exception
+    assert f"`{env.env_id}`" in " ".join(texts(at.markdown))
 
 
 def test_a_student_does_not_see_another_students_environment(app, portal) -> None:
@@ -132,10 +138,18 @@ def test_a_student_sees_the_cost_and_health_of_their_own_environments_only(app, 
     at = open_page(app(ALICE), "my_environments_page.py")
     assert not at.exception
     assert [t.label for t in at.tabs] == ["Environments", "Cost", "Health"]
+    # Only the open tab is drawn.
+    at.session_state["my_environments.tab"] = "Cost"
+    at.run()
+    assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert "Cost so far" in metrics and "Projected" in metrics
     # Only alice's environment counts: one running, not two.
     assert metrics["Running now"] == "1"
+    assert not [s for s in at.multiselect if s.label == "Student"]
+    at.session_state["my_environments.tab"] = "Health"
+    at.run()
+    assert not at.exception
     assert not [s for s in at.multiselect if s.label == "Student"]
     # No metrics collected yet, but the launch itself is timed, resource by resource.
     assert {"CPU credits", "Deploy timings"} <= set(texts(at.subheader))
@@ -163,6 +177,10 @@ def test_a_lease_ending_soon_shows_a_banner_and_can_be_extended(app, portal) -> 
     assert not at.exception
     banner = " ".join(texts(at.warning))
     assert f"The lease of **{env.env_id}**" in banner and "min" in banner
+    # The lease form is drawn once its popover is opened.
+    assert not at.number_input
+    at.session_state[f"lease_controls.{env.env_id}.open"] = True
+    at.run()
     at.number_input(key=f"lease_controls.{env.env_id}.hours").set_value(2)
     next(b for b in at.button if b.label == "Extend").click().run()
     assert not at.exception

@@ -98,8 +98,14 @@ def shown_errors(at: AppTest) -> list[str]:
     return [e.value.replace("\\", "") for e in at.error]
 
 
+def with_the_run_open(at: AppTest) -> AppTest:
+    """A run's error is drawn only in its opened expander."""
+    at.session_state["environment_card.abc123.run.1"] = True
+    return at.run()
+
+
 def test_a_student_sees_an_incident_id_in_place_of_raw_errors() -> None:
-    at = AppTest.from_function(card_app, args=(failed_view(),)).run()
+    at = with_the_run_open(AppTest.from_function(card_app, args=(failed_view(),)).run())
     assert not at.exception
     reason, run_error = shown_errors(at)
     assert re.fullmatch(r"an error on the portal's side; clean-up left 1 resources: destroy it "
@@ -111,8 +117,8 @@ def test_a_student_sees_an_incident_id_in_place_of_raw_errors() -> None:
 
 
 def test_an_instructor_sees_the_full_text() -> None:
-    at = AppTest.from_function(card_app, args=(failed_view(),),
-                               kwargs={"show_detail": True}).run()
+    at = with_the_run_open(AppTest.from_function(card_app, args=(failed_view(),),
+                                                 kwargs={"show_detail": True}).run())
     reason, run_error = shown_errors(at)
     assert reason == f"{RAW}; clean-up left 1 resources: destroy it to retry"
     assert run_error == RAW
