@@ -4,10 +4,16 @@ spenders.
 
 Owns the `cost_charts.{key}.*` session_state keys. The same panel serves the instructor's Class
 cost page and a student's own environments: with one student the class-only parts drop out.
+
+One view at a time: the panel draws the chart or table its view picker shows and nothing else
+(every element sent is one more the browser mounts). The figures are kept, as plain dicts, under a
+digest of the meter reading they are drawn from and the reader's language: a redraw, another
+session on the same class, or a view picked and picked back makes none of them again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -29,6 +35,17 @@ PROJECTED_COLOR = "#ff7f0e"
 # More burn-down lines than this turn into a tangle: the rest are one pick away.
 BURN_DOWN_LINES = 8
 TOP_SPENDERS = 10
+# The panel's views, in the picker's order: the values are stable codes (the picker's state),
+# the labels are shown in the reader's language. One student has no "Top spenders", and their
+# "Per student" is their spend against the budget.
+VIEWS = {"per_day": N_("Cost per day"), "per_student": N_("Per student"),
+         "burn_down": N_("Budget burn-down"), "top_spenders": N_("Top spenders"),
+         "per_template": N_("Per template")}
+SINGLE_STUDENT_LABEL = N_("Against the budget")
+DEFAULT_VIEW = "per_day"
+# Figures kept: a few views of a few filters of a few classes, each a few kilobytes.
+FIGURE_CACHE_ENTRIES = 64
+FIGURE_CACHE_TTL_S = 3600
 PROJECTION_NOTE = N_("Projected: the cost so far, plus each environment running now at its "
                      "hourly price until its lease ends, when the portal destroys it.")
 METERED_NOTE = N_("Metered from list prices: each environment's hourly price (priced at launch "
@@ -200,6 +217,45 @@ def top_spenders_rows(cost: ClassCost, *, n: int = TOP_SPENDERS) -> list[dict[st
     return rows
 
 
+# -- kept figures ---------------------------------------------------------------------------------
+def reading_version(cost: ClassCost) -> str:
+    """A digest of everything the figures are drawn from: the same digest, the same figures."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(repr((cost.budget_usd, pd.Timestamp(cost.now).isoformat())).encode())
+    for frame in (cost.per_day, cost.per_student, cost.burn_down):
+        digest.update(repr((list(frame.columns), len(frame))).encode())
+        if not frame.empty:
+            digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+@st.cache_data(max_entries=FIGURE_CACHE_ENTRIES, ttl=FIGURE_CACHE_TTL_S, show_spinner=False)
+def _figure(view: str, version: str, locale: str, owners: tuple[str, ...] | None,
+            _cost: ClassCost) -> dict[str, Any]:
+    """The view's figure as a dict, kept under the reading's `version` and the language (the
+    figure's words are in it). `_cost` is what `version` digests, so it is not hashed again."""
+    if view == "per_day":
+        figure = per_day_figure(_cost)
+    elif view == "per_student":
+        figure = per_student_figure(_cost)
+    else:
+        figure = burn_down_figure(_cost, owners=None if owners is None else list(owners))
+    return figure.to_dict()
+
+
+def _shown(spec: dict[str, Any]) -> go.Figure:
+    """A kept figure for `st.plotly_chart`: it was validated when made, and validating its dict
+    again would cost more than drawing it."""
+    return go.Figure(spec, _validate=False)
+
+
+def _chart(cost: ClassCost, view: str, *, key: str, alt: str,
+           owners: list[str] | None = None) -> None:
+    spec = _figure(view, reading_version(cost), current_locale(),
+                   None if owners is None else tuple(owners), cost)
+    st.plotly_chart(_shown(spec), width="stretch", key=_key(key, view), alt=alt)
+
+
 # -- rendering ------------------------------------------------------------------------------------
 def cost_metrics(cost: ClassCost) -> None:
     """Cost so far, projected, budget used and environments running now, in one row."""
@@ -240,8 +296,18 @@ def cost_source_note(cost: ClassCost) -> None:
                      "can differ."))
 
 
+def panel_views(single: bool) -> dict[str, str]:
+    """The views of a panel of one student (`single`) or of a class: code and label to show."""
+    views = {view: label for view, label in VIEWS.items()
+             if not (single and view == "top_spenders")}
+    if single:
+        views["per_student"] = SINGLE_STUDENT_LABEL
+    return views
+
+
 def cost_panel(cost: ClassCost, *, key: str) -> None:
-    """Everything about `cost` below its metrics: the charts, the top spenders, per template."""
+    """Everything about `cost` below its metrics: one of the charts or tables at a time, picked
+    with the view picker (the cost per day first)."""
     cost_source_note(cost)
     if cost.environments == 0:
         st.info(_("No environment ran in this window."), icon=":material/info:")
@@ -251,17 +317,33 @@ def cost_panel(cost: ClassCost, *, key: str) -> None:
                    .format(count=len(cost.unpriced), environments=", ".join(cost.unpriced)),
                    icon=":material/warning:")
 
-    st.subheader(_("Cost per day"))
-    st.plotly_chart(per_day_figure(cost), width="stretch", key=_key(key, "per_day"),
-                    alt=_("Cost per UTC day, stacked by template"))
-
     single = cost.students == 1
-    st.subheader(_("Against the budget") if single else _("Per student"))
-    st.plotly_chart(per_student_figure(cost), width="stretch", key=_key(key, "per_student"),
-                    alt=_("Spend per student against the {amount} budget").format(
-                        amount=money(cost.budget_usd)))
+    views = panel_views(single)
+    view = st.segmented_control(
+        _("Cost view"), list(views), default=DEFAULT_VIEW, required=True,
+        format_func=lambda code: _(views[code]), key=_key(key, "view"),
+        label_visibility="collapsed")
+    if view not in views:  # a view of the other kind of panel (one student, or a class)
+        view = DEFAULT_VIEW
 
-    st.subheader(_("Budget burn-down"))
+    if view == "per_day":
+        _chart(cost, "per_day", key=key, alt=_("Cost per UTC day, stacked by template"))
+    elif view == "per_student":
+        _chart(cost, "per_student", key=key,
+               alt=_("Spend per student against the {amount} budget").format(
+                   amount=money(cost.budget_usd)))
+    elif view == "burn_down":
+        burn_down_section(cost, key=key)
+    elif view == "top_spenders":
+        top_spenders_table(cost, key=key)
+    else:
+        per_template_table(cost, key=key)
+
+
+@st.fragment
+def burn_down_section(cost: ClassCost, *, key: str) -> None:
+    """The burn-down and, for a larger class, who is on it: a fragment, so that picking students
+    redraws this chart only."""
     owners = cost.per_student["owner"].tolist()
     shown = owners
     if len(owners) > BURN_DOWN_LINES:
@@ -273,32 +355,32 @@ def cost_panel(cost: ClassCost, *, key: str) -> None:
             _("Students on the chart"), owners, default=likely[:BURN_DOWN_LINES],
             key=_key(key, f"burn_down.{offered:08x}"),
             help=_("The students projected to spend most are drawn first."))
-    st.plotly_chart(burn_down_figure(cost, owners=shown), width="stretch",
-                    key=_key(key, "burn_down"),
-                    alt=_("Remaining budget per student over time, projected to the leases' end"))
+    _chart(cost, "burn_down", key=key, owners=shown,
+           alt=_("Remaining budget per student over time, projected to the leases' end"))
     st.caption(_(PROJECTION_NOTE) + " " + _("Solid: metered; dashed: projected; × where the "
                                             "budget runs out. Budgets count every template and "
                                             "the time before the window."))
 
-    # The rows keep their English keys (what the tests and the code read); the labels are shown.
-    if not single:
-        st.subheader(_("Top spenders"))
-        st.dataframe(
-            top_spenders_rows(cost), hide_index=True, width="stretch",
-            key=_key(key, "top_spenders"),
-            column_config={
-                "student": _("student"),
-                "cost in view (USD)": _money_column(_("cost in view (USD)")),
-                "projected (USD)": _money_column(_("projected (USD)")),
-                "budget used": st.column_config.ProgressColumn(
-                    _("budget used"), format="%.0f%%", min_value=0, max_value=100),
-                "budget left (USD)": _money_column(_("budget left (USD)")),
-                "budget reached on (UTC)": _("budget reached on (UTC)"),
-                "environments": _("environments"),
-                "running": _("running"),
-            })
 
-    st.subheader(_("Per template"))
+def top_spenders_table(cost: ClassCost, *, key: str) -> None:
+    # The rows keep their English keys (what the tests and the code read); the labels are shown.
+    st.dataframe(
+        top_spenders_rows(cost), hide_index=True, width="stretch",
+        key=_key(key, "top_spenders"),
+        column_config={
+            "student": _("student"),
+            "cost in view (USD)": _money_column(_("cost in view (USD)")),
+            "projected (USD)": _money_column(_("projected (USD)")),
+            "budget used": st.column_config.ProgressColumn(
+                _("budget used"), format="%.0f%%", min_value=0, max_value=100),
+            "budget left (USD)": _money_column(_("budget left (USD)")),
+            "budget reached on (UTC)": _("budget reached on (UTC)"),
+            "environments": _("environments"),
+            "running": _("running"),
+        })
+
+
+def per_template_table(cost: ClassCost, *, key: str) -> None:
     st.dataframe(
         [{"template": row["template_id"], "environments": row["environments"],
           "running now": row["running"], "cost so far (USD)": row["cost_usd"],

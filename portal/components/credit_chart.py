@@ -3,17 +3,26 @@ the CPU it gets below, with the baseline and the moment of throttling marked on 
 
 The two panels share the hour axis because the lesson is in their coincidence: the balance
 reaches zero at the very moment the CPU it gets falls to the baseline.
+
+A prediction is a pure function of its inputs (a start left empty is the current hour): it is
+kept under those inputs, and its figure under a digest of it and the reader's language, so a form
+put back the way it was, or another student asking the same, computes neither again.
 """
 
 from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
 
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
 from services.burstable import CreditHour, CreditMode
-from services.credit_predictor import CreditPrediction
-from services.i18n import _, format_number
+from services.credit_predictor import CreditPrediction, predict_credits
+from services.i18n import _, current_locale, format_number
+from services.workload.profiles import WorkloadProfile
 
 BALANCE_COLOR = "#1f77b4"
 SURPLUS_COLOR = "#ff7f0e"
@@ -21,6 +30,37 @@ DEMANDED_COLOR = "#7f7f7f"
 EFFECTIVE_COLOR = "#2ca02c"
 THROTTLE_COLOR = "#d62728"
 LIMIT_COLOR = "#9e9e9e"
+# Predictions and figures kept: each a few kilobytes.
+CACHE_ENTRIES = 256
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def _predicted(instance_type: str, profile: WorkloadProfile, hours: int,
+               start_balance: float | None, unlimited: bool, start: datetime
+               ) -> CreditPrediction:
+    return predict_credits(instance_type=instance_type, profile=profile, hours=hours,
+                           start_balance=start_balance, unlimited=unlimited, start=start)
+
+
+def predicted_credits(*, instance_type: str, profile: WorkloadProfile, hours: int,
+                      start_balance: float | None, unlimited: bool,
+                      start: datetime | None) -> CreditPrediction:
+    """`predict_credits` with these inputs, computed once: a start left empty is the current
+    hour, as `predict_credits` takes it. Raises what `predict_credits` raises."""
+    if start is None:
+        start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    return _predicted(instance_type, profile, hours, start_balance, unlimited, start)
+
+
+def _digest(prediction: CreditPrediction) -> str:
+    """The whole prediction, every hour of it, as a short key for its figure."""
+    return hashlib.blake2b(repr(prediction).encode(), digest_size=16).hexdigest()
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def _figure(digest: str, locale: str, _prediction: CreditPrediction) -> dict[str, Any]:
+    """`_prediction`'s figure as a dict, kept under its `digest` and the language of its words."""
+    return credit_figure(_prediction).to_dict()
 
 
 def _hour(hours: float) -> str:
@@ -150,8 +190,10 @@ def credit_figure(prediction: CreditPrediction) -> go.Figure:
 def credit_chart(prediction: CreditPrediction, *, key: str) -> None:
     when = (_("never held at the baseline") if prediction.throttled_at_hour is None
             else _held_from(prediction.throttled_at_hour))
+    spec = _figure(_digest(prediction), current_locale(), prediction)
     st.plotly_chart(
-        credit_figure(prediction), width="stretch", key=f"{key}.figure",
+        # Validated when it was made: as a dict, `st.plotly_chart` would validate it again.
+        go.Figure(spec, _validate=False), width="stretch", key=f"{key}.figure",
         alt=_("CPU credit balance and CPU utilization of a {instance_type} over {hours} hours: "
               "{when}").format(instance_type=prediction.instance_type,
                                hours=len(prediction.hours), when=when))

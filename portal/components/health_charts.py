@@ -9,11 +9,12 @@ health page and a student's own environments.
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 # The throttling marks' legend name and colour are re-exported: whoever reads the panel's figures
@@ -33,7 +34,8 @@ from services.context import PortalContext
 from services.i18n import N_, _, current_locale, ngettext, use_locale
 from services.identity import Actor
 from services.monitoring import health_view
-from services.monitoring.filters import DashboardFilter
+from services.history.models import utcnow
+from services.monitoring.filters import MAX_WINDOW, DashboardFilter
 from services.monitoring.health_view import (
     ClassHealth,
     DeployTimings,
@@ -68,30 +70,80 @@ def _key(key: str, name: str) -> str:
 # by the language, whose words the figures carry.
 # Each loader keeps its figures with its view, as plain dicts: making a class's figure again on
 # every rerun cost more than the rest of the page's script together.
+# A window ending now ("the last 7 days") is keyed by its shape, not by its moments, which move
+# with the clock: its entry is refreshed in the background once a minute old (and served, a
+# minute old, meanwhile), so no visit waits for the class to be read again; only an entry nobody
+# asked for in two minutes is read afresh while its visitor waits.
 CACHE_TTL_S = 60
+# A window ending within this of now ends "now": it moves with the clock.
+LIVE_SLACK = timedelta(minutes=2)
 Figure = dict[str, Any]
 
 
-@st.cache_data(ttl=CACHE_TTL_S, max_entries=32, show_spinner=False)
+@dataclass(frozen=True)
+class LiveWindow:
+    """A dashboard window that ends now, as the views are kept under it: by its length (the last
+    N days) or from its start (a custom range up to today), with the filter's choices."""
+
+    length: timedelta | None
+    start: datetime | None
+    courses: tuple[str, ...] = ()
+    owners: tuple[str, ...] = ()
+    templates: tuple[str, ...] = ()
+
+    def until_now(self) -> DashboardFilter:
+        """The window as of now, to whole minutes (see `_to_the_minute`)."""
+        end = _up(utcnow())
+        start = end - self.length if self.length is not None else self.start
+        assert start is not None
+        start = _up(max(min(start, end - timedelta(minutes=1)), end - MAX_WINDOW))
+        return DashboardFilter(start=start, end=end, courses=self.courses, owners=self.owners,
+                               templates=self.templates)
+
+
+Window = DashboardFilter | LiveWindow
+
+
+def cache_window(filter: DashboardFilter, *, now: datetime | None = None) -> Window:
+    """How the views of `filter` are kept: a window ending now by its shape, which stays the same
+    from one minute to the next; any other as itself, to the minute."""
+    now = now or utcnow()
+    if now - filter.end >= LIVE_SLACK:
+        return _to_the_minute(filter)
+    choices = {"courses": filter.courses, "owners": filter.owners, "templates": filter.templates}
+    start = filter.start.astimezone(UTC)
+    if start == start.replace(hour=0, minute=0, second=0, microsecond=0):
+        # A custom range of whole days, up to today: it starts where it starts.
+        return LiveWindow(length=None, start=start, **choices)
+    return LiveWindow(length=filter.end - filter.start, start=None, **choices)
+
+
+def window_filter(window: Window) -> DashboardFilter:
+    """The filter `window` stands for, now."""
+    return window.until_now() if isinstance(window, LiveWindow) else window
+
+
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=32, show_spinner=False, refresh_mode="background")
 def _credits(_ctx: PortalContext, database: str, locale: str, actor: Actor,
-             filter: DashboardFilter) -> tuple[ClassHealth, Figure | None]:
-    health = health_view.class_health(_ctx, actor=actor, filter=filter)
+             window: Window) -> tuple[ClassHealth, Figure | None]:
+    health = health_view.class_health(_ctx, actor=actor, filter=window_filter(window))
     with use_locale(locale):
         return health, None if health.is_empty else credit_balance_figure(health).to_dict()
 
 
-@st.cache_data(ttl=CACHE_TTL_S, max_entries=32, show_spinner=False)
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=32, show_spinner=False, refresh_mode="background")
 def _detail(_ctx: PortalContext, database: str, locale: str, actor: Actor, instance_id: str,
-            filter: DashboardFilter) -> tuple[InstanceDetail, Figure]:
+            window: Window) -> tuple[InstanceDetail, Figure]:
     detail = health_view.instance_detail(_ctx, actor=actor, instance_id=instance_id,
-                                         filter=filter)
+                                         filter=window_filter(window))
     with use_locale(locale):
         return detail, instance_detail_figure(detail).to_dict()
 
 
-@st.cache_data(ttl=CACHE_TTL_S, max_entries=32, show_spinner=False)
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=32, show_spinner=False, refresh_mode="background")
 def _scaling(_ctx: PortalContext, database: str, locale: str, actor: Actor,
-             filter: DashboardFilter) -> tuple[ScalingTimeline, Figure | None]:
+             window: Window) -> tuple[ScalingTimeline, Figure | None]:
+    filter = window_filter(window)
     timeline = health_view.scaling_timeline(_ctx, actor=actor, filter=filter)
     if timeline.activities.empty:
         return timeline, None
@@ -99,10 +151,10 @@ def _scaling(_ctx: PortalContext, database: str, locale: str, actor: Actor,
         return timeline, scaling_timeline_figure(timeline, until=filter.end).to_dict()
 
 
-@st.cache_data(ttl=CACHE_TTL_S, max_entries=32, show_spinner=False)
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=32, show_spinner=False, refresh_mode="background")
 def _timings(_ctx: PortalContext, database: str, locale: str, actor: Actor,
-             filter: DashboardFilter) -> tuple[DeployTimings, Figure | None, Figure | None]:
-    timings = health_view.deploy_timings(_ctx, actor=actor, filter=filter)
+             window: Window) -> tuple[DeployTimings, Figure | None, Figure | None]:
+    timings = health_view.deploy_timings(_ctx, actor=actor, filter=window_filter(window))
     with use_locale(locale):
         runs = None if timings.runs.empty else run_durations_figure(timings).to_dict()
         deployments = (None if timings.deployments.empty
@@ -110,14 +162,15 @@ def _timings(_ctx: PortalContext, database: str, locale: str, actor: Actor,
     return timings, runs, deployments
 
 
-@st.cache_data(ttl=CACHE_TTL_S, max_entries=32, show_spinner=False)
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=32, show_spinner=False, refresh_mode="background")
 def _waterfall(_ctx: PortalContext, database: str, locale: str, actor: Actor, run_id: int,
-               until: datetime) -> tuple[RunWaterfall, Figure | None]:
+               window: Window) -> tuple[RunWaterfall, Figure | None]:
     waterfall = health_view.run_waterfall(_ctx, actor=actor, run_id=run_id)
     if waterfall.resources.empty:
         return waterfall, None
     with use_locale(locale):
-        return waterfall, run_waterfall_figure(waterfall, until=until).to_dict()
+        return waterfall, run_waterfall_figure(waterfall,
+                                               until=window_filter(window).end).to_dict()
 
 
 def forget_cached() -> None:
@@ -130,15 +183,22 @@ def _database(ctx: PortalContext) -> str:
     return ctx.settings.effective_database_url
 
 
-def _to_the_minute(filter: DashboardFilter) -> DashboardFilter:
-    """The window moved forward to whole minutes: "the last 7 days" asked again within the same
-    minute is the same window, and its views come from the cache. Up, not down, so that nothing
-    up to now is left out."""
-    def up(moment: datetime) -> datetime:
-        whole = moment.replace(second=0, microsecond=0)
-        return whole if whole == moment else whole + timedelta(minutes=1)
+def _shown(spec: Figure) -> go.Figure:
+    """A kept figure for `st.plotly_chart`: it was validated when made, and validating its dict
+    again (as `st.plotly_chart` does with a dict) took longer than the rest of the page's run."""
+    return go.Figure(spec, _validate=False)
 
-    return replace(filter, start=up(filter.start), end=up(filter.end))
+
+def _up(moment: datetime) -> datetime:
+    whole = moment.replace(second=0, microsecond=0)
+    return whole if whole == moment else whole + timedelta(minutes=1)
+
+
+def _to_the_minute(filter: DashboardFilter) -> DashboardFilter:
+    """The window moved forward to whole minutes: the same window asked again within the same
+    minute is the same key, and its views come from the cache. Up, not down, so that nothing up
+    to its end is left out."""
+    return replace(filter, start=_up(filter.start), end=_up(filter.end))
 
 
 def simulated_label(count: int) -> None:
@@ -146,10 +206,9 @@ def simulated_label(count: int) -> None:
         st.caption(f":material/science: {_(health_view.SIMULATED_LABEL)}.")
 
 
-def _credits_section(ctx: PortalContext, actor: Actor, filter: DashboardFilter, *,
-                     key: str) -> bool:
+def _credits_section(ctx: PortalContext, actor: Actor, window: Window, *, key: str) -> bool:
     st.subheader(_("CPU credits"))
-    health, figure = _credits(ctx, _database(ctx), current_locale(), actor, filter)
+    health, figure = _credits(ctx, _database(ctx), current_locale(), actor, window)
     if figure is None:
         st.info(_("No CPU credit metrics in this window. Burstable instances (t2, t3, t3a, t4g) "
                   "report them once the collector has run: launch environments and press "
@@ -162,11 +221,14 @@ def _credits_section(ctx: PortalContext, actor: Actor, filter: DashboardFilter, 
     cols[0].metric(_("Instances"), len(health.instances))
     cols[1].metric(_("Throttled at some point"), len(throttled))
     cols[2].metric(_("Hours throttled"), int(health.instances["hours_throttled"].sum()))
-    st.plotly_chart(figure, key=_key(key, "balances"))
+    st.plotly_chart(_shown(figure), key=_key(key, "balances"))
     st.caption(throttle_rule())
-    with st.expander(_("Every instance ({count}), the most throttled first").format(
-                         count=len(health.instances)), icon=":material/table:"):
-        st.dataframe(
+    # Drawn when opened: a class's table is hundreds of rows the browser would mount unseen.
+    every = st.expander(_("Every instance ({count}), the most throttled first").format(
+                            count=len(health.instances)), icon=":material/table:",
+                        key=_key(key, "instances"), on_change="rerun")
+    if every.open:
+        every.dataframe(
             health.instances.assign(min_balance=health.instances["min_balance"].round(1)),
             hide_index=True, width="stretch",
             column_order=["instance_id", "owner", "template_id", "env_id", "instance_type",
@@ -183,12 +245,12 @@ def _credits_section(ctx: PortalContext, actor: Actor, filter: DashboardFilter, 
                                _("first throttled (UTC)"), format="YYYY-MM-DD HH:mm"),
                            "replaced": st.column_config.CheckboxColumn(
                                _("replaced by Auto Scaling"))})
-    _detail_fragment(ctx, actor, filter, health.instances["instance_id"].tolist(), key=key)
+    _detail_fragment(ctx, actor, window, health.instances["instance_id"].tolist(), key=key)
     return True
 
 
 @st.fragment
-def _detail_fragment(ctx: PortalContext, actor: Actor, filter: DashboardFilter,
+def _detail_fragment(ctx: PortalContext, actor: Actor, window: Window,
                      instance_ids: list[str], *, key: str) -> None:
     # A fragment: picking another instance redraws this chart only, not the class view.
     # Nothing picked at first: the class view is what the page opens on, and one instance's
@@ -200,12 +262,12 @@ def _detail_fragment(ctx: PortalContext, actor: Actor, filter: DashboardFilter,
                                       "its throttled stretches shaded."))
     if instance_id is None:
         return
-    detail, figure = _detail(ctx, _database(ctx), current_locale(), actor, instance_id, filter)
+    detail, figure = _detail(ctx, _database(ctx), current_locale(), actor, instance_id, window)
     if detail.points.empty:
         st.info(_("No five-minute points for this instance in the window."),
                 icon=":material/info:")
         return
-    st.plotly_chart(figure, key=_key(key, "detail"))
+    st.plotly_chart(_shown(figure), key=_key(key, "detail"))
     baseline = (_("baseline {percent}% CPU").format(percent=f"{detail.baseline_percent:g}")
                 if detail.baseline_percent is not None else _("not burstable"))
     spans = len(detail.throttled_spans)
@@ -215,16 +277,15 @@ def _detail_fragment(ctx: PortalContext, actor: Actor, filter: DashboardFilter,
         count=spans))
 
 
-def _scaling_section(ctx: PortalContext, actor: Actor, filter: DashboardFilter, *,
-                     key: str) -> bool:
+def _scaling_section(ctx: PortalContext, actor: Actor, window: Window, *, key: str) -> bool:
     st.subheader(_("Auto Scaling activity"))
-    timeline, figure = _scaling(ctx, _database(ctx), current_locale(), actor, filter)
+    timeline, figure = _scaling(ctx, _database(ctx), current_locale(), actor, window)
     if figure is None:
         st.info(_("No Auto Scaling activity in this window (only ha-web environments have an "
                   "Auto Scaling group)."), icon=":material/info:")
         return False
     simulated_label(timeline.simulated)
-    st.plotly_chart(figure, key=_key(key, "scaling"))
+    st.plotly_chart(_shown(figure), key=_key(key, "scaling"))
     replaced = timeline.activities["cause"].fillna("").str.contains("health check").sum()
     st.caption(_("{count} activities; {replaced} of them after a failed health check. Hover a "
                  "bar for AWS's cause.").format(count=len(timeline.activities),
@@ -232,23 +293,22 @@ def _scaling_section(ctx: PortalContext, actor: Actor, filter: DashboardFilter, 
     return True
 
 
-def _timings_section(ctx: PortalContext, actor: Actor, filter: DashboardFilter, *,
-                     key: str) -> bool:
+def _timings_section(ctx: PortalContext, actor: Actor, window: Window, *, key: str) -> bool:
     st.subheader(_("Deploy timings"))
     timings, runs_figure, deployments_figure = _timings(ctx, _database(ctx), current_locale(),
-                                                        actor, filter)
+                                                        actor, window)
     if timings.runs.empty and timings.deployments.empty:
         st.info(_("No launches, destroys or deployments in this window."),
                 icon=":material/info:")
         return False
     simulated_label(timings.simulated)
     if runs_figure is not None:
-        st.plotly_chart(runs_figure, key=_key(key, "runs"))
+        st.plotly_chart(_shown(runs_figure), key=_key(key, "runs"))
     if deployments_figure is not None:
         st.markdown(_("**CodeDeploy deployments**"))
-        st.plotly_chart(deployments_figure, key=_key(key, "deployments"))
+        st.plotly_chart(_shown(deployments_figure), key=_key(key, "deployments"))
     if not timings.runs.empty:
-        _waterfall_fragment(ctx, actor, timings.runs, until=filter.end, key=key)
+        _waterfall_fragment(ctx, actor, timings.runs, window=window, key=key)
     return True
 
 
@@ -267,25 +327,25 @@ def _run_labels(runs: pd.DataFrame) -> dict[int, str]:
 
 @st.fragment
 def _waterfall_fragment(ctx: PortalContext, actor: Actor, runs: pd.DataFrame, *,
-                        until: datetime, key: str) -> None:
+                        window: Window, key: str) -> None:
     labels = _run_labels(runs.sort_values("started_at", ascending=False).head(200))
     run_id = st.selectbox(_("Run, resource by resource"), list(labels), format_func=labels.get,
                           key=_key(key, "run"), help=_("The newest first."))
     if run_id is None:
         return
-    waterfall, figure = _waterfall(ctx, _database(ctx), current_locale(), actor, run_id, until)
+    waterfall, figure = _waterfall(ctx, _database(ctx), current_locale(), actor, run_id, window)
     if figure is None:
         st.info(_("No per-resource events were recorded for this run."), icon=":material/info:")
         return
-    st.plotly_chart(figure, key=_key(key, "waterfall"))
+    st.plotly_chart(_shown(figure), key=_key(key, "waterfall"))
 
 
 def health_panel(ctx: PortalContext, actor: Actor, filter: DashboardFilter, *,
                  key: str) -> bool:
     """Every section of the Health view for the filter's environments; False when none of them
     had anything to show."""
-    filter = _to_the_minute(filter)
-    shown = [_credits_section(ctx, actor, filter, key=key),
-             _scaling_section(ctx, actor, filter, key=key),
-             _timings_section(ctx, actor, filter, key=key)]
+    window = cache_window(filter)
+    shown = [_credits_section(ctx, actor, window, key=key),
+             _scaling_section(ctx, actor, window, key=key),
+             _timings_section(ctx, actor, window, key=key)]
     return any(shown)

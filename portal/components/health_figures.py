@@ -42,6 +42,11 @@ ACTION_LABELS = {"Launching": N_("Launching"), "Terminating": N_("Terminating")}
 STATUS_COLORS = {"Succeeded": "#2ca02c", "succeeded": "#2ca02c", "Failed": "#d62728",
                  "failed": "#d62728", "Stopped": "#7f7f7f", "InProgress": "#1f77b4",
                  "running": "#1f77b4", "Created": "#aec7e8"}
+# The class chart's columns at most: about a pixel and a half each across a wide page; a longer
+# window's cells are spans of hours.
+MAX_COLUMNS = 600
+# Rows named on the class chart's axis at most: a larger class's names would overlap.
+MAX_NAMED_ROWS = 40
 # A bar shorter than this would not show: instant activities and resources still get one.
 MIN_BAR = pd.Timedelta(seconds=1)
 MARGIN = {"t": 30, "b": 40, "l": 60, "r": 20}
@@ -91,30 +96,43 @@ def credit_balance_figure(health: ClassHealth) -> go.Figure:
     ranked = instances["instance_id"].tolist()  # the most throttled first
     labels = (instances["instance_id"] + " (" + instances["owner"] + ", "
               + instances["template_id"] + ")").tolist()
-    columns = np.sort(hours["hour"].unique())
+    at = _ms(hours["hour"])
+    # More columns than the chart has pixels for would not show: spans of whole points then,
+    # each cell the balance at the end of its span, marked if any hour of it throttled.
+    step = max(health.resolution_s, 1) * 1000.0
+    span = -(-int(np.unique(at).size) // MAX_COLUMNS)
+    if span > 1:
+        at = at - np.mod(at, step * span)
+    columns = np.unique(at)
     row_of = {instance_id: row for row, instance_id in enumerate(ranked)}
-    column_of = {moment: column for column, moment in enumerate(columns)}
     rows = hours["instance_id"].map(row_of).to_numpy()
-    cols = hours["hour"].map(column_of).to_numpy()
+    cols = np.searchsorted(columns, at)
     shape = (len(ranked), len(columns))
+    # Rows come ordered by instance and hour: the last of each cell's rows is its span's end.
+    cell = rows * len(columns) + cols
+    last = np.ones(len(cell), dtype=bool)
+    last[:-1] = cell[1:] != cell[:-1]
     balance = np.full(shape, np.nan)
-    # Rounded to what a reader can see: the page ships every cell to the browser as JSON text,
-    # and full float precision tripled its size.
-    balance[rows, cols] = hours["balance"].to_numpy(dtype="float64").round(1)
-    marked = hours["throttled"].to_numpy(dtype=bool)
+    # Rounded to what a reader can see; sent as 32-bit floats (plotly packs numpy arrays as
+    # binary): half the bytes of 64-bit ones, and a tenth of a credit is far within their
+    # precision.
+    balance[rows[last], cols[last]] = hours["balance"].to_numpy(dtype="float64")[last].round(1)
+    marked_cells = np.zeros(shape, dtype=bool)
+    throttled = hours["throttled"].to_numpy(dtype=bool)
+    marked_cells[rows[throttled], cols[throttled]] = True
     # Throttled cells are drawn in the same image: a value below zero, which the colour scale's
     # first stop paints black. One heatmap draws in half the time of a heatmap and an overlay.
     top = max(float(np.nanmax(balance)) if np.isfinite(balance).any() else 0.0, 1.0)
     marker = -top / 20
-    shown = balance.copy()
-    balance[rows[marked], cols[marked]] = marker
+    shown = balance.astype(np.float32)
+    balance[marked_cells] = marker
     empty_at = -marker / (top - marker)
     scale = [[0.0, THROTTLE_CELL_COLOR], [empty_at * 0.999, THROTTLE_CELL_COLOR]] + [
         [empty_at + (1 - empty_at) * stop, color] for stop, color in BALANCE_SCALE]
     # Hover shows the balance itself; CPU per hour would double what the page sends, and the
     # detail chart below has it.
     traces: list[dict[str, object]] = [{
-        "type": "heatmap", "x": _ms(pd.Series(columns)), "y": labels, "z": balance,
+        "type": "heatmap", "x": columns, "y": labels, "z": balance.astype(np.float32),
         "customdata": shown,
         "name": _("credit balance"), "zmin": marker, "zmax": top, "colorscale": scale,
         "colorbar": {"title": {"text": _("credits")}, "thickness": 12, "tick0": 0,
@@ -122,7 +140,7 @@ def credit_balance_figure(health: ClassHealth) -> go.Figure:
         "hoverongaps": False,
         "hovertemplate": "%{y}<br>" + _("{time} UTC: {credits} credits").format(
             time="%{x|%b %d %H:%M}", credits="%{customdata:.1f}") + "<extra></extra>"}]
-    if marked.any():
+    if marked_cells.any():
         # A legend entry for the black cells (a heatmap has none of its own).
         traces.append({"type": "scatter", "x": [None], "y": [None], "mode": "markers",
                        "name": _(THROTTLED_TRACE), "showlegend": True,
@@ -131,9 +149,11 @@ def credit_balance_figure(health: ClassHealth) -> go.Figure:
         "height": max(240, min(900, 20 * len(ranked) + 140)), "margin": MARGIN,
         "legend": LEGEND, "hovermode": "closest",
         "xaxis": {"title": {"text": _("time (UTC)")}, "type": "date"},
-        # Every row named while the names fit; a larger class is read by hovering.
-        "yaxis": {"autorange": "reversed", "title": {"text": None}, "tickmode": "linear",
-                  "dtick": 1, "showticklabels": len(ranked) <= 40}})
+        # Every row named while the names fit; a larger class is read by hovering, and gets
+        # neither a tick nor a grid line per row that no one could see.
+        "yaxis": {"autorange": "reversed", "title": {"text": None}, "showgrid": False,
+                  **({"tickmode": "linear", "dtick": 1} if len(ranked) <= MAX_NAMED_ROWS
+                     else {"showticklabels": False, "ticks": ""})}})
 
 
 def instance_detail_figure(detail: InstanceDetail) -> go.Figure:

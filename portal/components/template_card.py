@@ -17,6 +17,11 @@ def launch_button_key(template_id: str) -> str:
     return f"{PREFIX}.{template_id}.launch"
 
 
+def parameters_key(template_id: str) -> str:
+    """The card's "Parameters" expander: True while it is open."""
+    return f"{PREFIX}.{template_id}.parameters"
+
+
 def _accepted(spec: ParameterSpec) -> str:
     if spec.allowed:
         return ", ".join(str(v) for v in spec.allowed)
@@ -63,8 +68,12 @@ def template_card(manifest: TemplateManifest) -> bool:
         with outputs:
             st.markdown(_("**You get back**"))
             st.markdown("\n".join(f"- {md_escape(o.label)}" for o in shown.outputs))
-        with st.expander(_("Parameters ({count})").format(count=len(manifest.parameters)),
-                         icon=":material/tune:"):
+        # Drawn when opened: every card's table, sent unseen, was most of what the Catalog
+        # made the browser mount.
+        parameters = st.expander(
+            _("Parameters ({count})").format(count=len(manifest.parameters)),
+            icon=":material/tune:", key=parameters_key(manifest.id), on_change="rerun")
+        if parameters.open:
             # A static table: it wraps the long descriptions a data grid would cut off.
-            st.table(parameter_rows(shown), hide_index=True, border="horizontal")
+            parameters.table(parameter_rows(shown), hide_index=True, border="horizontal")
     return clicked

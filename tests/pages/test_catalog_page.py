@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from portal.components.template_card import launch_button_key
+from portal.components.template_card import launch_button_key, parameters_key
 from portal.components.template_picker import PICKER_KEY
 
 from tests.pages.conftest import ALICE, open_page, texts
@@ -17,6 +17,12 @@ def test_catalog_lists_both_templates_with_their_parameters(app, portal) -> None
         assert manifest.title in titles
         assert at.button(key=launch_button_key(manifest.id)).label == "Launch this"
     assert {"web-server", "three-tier"} <= {t.id for t in portal.catalog.all_templates()}
+    # The parameter tables are drawn once their cards' "Parameters" are opened.
+    assert not at.table
+    for manifest in portal.catalog.all_templates():
+        at.session_state[parameters_key(manifest.id)] = True
+    at.run()
+    assert not at.exception
     tables = [table.value for table in at.table]
     parameter_names = {name for table in tables for name in table["parameter"]}
     assert {"vpc_cidr", "public_subnet_cidr", "instance_type", "db_allocated_storage"} \

@@ -14,6 +14,14 @@ PAGE = "credit_predictor_page.py"
 KEY = "credit_predictor_page"
 
 
+def hour_by_hour(at: AppTest):  # type: ignore[no-untyped-def]
+    """The hour-by-hour table, drawn once its expander is opened."""
+    at.session_state[f"{KEY}.hour_by_hour"] = True
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at.dataframe[0].value
+
+
 def metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
@@ -47,7 +55,8 @@ def test_opens_on_the_worked_example_held_at_the_baseline(app) -> None:
     names = [trace["name"] for trace in spec["data"]]
     assert names == ["Credit balance", "CPU asked for", "CPU it gets", "Throttling starts"]
     assert spec["data"][3]["x"] == [0.0]
-    hours = at.dataframe[0].value
+    assert not at.dataframe  # the hour-by-hour table, until its expander is opened
+    hours = hour_by_hour(at)
     assert len(hours) == 24 and hours["throttled"].all()
     assert list(hours["effective_cpu"].unique()) == [10.0]
 
@@ -81,7 +90,7 @@ def test_class_hours_and_a_longer_window(app) -> None:
     assert not at.exception
     # A week holds both Tuesday and Thursday sessions: at 60% + 8% agents a new t3.micro in
     # standard mode is held at the baseline during them.
-    assert len(at.dataframe[0].value) == 168
+    assert len(hour_by_hour(at)) == 168
     assert metrics(at)["Held at the baseline from"] != "never"
     assert "class hours 60%" in texts(at.warning)[0]
 

@@ -21,6 +21,7 @@ from tests.pages.conftest import ALICE, BOB, RUN_TIMEOUT_S, TEACHER, open_page, 
 pytestmark = pytest.mark.xdist_group("embedded-cloud")
 
 PAGE = Path(__file__).resolve().parents[2] / "pages" / "instructor_cost_page.py"
+VIEW_KEY = "cost_charts.cost.view"
 
 
 def ran(env_id: str, *, owner: str, start: datetime, hours: float, price: float,
@@ -87,9 +88,17 @@ def test_the_instructor_sees_the_meters_totals(app, portal, class_history) -> No
     captions = " ".join(texts(at.caption))
     assert "Metered from list prices; environments on the embedded cloud cost nothing real" \
         in captions
+    # One view at a time, the cost per day first; the others a pick away.
+    assert len(at.get("plotly_chart")) == 1 and not at.dataframe
+    charts = 1
+    for view in ("per_student", "burn_down"):
+        at.segmented_control(key=VIEW_KEY).set_value(view).run()
+        assert not at.exception, [e.value for e in at.exception]
+        charts += len(at.get("plotly_chart"))
+    at.segmented_control(key=VIEW_KEY).set_value("top_spenders").run()
     top = at.dataframe[0].value
     assert list(top["student"]) == ["bob", "alice"]
-    assert len(at.get("plotly_chart")) == 3
+    assert charts == 3
 
 
 def test_the_filters_narrow_the_totals(app, portal, class_history) -> None:
@@ -102,8 +111,8 @@ def test_the_filters_narrow_the_totals(app, portal, class_history) -> None:
     at.multiselect(key="dashboard_filters.cost.owners").set_value(["bob"]).run()
     assert metrics(at)["Cost so far"] == "$3.00"
     # Only bob's bar and line remain; one student leaves no top spenders table.
-    assert [s.value for s in at.subheader] == ["Cost per day", "Against the budget",
-                                               "Budget burn-down", "Per template"]
+    assert at.segmented_control(key=VIEW_KEY).options == ["Cost per day", "Against the budget",
+                                                          "Budget burn-down", "Per template"]
 
 
 def test_an_empty_class(app) -> None:

@@ -15,8 +15,10 @@ from streamlit.testing.v1 import AppTest
 from portal.components.cost_charts import (
     burn_down_figure,
     money,
+    panel_views,
     per_day_figure,
     per_student_figure,
+    reading_version,
     top_spenders_rows,
 )
 from services.settings import Settings
@@ -124,6 +126,16 @@ def test_top_spenders_rank_by_cost_in_view(class_cost: ClassCost) -> None:
     assert rows[0]["budget used"] == pytest.approx(60.0)
 
 
+def test_the_figures_are_kept_under_a_digest_of_the_reading(meter: PortalContext,
+                                                            class_cost: ClassCost) -> None:
+    # The same rows read again: the same digest, so the same kept figures.
+    assert reading_version(reading(meter)) == reading_version(class_cost)
+    add(meter, destroyed("b3", start=T0, end=at(1), owner="bob", price=0.5))
+    assert reading_version(reading(meter)) != reading_version(class_cost)
+    # And a later moment is another reading: the projection moved.
+    assert reading_version(reading(meter, now=at(4))) != reading_version(reading(meter))
+
+
 def test_money() -> None:
     assert money(12.345) == "$12.35"
     assert money(0.15) == "$0.150"
@@ -154,6 +166,29 @@ def plotly_specs(app: AppTest) -> list[dict]:
     return [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
 
 
+VIEW_KEY = "cost_charts.test.view"
+
+
+def show(app: AppTest, view: str) -> AppTest:
+    """Pick one of the panel's views: only that one is drawn."""
+    app.segmented_control(key=VIEW_KEY).set_value(view).run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def every_view(app: AppTest, *, single: bool = False) -> dict[str, list]:
+    """What the panel draws across its views, picked one after the other: the views' labels, and
+    the charts, tables and captions of all of them in the views' order."""
+    drawn: dict[str, list] = {"views": list(app.segmented_control(key=VIEW_KEY).options),
+                              "charts": [], "dataframes": [], "captions": []}
+    for view in panel_views(single):
+        show(app, view)
+        drawn["charts"] += plotly_specs(app)
+        drawn["dataframes"] += [frame.value for frame in app.dataframe]
+        drawn["captions"] += [c.value for c in app.caption if c.value not in drawn["captions"]]
+    return drawn
+
+
 def test_the_panel_renders_metrics_charts_and_tables(class_cost: ClassCost,
                                                      tmp_path: Path) -> None:
     app = run_panel(class_cost, tmp_path)
@@ -162,14 +197,17 @@ def test_the_panel_renders_metrics_charts_and_tables(class_cost: ClassCost,
                        "Projected": money(class_cost.projected_usd),
                        "Budget used": f"{class_cost.budget_used_pct:.0f}%",
                        "Running now": "1"}
-    assert len(plotly_specs(app)) == 3
-    assert [s.value for s in app.subheader] == ["Cost per day", "Per student", "Budget burn-down",
-                                               "Top spenders", "Per template"]
-    top = app.dataframe[0].value
+    # One view at a time: the cost per day first.
+    assert len(plotly_specs(app)) == 1 and not app.dataframe
+    drawn = every_view(app)
+    assert len(drawn["charts"]) == 3
+    assert drawn["views"] == ["Cost per day", "Per student", "Budget burn-down", "Top spenders",
+                              "Per template"]
+    top = drawn["dataframes"][0]
     assert list(top["student"]) == ["alice", "bob"]
-    per_template = app.dataframe[1].value
+    per_template = drawn["dataframes"][1]
     assert per_template["cost so far (USD)"].sum() == pytest.approx(class_cost.total_usd)
-    captions = " ".join(c.value for c in app.caption)
+    captions = " ".join(drawn["captions"])
     assert "2 of the 3 environments ran on the embedded cloud and cost nothing real" in captions
     assert "until its lease ends" in captions
 
@@ -179,8 +217,8 @@ def test_one_students_panel_has_no_class_parts(meter: PortalContext, tmp_path: P
         destroyed("b1", start=T0, end=at(2), owner="bob"))
     mine = reading(meter, actor=Actor("alice", Role.STUDENT))
     app = run_panel(mine, tmp_path)
-    assert [s.value for s in app.subheader] == ["Cost per day", "Against the budget",
-                                               "Budget burn-down", "Per template"]
+    assert app.segmented_control(key=VIEW_KEY).options == ["Cost per day", "Against the budget",
+                                                           "Budget burn-down", "Per template"]
     assert "Metered from list prices; environments on the embedded cloud cost nothing real." in [
         c.value.split(" ", 1)[1] for c in app.caption if c.value.startswith(":material/science:")]
 
@@ -188,15 +226,16 @@ def test_one_students_panel_has_no_class_parts(meter: PortalContext, tmp_path: P
 def test_many_students_pick_who_is_on_the_burn_down(meter: PortalContext, tmp_path: Path) -> None:
     add(meter, *[destroyed(f"e{i}", start=T0, end=at(1), owner=f"s{i:02d}", price=float(i))
                  for i in range(1, 13)])
-    app = run_panel(reading(meter), tmp_path)
+    app = show(run_panel(reading(meter), tmp_path), "burn_down")
     picker = app.multiselect[0]
     # The eight projected to spend most.
     assert picker.value == [f"s{i:02d}" for i in range(12, 4, -1)]
-    lines = {t["name"] for t in plotly_specs(app)[2]["data"]}
+    [burn_down] = plotly_specs(app)
+    lines = {t["name"] for t in burn_down["data"]}
     assert lines == {f"s{i:02d}" for i in range(5, 13)} | {
         f"s{i} crosses the budget" for i in (10, 11, 12)}
     picker.set_value(["s01"]).run()
-    assert {t["name"] for t in plotly_specs(app)[2]["data"]} == {"s01"}
+    assert {t["name"] for t in plotly_specs(app)[0]["data"]} == {"s01"}
 
 
 def test_an_empty_window_says_so(meter: PortalContext, tmp_path: Path) -> None:

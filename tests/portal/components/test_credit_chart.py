@@ -8,8 +8,9 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from portal.components.credit_chart import credit_figure
+from portal.components.credit_chart import credit_figure, predicted_credits
 from services.credit_predictor import CreditPrediction, predict_credits
+from services.workload.profiles import WorkloadProfile
 
 
 def draining() -> CreditPrediction:
@@ -92,3 +93,14 @@ def test_the_chart_renders_in_streamlit() -> None:
     assert [trace["name"] for trace in spec["data"]][-1] == "Throttling starts"
     assert chart.proto.alt == ("CPU credit balance and CPU utilization of a t3.micro over 6 "
                                "hours: held at the baseline from 2.5 h")
+
+
+def test_the_page_asks_for_a_prediction_once_per_set_of_inputs() -> None:
+    steady = WorkloadProfile.steady(20.0)
+    asked = {"instance_type": "t3.micro", "profile": steady, "hours": 6, "start_balance": 30.0,
+             "unlimited": False}
+    # A start left empty is the current hour, as predict_credits takes it.
+    kept = predicted_credits(**asked, start=None)
+    assert kept == predict_credits(**asked)
+    assert predicted_credits(**asked, start=None) == kept
+    assert predicted_credits(**asked | {"hours": 7}, start=None).hours[-1].hour == 6

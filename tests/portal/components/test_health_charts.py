@@ -4,17 +4,20 @@ the panel drawing them with the simulated label."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
+from plotly.io import to_json
 from streamlit.testing.v1 import AppTest
 
-from portal.components import health_charts
+from portal.components import health_charts, health_figures
 from services.context import PortalContext
 from services.identity import Actor
 from services.monitoring import health_view
+from services.monitoring.filters import DashboardFilter
 from tests.services.monitoring.health_history import (
     ALICE,
     DAY,
@@ -73,6 +76,66 @@ def test_a_large_class_is_one_image_with_a_row_per_instance(ctx: PortalContext) 
         f"i-{n:02d}" for n in range(19, -1, -1)]
     marked = (np.asarray(figure.data[0].z, dtype="float64") < 0).sum(axis=1)
     assert list(marked) == [min(n, 24) for n in range(19, -1, -1)]
+
+
+def test_the_class_chart_is_sent_as_packed_32_bit_floats(ctx: PortalContext) -> None:
+    build_class(ctx)
+    health = health_view.class_health(ctx, actor=TEACHER, filter=DAY, now=NOW)
+    figure = health_charts.credit_balance_figure(health)
+    balances = figure.data[0]
+    # Plotly packs numpy arrays as binary: four bytes a cell, not eight, nor a number as text.
+    assert balances.z.dtype == np.float32 and balances.customdata.dtype == np.float32
+    sent = json.loads(to_json(figure, validate=False))["data"][0]
+    assert sent["z"]["dtype"] == sent["customdata"]["dtype"] == "f4"
+    assert sent["z"]["shape"] == "3, 24"
+
+
+def test_more_columns_than_the_chart_can_show_become_spans(ctx: PortalContext) -> None:
+    """A small class over a long window: 1,000 hours in at most MAX_COLUMNS columns, each the
+    balance at the end of its span, marked if any hour of it throttled."""
+    hours = 1000
+    moments = pd.date_range("2026-09-01", periods=hours, freq="h", tz="UTC")
+    frame = pd.DataFrame({
+        "instance_id": "i-one", "hour": moments, "balance": np.arange(hours, dtype="float64"),
+        "balance_min": np.arange(hours, dtype="float64"), "cpu": 5.0, "cpu_max": 5.0,
+        "throttled": np.arange(hours) == 501})
+    instances = pd.DataFrame({"instance_id": ["i-one"], "owner": ["alice"],
+                              "template_id": ["web-server"]})
+    health = health_view.ClassHealth(start=moments[0].to_pydatetime(),
+                                     end=moments[-1].to_pydatetime(), resolution_s=3600,
+                                     hours=frame, instances=instances)
+    balances = health_charts.credit_balance_figure(health).data[0]
+    columns = [pd.Timestamp(x, unit="ms") for x in balances.x]
+    assert len(columns) == 500 <= health_figures.MAX_COLUMNS
+    assert columns[:2] == [pd.Timestamp("2026-09-01 00:00"), pd.Timestamp("2026-09-01 02:00")]
+    shown = np.asarray(balances.customdata, dtype="float64")[0]
+    assert list(shown[:3]) == [1.0, 3.0, 5.0]  # the balance at the end of each two hours
+    marked = np.asarray(balances.z, dtype="float64")[0] < 0
+    assert list(np.flatnonzero(marked)) == [250]  # hours 500 and 501
+
+
+def test_a_window_ending_now_is_kept_by_its_shape_not_its_moments() -> None:
+    now = datetime(2026, 11, 20, 15, 30, 12, tzinfo=UTC)
+    week = DashboardFilter(start=now - timedelta(days=7), end=now, owners=("bob",))
+    later = DashboardFilter(start=now - timedelta(days=7, minutes=-3), end=now + timedelta(
+        minutes=3), owners=("bob",))
+    # The last 7 days asked now and three minutes later: one key, so one entry, refreshed in
+    # the background rather than read afresh while a visitor waits.
+    live = health_charts.cache_window(week, now=now)
+    assert live == health_charts.cache_window(later, now=now + timedelta(minutes=3))
+    assert isinstance(live, health_charts.LiveWindow) and live.length == timedelta(days=7)
+    resolved = health_charts.window_filter(live)
+    assert resolved.end - resolved.start == timedelta(days=7) and resolved.owners == ("bob",)
+    assert resolved.end.second == 0 and resolved.end >= datetime.now(UTC) - timedelta(minutes=1)
+    # A custom range up to today starts where it starts, however long it has run.
+    today = DashboardFilter(start=datetime(2026, 11, 14, tzinfo=UTC), end=now)
+    custom = health_charts.cache_window(today, now=now)
+    assert custom == health_charts.cache_window(
+        DashboardFilter(start=today.start, end=now + timedelta(minutes=5)),
+        now=now + timedelta(minutes=5))
+    assert health_charts.window_filter(custom).start == today.start
+    # A window of the past is itself, to the minute.
+    assert health_charts.cache_window(DAY, now=now) == DAY
 
 
 def test_the_detail_draws_the_baseline_and_shades_throttling(ctx: PortalContext) -> None:
@@ -181,6 +244,20 @@ def test_the_panel_draws_every_section_and_labels_simulated_data(ctx: PortalCont
     assert len(at.get("plotly_chart")) == 6
     # The two hours before the day, and hours 4-8 of it.
     assert "2 throttled stretches shaded" in "\n".join(c.value for c in at.caption)
+
+
+def test_every_instance_is_listed_once_its_expander_is_opened(ctx: PortalContext) -> None:
+    build_class(ctx)
+    at = AppTest.from_function(panel_app, args=(TEACHER,), default_timeout=30).run()
+    assert not at.exception, [e.value for e in at.exception]
+    [every] = [e for e in at.expander if e.label.startswith("Every instance")]
+    assert every.label == "Every instance (3), the most throttled first"
+    assert not at.dataframe  # not sent until opened
+    at.session_state["health_charts.test.instances"] = True
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    [table] = at.dataframe
+    assert list(table.value["instance_id"]) == ["i-bob-1", "i-alice", "i-bob-2"]
 
 
 def test_a_student_with_nothing_to_show_gets_empty_states(ctx: PortalContext) -> None:
