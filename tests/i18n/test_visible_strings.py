@@ -27,8 +27,11 @@ TEXT_KEYWORDS = {"label", "help", "placeholder", "title", "caption", "text", "bo
                  "value_label", "empty_text"}
 # Two letters in a row: a word someone reads (a lone "x" or a unit sign is not).
 WORD = re.compile(r"[A-Za-z]{2,}")
-# Literal parts that are markup or an icon, not words: ":material/rocket:", "**", "`...`" code.
-NOT_WORDS = re.compile(r":material/[a-z_]+:|`[^`]*`|https?://\S+|\{[^}]*\}")
+# Literal parts that are markup, an icon or a name, not words: ":material/rocket:", ":red[",
+# "`...`" code, the product's own name.
+NOT_WORDS = re.compile(r":material/[a-z_]+:|:[a-z]+\[|`[^`]*`|https?://\S+|\{[^}]*\}|Sandbox Portal")
+# Whoever these are called on writes to the server's log, which stays English.
+LOGGERS = {"logger", "log", "logging", "_log", "LOGGER"}
 
 
 def reads_as_words(node: ast.expr) -> bool:
@@ -50,6 +53,8 @@ def bare_texts(path: Path) -> list[str]:
         if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
             continue
         if node.func.attr not in TEXT_CALLS and node.func.attr != "tabs":
+            continue
+        if isinstance(node.func.value, ast.Name) and node.func.value.id in LOGGERS:
             continue
         shown = list(node.args[:1]) + [k.value for k in node.keywords if k.arg in TEXT_KEYWORDS]
         for argument in shown:
