@@ -1,9 +1,15 @@
 """Launch: pick a template, set its parameters and lease, read the code they become, its
-architecture, cost and the advisor's findings, then launch and watch."""
+architecture, cost and the advisor's findings, then launch and watch.
+
+The form is drawn first: the engines and the cloud target are asked after it (the first time,
+that takes seconds), the preview after them. Of the preview only the open tab is drawn, in a
+fragment: switching tabs or opening a file reruns the preview alone.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -35,8 +41,9 @@ from services.errors import (
     TargetUnavailableError,
     ValidationError,
 )
+from services.catalog_service import TemplateManifest
 from services.history.models import EnvironmentStatus
-from services.i18n import _, format_money
+from services.i18n import _, current_locale, format_money
 from services.limits import LimitExceededError
 
 ENVIRONMENTS_PAGE = Path(__file__).with_name("my_environments_page.py")
@@ -44,6 +51,9 @@ LAUNCH_KEY = "launch_page.launch"
 LEASE_KEY = "launch_page.lease_hours"
 COURSE_KEY = "launch_page.course"
 ENGINE_KEY = "launch_page.engine"
+PREVIEW_TAB_KEY = "launch_page.preview"
+PREVIEW_TAB_KEPT_KEY = "launch_page.preview_tab_kept"
+PREVIEW_KEPT_KEY = "launch_page.preview_kept"
 
 actor = identity.require_actor()
 ctx = portal_context()
@@ -80,15 +90,31 @@ if not actor.is_instructor:
 
 manifest = template_picker(templates)
 st.caption(md_escape(manifest.summary))
-engines = {}
-target_usable = False
-with portal_errors():
-    engines = {name: environment_service.engine_availability(ctx, manifest, name)
-               for name in manifest.engines}
-    target_usable = target_state(environment_service.target_state(ctx),
-                                 show_identity=actor.is_instructor)
-if not engines:
-    st.stop()
+# Where launches go: filled in once the form is drawn.
+target_slot = st.empty()
+
+
+def kept_preview(manifest: TemplateManifest, values: dict[str, Any],
+                 lease_hours: Any) -> preview_service.LaunchPreview:
+    """The preview of these values, kept in this session for the last ones previewed: coming
+    back to the page, or a rerun that changed nothing it reads, draws it without computing it
+    again. Kept under what it depends on: the language, the template and its version, the
+    course, the cloud, the student and the values; never with a secret among the values."""
+    secret = any(spec.secret and spec.name in values for spec in manifest.parameters)
+    key = None if secret else (
+        current_locale(), actor.name, manifest.id, manifest.version, course_id,
+        ctx.settings.cloud.value, ctx.settings.region, repr(lease_hours),
+        tuple(sorted((name, repr(value)) for name, value in values.items())))
+    kept = st.session_state.get(PREVIEW_KEPT_KEY)
+    if key is not None and kept is not None and kept[0] == key:
+        return kept[1]
+    st.session_state.pop(PREVIEW_KEPT_KEY, None)
+    made = preview_service.preview(ctx, template_id=manifest.id, parameters=values,
+                                   owner=actor.name, lease_hours=lease_hours)
+    if key is not None:
+        st.session_state[PREVIEW_KEPT_KEY] = (key, made)
+    return made
+
 
 form_col, preview_col = st.columns([2, 3], gap="large")
 with form_col:
@@ -97,14 +123,21 @@ with form_col:
     lease_hours = lease_input(default=ctx.settings.default_lease_hours,
                               maximum=min(ctx.settings.max_lease_hours, policy.max_lease_hours),
                               key=LEASE_KEY)
+    engines = {}
+    target_usable = False
+    with target_slot.container(), portal_errors():
+        engines = {name: environment_service.engine_availability(ctx, manifest, name)
+                   for name in manifest.engines}
+        target_usable = target_state(environment_service.target_state(ctx),
+                                     show_identity=actor.is_instructor)
+    if not engines:
+        st.stop()
     engine, engine_state = engine_picker(engines, key=ENGINE_KEY)
     preview = None
     field_errors: dict[str, str] = {}
     with portal_errors():
         try:
-            preview = preview_service.preview(ctx, template_id=manifest.id,
-                                              parameters=form.values, owner=actor.name,
-                                              lease_hours=lease_hours)
+            preview = kept_preview(manifest, form.values, lease_hours)
         except ValidationError as exc:
             field_errors = exc.field_errors
     if preview is not None:
@@ -131,19 +164,34 @@ with form_col:
                 run_progress.watch("launch", started)
     form.show_errors(field_errors)
 
+
+@st.fragment
+def preview_tabs(preview: preview_service.LaunchPreview, manifest: TemplateManifest) -> None:
+    """The open tab of the preview; the others are drawn when picked. The tab picked is kept
+    while the preview is not shown (parameters to fix), so that it comes back as it was."""
+    if PREVIEW_TAB_KEY not in st.session_state and PREVIEW_TAB_KEPT_KEY in st.session_state:
+        st.session_state[PREVIEW_TAB_KEY] = st.session_state[PREVIEW_TAB_KEPT_KEY]
+    code_tab, architecture_tab, cost_tab = st.tabs(
+        [_("Code"), _("Architecture"), _("Cost estimate")], key=PREVIEW_TAB_KEY,
+        on_change="rerun")
+    st.session_state[PREVIEW_TAB_KEPT_KEY] = st.session_state[PREVIEW_TAB_KEY]
+    if code_tab.open:
+        with code_tab:
+            code_view(preview.rendered, key="launch_page.code", engines=manifest.engines)
+    if architecture_tab.open:
+        with architecture_tab:
+            architecture_diagram(preview.diagram, key=f"launch_page.diagram.{manifest.id}")
+    if cost_tab.open:
+        with cost_tab:
+            cost_estimates_by_region(preview.estimates, key="launch_page.cost")
+
+
 with preview_col:
     if preview is None:
         st.info(_("Fix the parameters marked in red to see the code they become, the "
                   "architecture and the cost."), icon=":material/code_off:")
     else:
-        code_tab, architecture_tab, cost_tab = st.tabs(
-            [_("Code"), _("Architecture"), _("Cost estimate")])
-        with code_tab:
-            code_view(preview.rendered, key="launch_page.code", engines=manifest.engines)
-        with architecture_tab:
-            architecture_diagram(preview.diagram, key=f"launch_page.diagram.{manifest.id}")
-        with cost_tab:
-            cost_estimates_by_region(preview.estimates, key="launch_page.cost")
+        preview_tabs(preview, manifest)
 
 env = run_progress.run_progress(ctx, actor, slot="launch")
 if env is not None:

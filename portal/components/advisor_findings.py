@@ -1,6 +1,8 @@
 """The advisor's report before launch: errors, warnings, notes, each with its fix.
 
-Owns no session_state of its own: `key` only keeps the widgets of two reports on one page apart.
+Owns the `<key>.notes` session_state key (the notes' expander open or not); `key` also keeps
+two reports on one page apart. The notes are drawn only while their expander is open, and opening
+it reruns the notes alone.
 """
 
 from __future__ import annotations
@@ -32,6 +34,22 @@ def _body(group: tuple[Finding, ...]) -> str:
     return text + _("**Fix:** {fix}").format(fix=md_escape(first.fix))
 
 
+def notes_key(key: str) -> str:
+    """The session_state key of the notes' expander: True while it is open."""
+    return f"{key}.notes"
+
+
+@st.fragment
+def _notes(infos: list[tuple[Finding, ...]], key: str) -> None:
+    notes = st.expander(ngettext("{count} note", "{count} notes",
+                                 len(infos)).format(count=len(infos)),
+                        icon=":material/info:", key=notes_key(key), on_change="rerun")
+    if notes.open:
+        with notes:
+            for group in infos:
+                st.info(_body(group))
+
+
 def advisor_findings(report: AdvisorReport, *, key: str) -> None:
     """The report as callouts; the caller disables Launch when `report.blocks_launch`."""
     groups = report.by_rule_and_severity()
@@ -51,8 +69,4 @@ def advisor_findings(report: AdvisorReport, *, key: str) -> None:
         for group in warnings:
             st.warning(_body(group), icon=":material/warning:")
         if infos:
-            with st.expander(ngettext("{count} note", "{count} notes",
-                                      len(infos)).format(count=len(infos)),
-                             icon=":material/info:"):
-                for group in infos:
-                    st.info(_body(group))
+            _notes(infos, key)

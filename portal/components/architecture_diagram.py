@@ -3,6 +3,8 @@ an arrow from each resource to every resource it refers to."""
 
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
 from services.diagram_service import Diagram
@@ -10,6 +12,18 @@ from services.i18n import _, ngettext
 
 # Past this many arrows, a word on each one crowds the picture; their style still tells the kind.
 _NAMED_ARROWS_UP_TO = 30
+
+
+# The DOT text of a diagram: the same on every rerun of an unchanged template (a Diagram is
+# immutable and hashable), and tens of milliseconds of Graphviz quoting to write.
+@functools.lru_cache(maxsize=64)
+def _dot(diagram: Diagram, edge_labels: bool) -> str:
+    return diagram.to_dot(edge_labels=edge_labels)
+
+
+@functools.lru_cache(maxsize=64)
+def _legend_dot(diagram: Diagram) -> str:
+    return diagram.legend_to_dot()
 
 
 def _resources(number: int) -> str:
@@ -28,9 +42,9 @@ def architecture_diagram(diagram: Diagram, *, key: str) -> None:
         help=_("Ref, GetAtt, Sub or DependsOn on every arrow. Off, the arrow's style tells it."))
     counts = {"resources": _resources(resources), "references": _references(references)}
     st.graphviz_chart(
-        diagram.to_dot(edge_labels=name_arrows), width="stretch",
+        _dot(diagram, bool(name_arrows)), width="stretch",
         alt=_("Architecture diagram: {resources} and {references} between them").format(**counts))
-    st.graphviz_chart(diagram.legend_to_dot(), width="content",
+    st.graphviz_chart(_legend_dot(diagram), width="content",
                       alt=_("The fill colour of each AWS service in the diagram"))
     st.caption(_(
         "{resources}, {references}. An arrow points from a resource to the one it uses: grey for "

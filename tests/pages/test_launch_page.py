@@ -6,6 +6,7 @@ import io
 import re
 import zipfile
 
+from portal.components.code_view import engine_key, file_key
 from portal.components.parameter_form import field_key
 from portal.components.template_picker import PICKER_KEY
 from services import environment_service
@@ -16,6 +17,8 @@ from tests.pages.conftest import ALICE, open_page, plain, texts, wait_until
 
 LAUNCH = "launch_page.launch"
 LEASE = "launch_page.lease_hours"
+PREVIEW_TAB = "launch_page.preview"
+CODE = "launch_page.code"
 
 
 def launch_page(app, template_id: str = "web-server"):  # type: ignore[no-untyped-def]
@@ -48,11 +51,28 @@ def _tab(at, label: str):  # type: ignore[no-untyped-def]
     return next(tab for tab in at.tabs if tab.label == label)
 
 
+def _open(at, **states):  # type: ignore[no-untyped-def]
+    """Open tabs and expanders as a click would: only the open ones are drawn."""
+    for key, state in states.items():
+        at.session_state[key] = state
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _open_preview_tab(at, label: str):  # type: ignore[no-untyped-def]
+    return _open(at, **{PREVIEW_TAB: label})
+
+
 def test_both_tabs_show_the_rendered_code_and_downloads(app) -> None:
     at = launch_page(app)
     assert [tab.label for tab in at.tabs] == [
         "Code", "Terraform", "CloudFormation", "Architecture", "Cost estimate"]
-    terraform, cloudformation = _tab(at, "Terraform"), _tab(at, "CloudFormation")
+    # Each file is drawn once its expander is opened; your values come first.
+    tfvars_label = next(e.label for e in _tab(at, "Terraform").expander)
+    assert tfvars_label == "terraform.tfvars  (your values)"
+    _open(at, **{file_key(CODE, EngineName.TERRAFORM, "terraform.tfvars"): True})
+    terraform = _tab(at, "Terraform")
     tf_languages = {code.language for code in terraform.code}
     assert "hcl" in tf_languages
     tfvars = next(code.value for code in terraform.code
@@ -60,17 +80,43 @@ def test_both_tabs_show_the_rendered_code_and_downloads(app) -> None:
     # Laid out as `terraform fmt` writes it: the `=` of neighbouring lines in one column.
     assert re.search(r'^vpc_cidr +=  ?"10\.0\.0\.0/16"$', tfvars, re.MULTILINE)
     assert re.search(r'^  "sandbox:owner" += "alice"$', tfvars, re.MULTILINE)
+    downloads = {b.label for b in at.get("download_button")}
+    # The other engine's tab, and its template's expander, are drawn once opened.
+    _open(at, **{engine_key(CODE): "CloudFormation",
+                 file_key(CODE, EngineName.CLOUDFORMATION, "cloudformation.yaml"): True})
+    cloudformation = _tab(at, "CloudFormation")
     assert [code.language for code in cloudformation.code] == ["json", "yaml"]
     assert '"ParameterKey": "VpcCidr"' in cloudformation.code[0].value
     assert "AWSTemplateFormatVersion" in cloudformation.code[1].value
-    assert {b.label for b in at.get("download_button")} == {
-        "Download Terraform (.zip)", "Download CloudFormation (.zip)"}
+    downloads |= {b.label for b in at.get("download_button")}
+    assert downloads == {"Download Terraform (.zip)", "Download CloudFormation (.zip)"}
 
     # Typed values reach the code at once.
+    at.session_state[engine_key(CODE)] = "Terraform"
     at.text_input(key=field_key("web-server", "site_title")).input("Alice lab").run()
     tfvars = next(code.value for code in _tab(at, "Terraform").code
                   if re.search(r"^site_title +=", code.value, re.MULTILINE))
     assert re.search(r'^site_title += "Alice lab"$', tfvars, re.MULTILINE)
+
+
+def test_only_the_open_tab_and_the_open_files_are_drawn(app) -> None:
+    at = launch_page(app, "three-tier")
+    # The Code tab, its Terraform tab, every file closed: titles only, no code.
+    assert len(_tab(at, "Terraform").expander) == 15
+    assert not at.code and not at.get("graphviz_chart") and not at.metric
+    assert {b.label for b in at.get("download_button")} == {"Download Terraform (.zip)"}
+
+    _open(at, **{file_key(CODE, EngineName.TERRAFORM, "main.tf"): True})
+    [main] = at.code
+    assert main.language == "hcl" and "module " in main.value
+
+    _open_preview_tab(at, "Architecture")
+    assert at.get("graphviz_chart") and not at.code and not at.metric
+    _open_preview_tab(at, "Cost estimate")
+    assert at.metric and not at.get("graphviz_chart") and not at.code
+    # Back to the code: the file opened before is open again.
+    _open_preview_tab(at, "Code")
+    assert [c.value for c in at.code] == [main.value]
 
 
 def test_the_terraform_download_holds_the_module_and_its_tfvars(app, portal) -> None:
@@ -172,7 +218,7 @@ def test_the_advisor_warns_on_the_page_and_an_error_blocks_launch(app) -> None:
 
 
 def test_the_architecture_tab_draws_the_templates_resources(app) -> None:
-    at = launch_page(app, "three-tier")
+    at = _open_preview_tab(launch_page(app, "three-tier"), "Architecture")
     [chart, *_] = _tab(at, "Architecture").get("graphviz_chart")
     dot = chart.proto.spec
     assert dot.startswith("digraph") and "cluster_data" in dot
@@ -180,7 +226,7 @@ def test_the_architecture_tab_draws_the_templates_resources(app) -> None:
 
 
 def test_the_cost_tab_follows_the_lease_and_the_region(app) -> None:
-    at = launch_page(app, "three-tier")
+    at = _open_preview_tab(launch_page(app, "three-tier"), "Cost estimate")
     cost = _tab(at, "Cost estimate")
     metrics = {m.label: m.value for m in cost.metric}
     per_hour = float(metrics["Per hour"].lstrip("$").replace(",", ""))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from portal.components.advisor_findings import notes_key
 from portal.components.text import md_escape
 from services.advisor import AdvisorReport, Finding, Severity
 from services.render_service import portal_tags, render, validate_parameters
@@ -45,6 +46,11 @@ def test_errors_warnings_and_notes_each_with_their_fix() -> None:
     (warning,) = at.warning
     assert md_escape("module.db.aws_db_instance.this") in warning.value
     assert [e.label for e in at.expander] == ["1 note"]
+    # The notes are drawn once their expander is opened.
+    assert not at.info
+    at.session_state[notes_key("test")] = True
+    at.run()
+    assert not at.exception
     (note,) = at.info
     assert "**ADV005** · CloudFormation · WebServer" in note.value
 
