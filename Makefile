@@ -118,6 +118,7 @@ bench: install
 	$(BIN)/python bench/launch.py
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/sign_in.py
+	$(BIN)/python bench/pages.py
 
 # Re-pin every dependency after editing pyproject.toml.
 lock: install
