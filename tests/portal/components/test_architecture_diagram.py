@@ -68,3 +68,32 @@ def test_one_resource_reads_in_the_singular() -> None:
     assert not at.exception
     assert 'label="Topic\\nSNS Topic\\nif IsProd"' in charts(at)[0]
     assert any(c.value.startswith("1 resource, 0 references.") for c in at.caption)
+
+
+def test_tier_names_follow_the_readers_language_on_the_same_template() -> None:
+    """The drawing is cached per template; an English reader after a Korean one (and back)
+    still gets their own language's tier names."""
+    from services import i18n
+    from services.diagram_service import TIER_LABELS
+
+    diagram = template_diagram(catalog(), "three-tier")
+    tier = next(t for t in diagram.tiers() if t in TIER_LABELS)
+    with i18n.use_locale("ko"):
+        korean_tier = i18n._(TIER_LABELS[tier])
+
+    def drawn(locale: str) -> str:
+        at = AppTest.from_function(localized_diagram_app, args=(diagram,))
+        at.session_state["i18n.locale"] = locale  # as portal/locale.py keeps it
+        return charts(at.run())[0]
+
+    english, korean = drawn("en"), drawn("ko")
+    assert korean_tier != TIER_LABELS[tier]
+    assert korean_tier in korean and korean_tier not in english
+    assert TIER_LABELS[tier] in drawn("en")
+
+
+def localized_diagram_app(diagram: "Diagram") -> None:  # run as a script
+    import portal.locale  # noqa: F401 - registers the session's language with services.i18n
+    from portal.components.architecture_diagram import architecture_diagram
+
+    architecture_diagram(diagram, key="launch.diagram")
