@@ -29,3 +29,18 @@ def cfn_parameters(manifest: TemplateManifest) -> dict[str, dict[str, Any]]:
 
 
 __all__ = ["TEMPLATES_DIR", "catalog", "cfn_document", "cfn_parameters", "yaml"]
+
+
+def hcl_loads(text: str) -> dict[str, Any]:
+    """python-hcl2's own parse (its default options), one at a time with the portal's parses:
+    a preview warm-up thread may be parsing in this process (services/advisor/terraform_model)."""
+    import hcl2
+
+    from services.advisor.terraform_model import HCL_PARSE_LOCK
+
+    with HCL_PARSE_LOCK:
+        return hcl2.loads(text)
+
+
+def hcl_load(path: Path | str) -> dict[str, Any]:
+    return hcl_loads(Path(path).read_text())

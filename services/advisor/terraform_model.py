@@ -14,6 +14,7 @@ Rules read resource blocks as written (`resources`): a finding points at the blo
 from __future__ import annotations
 
 import copy
+import threading
 import posixpath
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -56,7 +57,15 @@ def parse_hcl(text: str) -> dict[str, Any]:
 
 @lru_cache(maxsize=512)
 def _parse_cached(text: str) -> dict[str, Any]:
-    return hcl2.loads(text, serialization_options=PARSE_OPTIONS)
+    with HCL_PARSE_LOCK:
+        return hcl2.loads(text, serialization_options=PARSE_OPTIONS)
+
+
+# python-hcl2 serialises through one context object shared by every call (a mutable default
+# argument its rules pass on implicitly), which two threads parsing at once (a page's script
+# and the preview warm-up) set and restore over each other. Once crossed, every later parse in
+# the process loses its `${...}` and reads `true` as a string. So one parse at a time.
+HCL_PARSE_LOCK = threading.Lock()
 
 
 InstanceKey = int | str

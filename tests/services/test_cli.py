@@ -9,8 +9,8 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import hcl2
 import pytest
+from tests.templates_support import hcl_load
 
 SANDBOX = str(Path(sys.executable).parent / "sandbox")
 
@@ -38,7 +38,7 @@ def test_render_writes_files(portal_env: dict[str, str], tmp_path: Path, fmt: st
                  "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     if fmt == "terraform":
-        tfvars = hcl2.load(open(tmp_path / "terraform.tfvars"))
+        tfvars = hcl_load(tmp_path / "terraform.tfvars")
         assert tfvars["instance_type"] == '"t3.small"'
         assert (tmp_path / "variables.tf").exists()
     else:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator
 
-import hcl2
 import pytest
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
@@ -18,6 +17,7 @@ from services.identity import Actor, Role
 from services.render_service import RenderedTemplate, portal_tags, render, validate_parameters
 
 from tests.templates_support import catalog, cfn_document
+from tests.templates_support import hcl_load
 
 TIERS = {"network", "edge", "app", "data", "observability"}
 ALICE = Actor("alice", Role.STUDENT)
@@ -45,7 +45,7 @@ def unquote(value: Any) -> Any:
 def terraform_resources(module: str | None = None) -> TerraformResources:
     folder = manifest().terraform_dir / ("modules/" + module if module else "")
     found: TerraformResources = {}
-    for block in hcl2.load(open(folder / "main.tf")).get("resource", []):
+    for block in hcl_load(folder / "main.tf").get("resource", []):
         for resource_type, named in block.items():
             for name, body in named.items():
                 found[(unquote(resource_type), unquote(name))] = body
@@ -298,7 +298,7 @@ def test_the_group_replaces_servers_the_load_balancer_finds_unhealthy_in_private
     tf_group = terraform_resources("app")[("aws_autoscaling_group", "app")]
     assert unquote(tf_group["health_check_type"]) == "ELB"
     assert tf_group["vpc_zone_identifier"] == "${var.private_subnet_ids}"
-    root = hcl2.load(open(manifest().terraform_dir / "main.tf"))
+    root = hcl_load(manifest().terraform_dir / "main.tf")
     modules = {unquote(name): body for block in root["module"] for name, body in block.items()}
     assert modules["app"]["private_subnet_ids"] == "${module.network.private_subnet_ids}"
 

@@ -7,7 +7,6 @@ import json
 import re
 import zipfile
 
-import hcl2
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,6 +21,7 @@ from services.render_service import (
 )
 
 from tests.templates_support import TEMPLATES_DIR, catalog, cfn_parameters
+from tests.templates_support import hcl_loads
 
 TAGS = portal_tags(env_id="0123456789", owner="alice", template_id="web-server")
 
@@ -108,7 +108,7 @@ def test_values_reach_the_code_only_as_variables_and_parameters() -> None:
     for path, text in rendered.terraform_files.items():
         if path != "terraform.tfvars":
             assert "Alice web lab" not in text and "10.9.4.0/24" not in text, path
-    tfvars = hcl2.loads(rendered.tfvars)
+    tfvars = hcl_loads(rendered.tfvars)
     assert tfvars["site_title"] == '"Alice web lab"'
     assert tfvars["public_subnet_cidr"] == '"10.9.4.0/24"'
     params = {p["ParameterKey"]: p["ParameterValue"] for p in rendered.cloudformation_parameters}
@@ -133,7 +133,7 @@ def test_downloads_hold_the_module_with_its_tfvars() -> None:
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 def test_any_string_becomes_exactly_one_hcl_string_literal(value: str) -> None:
     literal = hcl_string_literal(value)
-    parsed = hcl2.loads(f"a = {literal}\n")
+    parsed = hcl_loads(f"a = {literal}\n")
     # One literal, nothing interpolated or cut short: the parser hands back what we wrote.
     assert parsed["a"] == literal
     assert "${" not in literal and "%{" not in literal
@@ -163,7 +163,7 @@ def test_random_input_is_refused_or_renders_clean(template_id: str, data: st.Dat
         return
     rendered = _render(manifest, values)
     # Terraform: the tfvars parse and give back the value as a single literal.
-    tfvars = hcl2.loads(rendered.tfvars)
+    tfvars = hcl_loads(rendered.tfvars)
     assert tfvars[parameter.name] in (values[parameter.name], f'"{values[parameter.name]}"',
                                       str(values[parameter.name]).lower())
     # CloudFormation: the template is untouched (it lints clean, see test_templates) and AWS's

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import hcl2
 import pytest
 from cfnlint.api import lint_file
 
@@ -14,6 +13,7 @@ from services.render_service import portal_tags, render, validate_parameters
 from services.template_model import resolve_template
 
 from tests.templates_support import catalog, cfn_document
+from tests.templates_support import hcl_load, hcl_loads
 
 TEMPLATE_IDS = [t.id for t in catalog().all_templates()]
 PORTAL_VARIABLES = {"region", "tags"}
@@ -27,7 +27,7 @@ def _unquote(value: object) -> object:
 
 
 def _variables(manifest: TemplateManifest) -> dict[str, dict]:
-    parsed = hcl2.load(open(manifest.terraform_dir / "variables.tf"))
+    parsed = hcl_load(manifest.terraform_dir / "variables.tf")
     variables: dict[str, dict] = {}
     for block in parsed.get("variable", []):
         for name, body in block.items():
@@ -36,7 +36,7 @@ def _variables(manifest: TemplateManifest) -> dict[str, dict]:
 
 
 def _outputs(manifest: TemplateManifest) -> set[str]:
-    parsed = hcl2.load(open(manifest.terraform_dir / "outputs.tf"))
+    parsed = hcl_load(manifest.terraform_dir / "outputs.tf")
     return {_unquote(name) for block in parsed.get("output", []) for name in block}
 
 
@@ -96,8 +96,8 @@ def test_every_terraform_file_and_the_rendered_tfvars_parse(template_id: str) ->
                       tags=portal_tags(env_id="abc", owner="bob", template_id=template_id))
     for path, text in rendered.terraform_files.items():
         if path.endswith((".tf", ".tfvars")):
-            hcl2.loads(text)
-    tfvars = hcl2.loads(rendered.tfvars)
+            hcl_loads(text)
+    tfvars = hcl_loads(rendered.tfvars)
     assert tfvars["region"] == '"ap-northeast-2"'
     assert {"region", "tags"} <= set(tfvars)
 
@@ -120,7 +120,7 @@ def test_instances_are_replaced_when_user_data_changes(template_id: str) -> None
 
 def test_three_tier_is_built_from_modules_and_never_handles_a_password() -> None:
     manifest = catalog().get_template("three-tier")
-    root = hcl2.load(open(manifest.terraform_dir / "main.tf"))
+    root = hcl_load(manifest.terraform_dir / "main.tf")
     modules = {_unquote(name) for block in root.get("module", []) for name in block}
     assert {"vpc", "ec2", "db"} <= modules
     every_tf = "\n".join(p.read_text() for p in manifest.terraform_dir.rglob("*.tf"))
