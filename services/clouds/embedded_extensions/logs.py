@@ -1,5 +1,8 @@
 """CloudWatch Logs: log groups as AWS::Logs::LogGroup declares them, with their stack's tags,
-and their streams (AWS::Logs::LogStream, which moto does not model)."""
+and their streams (AWS::Logs::LogStream, which moto does not model).
+
+moto keeps a log group's tags after the group is deleted, keyed on its ARN, which is only its
+name: a later group of the same name came up with the old group's tags. They go with the group."""
 
 from __future__ import annotations
 
@@ -100,9 +103,24 @@ def _tag(resource: Any, tags: dict[str, str], account_id: str, region_name: str)
         backend.tag_resource(resource.arn, missing)
 
 
+def _deleted_group_drops_its_tags() -> None:
+    from moto.logs.models import LogsBackend
+
+    delete_log_group = LogsBackend.delete_log_group
+
+    def delete_log_group_and_its_tags(self: LogsBackend, log_group_name: str) -> None:
+        group = self.groups.get(log_group_name)
+        delete_log_group(self, log_group_name)
+        if group is not None:
+            self.tagger.delete_all_tags_for_resource(group.arn)
+
+    LogsBackend.delete_log_group = delete_log_group_and_its_tags  # type: ignore[method-assign]
+
+
 def install() -> None:
     from moto.logs.models import LogGroup
 
     _log_group_reads_its_properties()
     _arn_attribute_names_the_streams()
+    _deleted_group_drops_its_tags()
     stack_tags.register(LogGroup, _tag)

@@ -8,6 +8,11 @@ for a bucket that still holds objects (or object versions), so `delete_stack` co
 the bucket behind; AWS fails that delete with BucketNotEmpty. An empty bucket, versioned or not,
 is deleted.
 
+moto keeps a bucket's tags after the bucket is deleted, keyed on its ARN, which is only its
+name: a new bucket of that name, in a later stack, came up carrying the old stack's tags and
+never got its own, so the portal's sweep of the new environment could not find it. A deleted
+bucket's tags go with it.
+
 AWS::S3::BucketPolicy, in nearly every sample template that makes a bucket, was not modelled:
 the bucket kept no policy. It is put with PutBucketPolicy, and deleted with the resource.
 """
@@ -110,6 +115,18 @@ def _non_empty_bucket_is_not_deleted() -> None:
             classmethod(delete_from_cloudformation_json))
 
 
+def _deleted_bucket_drops_its_tags() -> None:
+    delete_bucket = S3Backend.delete_bucket
+
+    def delete_bucket_and_its_tags(self: S3Backend, bucket_name: str) -> FakeBucket | None:
+        deleted = delete_bucket(self, bucket_name)
+        if deleted is not None:
+            self.tagger.delete_all_tags_for_resource(deleted.arn)
+        return deleted
+
+    S3Backend.delete_bucket = delete_bucket_and_its_tags  # type: ignore[method-assign]
+
+
 class BucketPolicy(CloudFormationModel):
     """AWS::S3::BucketPolicy: the policy of one bucket, kept on moto's bucket."""
 
@@ -161,4 +178,5 @@ def _tag_bucket(resource: FakeBucket, tags: stack_tags.StackTags, account_id: st
 def install() -> None:
     _bucket_reads_its_configuration()
     _non_empty_bucket_is_not_deleted()
+    _deleted_bucket_drops_its_tags()
     stack_tags.register(FakeBucket, _tag_bucket)

@@ -59,3 +59,18 @@ def test_a_log_stream_is_made_in_its_group_and_goes_with_its_stack(ctx: PortalCo
         '{"Resources": {"Logs": {"Type": "AWS::Logs::LogGroup"}}}'))
     assert logs.describe_log_streams(logGroupName=stack.ids["Logs"])["logStreams"] == []
     assert delete_stack(ctx, stack.name) == "DELETE_COMPLETE"
+
+
+def test_a_log_group_made_again_under_its_name_carries_only_its_own_stacks_tags(
+        ctx: PortalContext) -> None:
+    name = f"/sandbox/named-{uuid.uuid4().hex[:8]}"
+    group = {"Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": name}}}
+    first = launch_stack(ctx, group, network=False, tags={"sandbox:env-id": "logs-first"})
+    assert delete_stack(ctx, first.name) == "DELETE_COMPLETE"
+
+    second = launch_stack(ctx, group, network=False, tags={"sandbox:env-id": "logs-second"})
+    logs = ctx.connection.client("logs")
+    assert logs.list_tags_log_group(logGroupName=name)["tags"] == {
+        "sandbox:env-id": "logs-second"}
+    assert [a for a in tagged_arns(ctx, "sandbox:env-id", "logs-first") if ":logs:" in a] == []
+    assert delete_stack(ctx, second.name) == "DELETE_COMPLETE"

@@ -137,3 +137,36 @@ def test_a_bucket_policy_is_put_and_removed_with_its_stack(ctx: PortalContext) -
         s3.get_bucket_policy(Bucket=bucket)
     assert missing.value.response["Error"]["Code"] == "NoSuchBucketPolicy"
     assert delete_stack(ctx, stack.name) == "DELETE_COMPLETE"
+
+
+def test_a_bucket_made_again_under_its_name_carries_only_its_own_stacks_tags(
+        ctx: PortalContext) -> None:
+    # Sample templates name their buckets; a second environment of the same template makes the
+    # bucket again. The first environment's tags must not come back with the name, or the
+    # second environment's sweep cannot find its own bucket.
+    name = f"named-{uuid.uuid4().hex[:12]}"
+    first = launch_stack(ctx, {"Assets": bucket(BucketName=name)}, network=False,
+                         tags={"sandbox:env-id": "s3-first"})
+    assert delete_stack(ctx, first.name) == "DELETE_COMPLETE"
+    assert f"arn:aws:s3:::{name}" not in tagged_arns(ctx, "sandbox:env-id", "s3-first")
+
+    second = launch_stack(ctx, {"Assets": bucket(BucketName=name)}, network=False,
+                          tags={"sandbox:env-id": "s3-second"})
+    s3 = ctx.connection.client("s3")
+    tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=name)["TagSet"]}
+    assert tags["sandbox:env-id"] == "s3-second"
+    assert f"arn:aws:s3:::{name}" in tagged_arns(ctx, "sandbox:env-id", "s3-second")
+    assert delete_stack(ctx, second.name) == "DELETE_COMPLETE"
+
+
+def test_a_bucket_deleted_through_the_api_takes_its_tags(ctx: PortalContext) -> None:
+    s3 = ctx.connection.client("s3")
+    name = f"api-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": "team", "Value": "old"}]})
+    s3.delete_bucket(Bucket=name)
+    s3.create_bucket(Bucket=name)
+    with pytest.raises(ClientError) as untagged:
+        s3.get_bucket_tagging(Bucket=name)
+    assert untagged.value.response["Error"]["Code"] == "NoSuchTagSet"
+    s3.delete_bucket(Bucket=name)
