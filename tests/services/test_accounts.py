@@ -47,6 +47,24 @@ def test_passwords_are_stored_as_argon2id_hashes_only(ctx: PortalContext,
     assert PASSWORD not in details
 
 
+def test_a_hash_made_with_other_parameters_is_made_again_at_sign_in(ctx: PortalContext) -> None:
+    from argon2 import PasswordHasher
+
+    accounts.create_account(ctx, actor=OPERATOR, name="bob", role="student", password=PASSWORD)
+    with ctx.sessions() as session, session.begin():
+        stored = session.get(Account, "bob").password_hash
+        assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$"), "OWASP's configuration"
+        # A hash from argon2-cffi's default profile, as accounts made earlier hold.
+        session.get(Account, "bob").password_hash = PasswordHasher().hash(PASSWORD)
+    assert accounts.authenticate(ctx, login="bob", password=PASSWORD, client="10.0.0.2") == \
+        Actor("bob", Role.STUDENT)
+    with ctx.sessions() as session:
+        rehashed = session.get(Account, "bob").password_hash
+    assert rehashed.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert accounts.authenticate(ctx, login="bob", password=PASSWORD, client="10.0.0.2") == \
+        Actor("bob", Role.STUDENT)
+
+
 def test_an_unknown_name_and_a_wrong_password_look_the_same(ctx: PortalContext) -> None:
     accounts.create_account(ctx, actor=OPERATOR, name="alice", role="student", password=PASSWORD)
     messages = set()
