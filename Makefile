@@ -114,7 +114,7 @@ test-fast: install translations-compile
 cloud-stop: install
 	$(BIN)/sandbox cloud stop
 
-bench: install
+bench: install browser-deps translations-compile
 	$(BIN)/python bench/launch.py
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/sign_in.py

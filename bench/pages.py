@@ -172,6 +172,7 @@ def build_class_db(path: Path, *, environments: int, days: int) -> float:
     """Write the class of bench/dashboard.py into a fresh SQLite database at `path`; seconds."""
     from bench.dashboard import build_class_history
     from services.context import PortalContext
+    from services.history.database import get_engine
     from services.settings import Settings
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -185,7 +186,9 @@ def build_class_db(path: Path, *, environments: int, days: int) -> float:
                         database_url=f"sqlite:///{building}")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     build_class_history(PortalContext(settings), environments=environments, days=days, now=now)
-    # One file, no WAL left beside it: it is copied for every run.
+    # One file, no WAL left beside it: it is copied for every run. Leaving WAL mode needs the
+    # only connection, so the pooled ones are closed first.
+    get_engine(settings.effective_database_url).dispose()
     with sqlite3.connect(building) as connection:
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         connection.execute("PRAGMA journal_mode=DELETE")
