@@ -96,6 +96,28 @@ def _whoami(session: boto3.session.Session, *, region: str, endpoint_url: str | 
     return identity["Account"], identity["Arn"]
 
 
+# The embedded cloud's STS client per (region, endpoint): its credentials never change, and a
+# client built anew for every probe loaded botocore's models again, 0.3 s of CPU each time the
+# status's cache ran out while pages were being drawn.
+_embedded_sts_clients: dict[tuple[str, str | None], Any] = {}
+_embedded_sts_lock = threading.Lock()
+# An emulator restarted on another port leaves its old client behind; a few are kept.
+_EMBEDDED_STS_KEPT = 4
+
+
+def _embedded_sts(region: str, endpoint_url: str | None) -> Any:
+    key = (region, endpoint_url)
+    with _embedded_sts_lock:
+        client = _embedded_sts_clients.get(key)
+        if client is None:
+            if len(_embedded_sts_clients) >= _EMBEDDED_STS_KEPT:
+                _embedded_sts_clients.clear()
+            session = new_session(region_name=region, **embedded.CREDENTIALS)
+            client = _embedded_sts_clients[key] = session.client(
+                "sts", region_name=region, endpoint_url=endpoint_url, config=PROBE_CONFIG)
+        return client
+
+
 def _unreachable(exc: Exception) -> bool:
     return isinstance(exc, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError,
                             ConnectionClosedError))
@@ -232,9 +254,9 @@ def _embedded_status(settings: Settings) -> TargetStatus:
     details: dict[str, Any] = {"pid": now.pid, "boot_id": now.boot_id,
                                "started_at": now.started_at}
     if now.running:
-        session = new_session(region_name=region, **embedded.CREDENTIALS)
         try:
-            account, arn = _whoami(session, region=region, endpoint_url=now.endpoint_url)
+            identity = _embedded_sts(region, now.endpoint_url).get_caller_identity()
+            account, arn = identity["Account"], identity["Arn"]
         except (BotoCoreError, ClientError) as exc:
             return TargetStatus(CloudTarget.EMBEDDED.value, False, region,
                                 endpoint_url=now.endpoint_url, running=True,

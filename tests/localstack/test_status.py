@@ -111,8 +111,18 @@ def test_the_embedded_cloud_is_usable_before_it_runs_and_names_its_account_once_
         assert now.endpoint_url == state.endpoint_url
         assert now.account_id == "123456789012"  # moto's account
         assert now.to_json()["boot_id"] == state.boot_id
+        # Asked again (the launch path's cache ran out), it reuses its STS client: building a
+        # session loads botocore's models again, which pages pay for.
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(status, "new_session", _no_new_session)
+            again = status.target_status(settings, "embedded")
+        assert again.usable and again.account_id == "123456789012"
     finally:
         embedded.stop(settings)
+
+
+def _no_new_session(**_options: object) -> None:
+    raise AssertionError("a new boto3 session for a status the portal asked before")
 
 
 def test_require_usable_refuses_with_reason_and_fix_and_keeps_its_answer(
