@@ -7,7 +7,6 @@ with AppTest run `portal/app.py` directly.
 
 from __future__ import annotations
 
-import gc
 import importlib
 import logging
 import pkgutil
@@ -18,6 +17,7 @@ import streamlit as st
 from starlette.middleware import Middleware
 
 from portal.account_routes import SignInGate, account_routes
+from portal.frozen_heap import FrozenHeapKeeper, refreeze
 from services import accounts
 from services.context import get_context
 from services.monitoring.passes import start_schedules
@@ -47,7 +47,8 @@ def _import_and_freeze() -> None:
     collector's reach. Streamlit runs a full collection after every script run
     (`runner.postScriptGC`), and each one walked the ~300k objects of the imported libraries
     (plotly, pandas, boto3, cfn-lint): about 0.15 s of CPU per page view, holding the GIL while
-    other students' pages wait. Frozen, the collection walks only what the runs made."""
+    other students' pages wait. Frozen, the collection walks only what the runs made; what is made
+    later and lives on is frozen by the keeper (`portal/frozen_heap.py`)."""
     import portal.components
 
     for module in pkgutil.iter_modules(portal.components.__path__, "portal.components."):
@@ -56,8 +57,7 @@ def _import_and_freeze() -> None:
                  "services.monitoring.health_view", "services.cost_meter",
                  "services.credit_predictor", "services.template_library", "cfnlint.api"):
         importlib.import_module(name)
-    gc.collect()
-    gc.freeze()
+    refreeze()
 
 
 @asynccontextmanager
@@ -66,7 +66,12 @@ async def _lifespan(_app: st.App) -> AsyncIterator[None]:
     # Leases end and budgets stop from the server's start, not from the first page view.
     start_schedules(get_context())
     _import_and_freeze()
-    yield
+    keeper = FrozenHeapKeeper()
+    keeper.start()
+    try:
+        yield
+    finally:
+        keeper.stop()
 
 
 app = st.App("app.py", routes=account_routes(), middleware=[Middleware(SignInGate)],
