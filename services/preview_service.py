@@ -14,6 +14,7 @@ import logging
 import subprocess
 import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,7 @@ from services.diagram_service import Diagram
 from services.engines.base import EngineName
 from services.environment_service import lease_hours_for, render_template
 from services.errors import PortalError
-from services.i18n import _
+from services.i18n import _, current_locale
 from services.pricing import default_price_table
 from services.render_service import RenderedTemplate, masked, validate_parameters
 from services.settings import CloudTarget
@@ -127,20 +128,56 @@ def preview(ctx: PortalContext, *, template_id: str, parameters: Mapping[str, An
     # Rendered as this student would launch it, so the preview's tags name them.
     rendered = render_template(ctx, template_id=template_id, parameters=values, owner=owner,
                                version=manifest.version)
+    advice, estimates, diagram, uncreatable = _analysis(ctx, manifest, values, lease)
+    return LaunchPreview(template_id=template_id, rendered=rendered, advice=advice,
+                         lease_hours=lease, estimates=estimates, diagram=diagram,
+                         cannot_create=uncreatable)
+
+
+# The advice, the estimates, the diagram and what the target cannot create depend on the
+# template, the values, the lease, the target and the language, never on who previews them: a
+# class opening the Launch page on the same defaults is analysed once, not once per student.
+# Kept for the last _ANALYSES_KEPT previews, and never when a secret is among the values.
+_Analysis = tuple[AdvisorReport, dict[str, CostEstimate], Diagram,
+                  tuple[UncreatableResource, ...]]
+_ANALYSES_KEPT = 256
+_analyses: OrderedDict[tuple[Any, ...], _Analysis] = OrderedDict()
+_analyses_lock = threading.Lock()
+
+
+def _analysis(ctx: PortalContext, manifest: TemplateManifest, values: Mapping[str, Any],
+              lease: int) -> _Analysis:
+    secret = any(spec.secret and spec.name in values for spec in manifest.parameters)
+    key = None if secret else (
+        str(ctx.settings.templates_dir), str(ctx.settings.data_dir), manifest.id,
+        manifest.version, ctx.settings.cloud.value, ctx.settings.region, lease, current_locale(),
+        tuple(sorted((name, repr(value)) for name, value in values.items())))
+    if key is not None:
+        with _analyses_lock:
+            kept = _analyses.get(key)
+            if kept is not None:
+                _analyses.move_to_end(key)
+                return kept
+    # Rendered for no one in particular: what is analysed must not carry a student's name into
+    # what another student is shown.
+    rendered = render_template(ctx, template_id=manifest.id, parameters=values,
+                               version=manifest.version)
     regions = sorted(default_price_table().regions, key=lambda r: (r != ctx.settings.region, r))
-    estimates = {
-        region: cost_service.estimate(resolved_for_pricing(rendered, manifest, region=region),
-                                      hours=lease, template_id=template_id)
-        for region in regions
-    }
-    return LaunchPreview(
-        template_id=template_id, rendered=rendered,
-        advice=advise(rendered, manifest=manifest, values=masked(manifest, values),
-                      region=ctx.settings.region),
-        lease_hours=lease, estimates=estimates,
-        diagram=diagram_of(ctx, manifest, rendered),
-        cannot_create=cannot_create(ctx, manifest, rendered),
+    made: _Analysis = (
+        advise(rendered, manifest=manifest, values=masked(manifest, values),
+               region=ctx.settings.region),
+        {region: cost_service.estimate(resolved_for_pricing(rendered, manifest, region=region),
+                                       hours=lease, template_id=manifest.id)
+         for region in regions},
+        diagram_of(ctx, manifest, rendered),
+        cannot_create(ctx, manifest, rendered),
     )
+    if key is not None:
+        with _analyses_lock:
+            _analyses[key] = made
+            while len(_analyses) > _ANALYSES_KEPT:
+                _analyses.popitem(last=False)
+    return made
 
 
 # -- what the target cannot create ----------------------------------------------------------------

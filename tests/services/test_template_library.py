@@ -503,3 +503,16 @@ def test_the_cli_imports_lists_launches_with_native_names_and_retires(
     assert refused.returncode == 2
     assert len(refused.stderr.strip().splitlines()) == 1
     assert "cfn-lint E3002" in refused.stderr
+
+
+def test_a_preview_with_a_secret_among_its_values_is_never_kept(ctx: PortalContext) -> None:
+    _import(ctx)
+    kept_before = dict(preview_service._analyses)
+    first = preview_service.preview(ctx, template_id="net-lab", parameters=_lab_values(ctx),
+                                    owner=ALICE.name)
+    again = preview_service.preview(ctx, template_id="net-lab", parameters=_lab_values(ctx),
+                                    owner=ALICE.name)
+    assert again.estimates is not first.estimates, "analysed anew: nothing kept under a secret"
+    added = [key for key in preview_service._analyses if key not in kept_before]
+    assert added == []
+    assert PASSWORD not in repr(list(preview_service._analyses))
