@@ -3,14 +3,15 @@
 Reading this code is part of the lesson, so the values the student typed come first
 (`terraform.tfvars`, `parameters.json`), then the files that use them.
 
-Only what is open is drawn: the engine's tab that is picked and, in it, each file whose expander
-is open (the others are a title the reader can open). A module has some twenty files and a
-CloudFormation template a thousand lines; drawn whole, hidden or not, they cost the browser
-seconds. The zips are built when a download is asked for, not on every run.
+Only what is open is drawn: the engine's tab that is picked and, in it, the one file picked from
+the row of file names above it. A module has some twenty files and a CloudFormation template a
+thousand lines; drawn whole, hidden or not, they cost the browser seconds, and even a closed
+expander per file is an element the browser mounts on every visit. The zips are built when a
+download is asked for, not on every run.
 
-Owns the `<key>.engine` and `<key>.<engine>.<path>` session_state keys (the tab picked, each
-file's expander open or not) and `<key>.kept`, where they are kept while the code is not drawn
-(another tab of the preview is open), so that coming back finds them as they were left.
+Owns the `<key>.engine` and `<key>.<engine>.file` session_state keys (the tab picked, the file
+picked in each) and `<key>.kept`, where they are kept while the code is not drawn (another tab of
+the preview is open), so that coming back finds them as they were left.
 """
 
 from __future__ import annotations
@@ -53,9 +54,9 @@ def engine_key(key: str) -> str:
     return f"{key}.engine"
 
 
-def file_key(key: str, engine: EngineName, path: str) -> str:
-    """The session_state key of one file's expander: True while it is open."""
-    return f"{key}.{engine.value}.{path}"
+def file_key(key: str, engine: EngineName) -> str:
+    """The session_state key of the file picked in an engine's tab (its path; None: none)."""
+    return f"{key}.{engine.value}.file"
 
 
 def _restore(key: str, widget_key: str) -> None:
@@ -89,17 +90,21 @@ def code_view(rendered: RenderedTemplate, *, key: str,
                 _cloudformation(rendered, template_id=template_id, key=key)
 
 
-def _file(text: str, *, label: str, path: str, key: str, engine: EngineName,
-          expanded: bool = False, wrap: bool = False) -> None:
-    """One file in an expander, its code drawn only while the expander is open."""
-    widget_key = file_key(key, engine, path)
+def _files(files: dict[str, str], *, labels: dict[str, str], key: str, engine: EngineName,
+           default: str | None = None, wrap: Sequence[str] = ()) -> None:
+    """The file names as a row of pills, and the code of the one picked."""
+    widget_key = file_key(key, engine)
     _restore(key, widget_key)
-    files = st.expander(label, expanded=expanded, icon=":material/description:",
-                        key=widget_key, on_change="rerun")
-    _keep(key, widget_key, files.open)
-    if files.open:
-        with files:
-            st.code(text, language=language_of(path), line_numbers=True, wrap_lines=wrap)
+    if widget_key not in st.session_state:
+        st.session_state[widget_key] = default
+    picked = st.pills(_("Files"), list(files), format_func=lambda path: labels.get(path, path),
+                      key=widget_key, label_visibility="collapsed")
+    _keep(key, widget_key, picked)
+    if picked in files:
+        st.code(files[picked], language=language_of(picked), line_numbers=True,
+                wrap_lines=picked in wrap)
+    else:
+        st.caption(_("Pick a file to read it."))
 
 
 def _terraform(rendered: RenderedTemplate, *, template_id: str, key: str) -> None:
@@ -109,13 +114,13 @@ def _terraform(rendered: RenderedTemplate, *, template_id: str, key: str) -> Non
         key=f"{key}.terraform_zip", on_click="ignore", icon=":material/download:")
     st.caption(_("The module with your values in `terraform.tfvars`. Run it yourself with "
                  "`terraform init` and `terraform apply`."))
-    # Every file starts closed, your values' too: the first code shown in a browser tab loads
-    # the highlighter (a 1.5 MB script), which would hold up the whole page.
-    for path in _ordered(list(rendered.terraform_files)):
-        inputs = path == "terraform.tfvars"
-        label = _("{path}  (your values)").format(path=path) if inputs else path
-        _file(rendered.terraform_files[path], label=label, path=path, key=key,
-              engine=EngineName.TERRAFORM, wrap=inputs)
+    # No file is open at first, your values' neither: the first code shown in a browser tab
+    # loads the highlighter (a 1.5 MB script), which would hold up the whole page.
+    paths = _ordered(list(rendered.terraform_files))
+    _files({path: rendered.terraform_files[path] for path in paths},
+           labels={"terraform.tfvars": _("{path}  (your values)").format(
+               path="terraform.tfvars")},
+           key=key, engine=EngineName.TERRAFORM, wrap=("terraform.tfvars",))
 
 
 def _cloudformation(rendered: RenderedTemplate, *, template_id: str, key: str) -> None:
@@ -127,9 +132,9 @@ def _cloudformation(rendered: RenderedTemplate, *, template_id: str, key: str) -
                  "`aws cloudformation create-stack --stack-name my-sandbox "
                  "--template-body file://cloudformation.yaml "
                  "--parameters file://parameters.json`."))
-    _file(rendered.cloudformation_parameters_json,
-          label=_("{path}  (your values)").format(path=CLOUDFORMATION_PARAMETERS),
-          path=CLOUDFORMATION_PARAMETERS, key=key, engine=EngineName.CLOUDFORMATION,
-          expanded=True, wrap=True)
-    _file(rendered.cloudformation_template, label=CLOUDFORMATION_TEMPLATE,
-          path=CLOUDFORMATION_TEMPLATE, key=key, engine=EngineName.CLOUDFORMATION)
+    _files({CLOUDFORMATION_PARAMETERS: rendered.cloudformation_parameters_json,
+            CLOUDFORMATION_TEMPLATE: rendered.cloudformation_template},
+           labels={CLOUDFORMATION_PARAMETERS: _("{path}  (your values)").format(
+               path=CLOUDFORMATION_PARAMETERS)},
+           key=key, engine=EngineName.CLOUDFORMATION, default=CLOUDFORMATION_PARAMETERS,
+           wrap=(CLOUDFORMATION_PARAMETERS,))

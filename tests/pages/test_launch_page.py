@@ -68,10 +68,11 @@ def test_both_tabs_show_the_rendered_code_and_downloads(app) -> None:
     at = launch_page(app)
     assert [tab.label for tab in at.tabs] == [
         "Code", "Terraform", "CloudFormation", "Architecture", "Cost estimate"]
-    # Each file is drawn once its expander is opened; your values come first.
-    tfvars_label = next(e.label for e in _tab(at, "Terraform").expander)
-    assert tfvars_label == "terraform.tfvars  (your values)"
-    _open(at, **{file_key(CODE, EngineName.TERRAFORM, "terraform.tfvars"): True})
+    # A file is drawn once it is picked; your values come first.
+    [files] = _tab(at, "Terraform").pills
+    assert files.options[0] == "terraform.tfvars  (your values)"
+    assert files.value is None and not at.code
+    _open(at, **{file_key(CODE, EngineName.TERRAFORM): "terraform.tfvars"})
     terraform = _tab(at, "Terraform")
     tf_languages = {code.language for code in terraform.code}
     assert "hcl" in tf_languages
@@ -81,13 +82,14 @@ def test_both_tabs_show_the_rendered_code_and_downloads(app) -> None:
     assert re.search(r'^vpc_cidr +=  ?"10\.0\.0\.0/16"$', tfvars, re.MULTILINE)
     assert re.search(r'^  "sandbox:owner" += "alice"$', tfvars, re.MULTILINE)
     downloads = {b.label for b in at.get("download_button")}
-    # The other engine's tab, and its template's expander, are drawn once opened.
-    _open(at, **{engine_key(CODE): "CloudFormation",
-                 file_key(CODE, EngineName.CLOUDFORMATION, "cloudformation.yaml"): True})
-    cloudformation = _tab(at, "CloudFormation")
-    assert [code.language for code in cloudformation.code] == ["json", "yaml"]
-    assert '"ParameterKey": "VpcCidr"' in cloudformation.code[0].value
-    assert "AWSTemplateFormatVersion" in cloudformation.code[1].value
+    # The other engine's tab is drawn once opened, with your values' file shown first; the
+    # template is drawn once picked.
+    _open(at, **{engine_key(CODE): "CloudFormation"})
+    [values] = _tab(at, "CloudFormation").code
+    assert values.language == "json" and '"ParameterKey": "VpcCidr"' in values.value
+    _open(at, **{file_key(CODE, EngineName.CLOUDFORMATION): "cloudformation.yaml"})
+    [template] = _tab(at, "CloudFormation").code
+    assert template.language == "yaml" and "AWSTemplateFormatVersion" in template.value
     downloads |= {b.label for b in at.get("download_button")}
     assert downloads == {"Download Terraform (.zip)", "Download CloudFormation (.zip)"}
 
@@ -101,12 +103,13 @@ def test_both_tabs_show_the_rendered_code_and_downloads(app) -> None:
 
 def test_only_the_open_tab_and_the_open_files_are_drawn(app) -> None:
     at = launch_page(app, "three-tier")
-    # The Code tab, its Terraform tab, every file closed: titles only, no code.
-    assert len(_tab(at, "Terraform").expander) == 15
+    # The Code tab, its Terraform tab, no file picked: the names only, no code.
+    [files] = _tab(at, "Terraform").pills
+    assert len(files.options) == 15 and not _tab(at, "Terraform").expander
     assert not at.code and not at.get("graphviz_chart") and not at.metric
     assert {b.label for b in at.get("download_button")} == {"Download Terraform (.zip)"}
 
-    _open(at, **{file_key(CODE, EngineName.TERRAFORM, "main.tf"): True})
+    _open(at, **{file_key(CODE, EngineName.TERRAFORM): "main.tf"})
     [main] = at.code
     assert main.language == "hcl" and "module " in main.value
 
@@ -114,7 +117,7 @@ def test_only_the_open_tab_and_the_open_files_are_drawn(app) -> None:
     assert at.get("graphviz_chart") and not at.code and not at.metric
     _open_preview_tab(at, "Cost estimate")
     assert at.metric and not at.get("graphviz_chart") and not at.code
-    # Back to the code: the file opened before is open again.
+    # Back to the code: the file picked before is shown again.
     _open_preview_tab(at, "Code")
     assert [c.value for c in at.code] == [main.value]
 
