@@ -10,10 +10,11 @@ from portal import identity
 from portal.components.cost_charts import cost_metrics, cost_panel
 from portal.components.dashboard_filters import dashboard_filters
 from portal.components.health_charts import health_panel
-from portal.components.environment_card import environment_card
-from portal.components.environments_table import environments_table, paged
+from portal.components.environment_card import STATUS_ICONS, environment_card, status_label
+from portal.components.environments_table import PAGE_SIZE, environments_table, paged
 from portal.components.lease_controls import lease_banner, lease_controls
 from portal.components.live import live_section
+from portal.components.text import md_escape
 from portal.ui_context import portal_context, portal_errors, reconcile_history
 from services import budget_service, cost_meter, dispatch, environment_service
 from services.environment_service import EnvironmentView, EventView
@@ -43,7 +44,23 @@ def load_events(run_id: int) -> list[EventView]:
         return environment_service.run_events(ctx, actor=actor, run_id=run_id)
 
 
-def card(env: EnvironmentView) -> None:
+def card(env: EnvironmentView, *, collapsed: bool = False) -> None:
+    """The environment's card; `collapsed`, its summary line, the card drawn once opened."""
+    if not collapsed:
+        full_card(env)
+        return
+    title = titles.get(env.template_id, env.template_id)
+    label = (_("{title} · {env_id} · {owner} · {status}") if actor.is_instructor
+             else _("{title} · {env_id} · {status}")).format(
+        title=md_escape(title), env_id=env.env_id, owner=md_escape(env.owner),
+        status=status_label(env.status))
+    with st.expander(label, key=f"my_environments.card.{env.env_id}", on_change="rerun",
+                     icon=STATUS_ICONS.get(env.status)) as section:
+        if section.open:
+            full_card(env)
+
+
+def full_card(env: EnvironmentView) -> None:
     confirmed = environment_card(env, title=titles.get(env.template_id, env.template_id),
                                  show_owner=actor.is_instructor, load_events=load_events,
                                  show_detail=actor.is_instructor)
@@ -88,9 +105,12 @@ def environments() -> bool:
             card(env)
         return any(env.in_progress for env in envs)
     destroyed = [e for e in envs if e.status == EnvironmentStatus.DESTROYED.value]
-    for env in paged([e for e in envs if e.status != EnvironmentStatus.DESTROYED.value],
-                     key="my_environments.current"):
-        card(env)
+    current = [e for e in envs if e.status != EnvironmentStatus.DESTROYED.value]
+    # A class's list pages its cards as summary lines, each card drawn once opened: a page of
+    # whole cards is some two hundred elements for the browser to mount on every visit. A
+    # student's few environments, and the rows picked in the table, are shown whole.
+    for env in paged(current, key="my_environments.current"):
+        card(env, collapsed=len(current) > PAGE_SIZE)
     if destroyed:
         # Lazy: the cards of destroyed environments are drawn only once this is opened.
         with st.expander(_("Destroyed ({count})").format(count=len(destroyed)),
@@ -98,7 +118,7 @@ def environments() -> bool:
                          icon=":material/delete:") as section:
             if section.open:
                 for env in paged(destroyed, key="my_environments.destroyed"):
-                    card(env)
+                    card(env, collapsed=len(destroyed) > PAGE_SIZE)
     return any(env.in_progress for env in envs)
 
 

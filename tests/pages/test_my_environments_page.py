@@ -189,3 +189,32 @@ def test_a_lease_ending_soon_shows_a_banner_and_can_be_extended(app, portal) -> 
     assert f"The lease of **{env.env_id}**" not in " ".join(texts(at.warning))
     # A student may not end a lease; the control is not there for them.
     assert not [b for b in at.button if b.key == f"lease_controls.{env.env_id}.end"]
+
+
+def test_a_class_sized_list_pages_its_cards_as_summary_lines_opened_one_by_one(
+        app, portal) -> None:
+    from portal.components.environments_table import PAGE_SIZE
+
+    envs = []
+    for _ in range(PAGE_SIZE + 1):
+        envs.append(launched(portal, BOB))
+        # Failed ones count against no limit and stay on the list: a class's worth of them.
+        with portal.sessions() as session, session.begin():
+            session.execute(update(Environment).where(Environment.id == envs[-1].env_id)
+                            .values(status="failed", status_reason="test"))
+    with portal.sessions() as session, session.begin():
+        session.execute(update(Environment).where(Environment.id == envs[-1].env_id)
+                        .values(status="ready", status_reason=None))
+    at = open_page(app(TEACHER), "my_environments_page.py")
+    assert not at.exception
+    summaries = [e for e in at.expander if e.key and e.key.startswith("my_environments.card.")]
+    assert len(summaries) == PAGE_SIZE, "one page of summary lines"
+    newest = envs[-1]
+    [line] = [e for e in summaries if e.key == f"my_environments.card.{newest.env_id}"]
+    assert newest.env_id in line.label and newest.owner in line.label and "ready" in line.label
+    # Closed, nothing of the card is drawn; opened, the whole card is, Destroy included.
+    assert not [b for b in at.button if b.key and newest.env_id in b.key]
+    at.session_state[f"my_environments.card.{newest.env_id}"] = True
+    at.run()
+    assert not at.exception
+    assert at.button(key=f"environment_card.{newest.env_id}.destroy")
