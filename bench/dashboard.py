@@ -305,18 +305,21 @@ def _free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(script: Path, environment: dict[str, str], log_path: Path) -> Iterator[str]:
+def streamlit_server(script: Path, environment: dict[str, str], log_path: Path
+                     ) -> Iterator[tuple[str, int]]:
+    """`streamlit run script` on a free port; yields its URL and process id. No file watcher:
+    nothing may rerun or poll the disk while pages are timed."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     with open(log_path, "wb") as log_file:
         server = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
              "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false"],
+             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=environment, stdout=log_file, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while True:
             try:
                 with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
@@ -327,13 +330,14 @@ def streamlit_server(script: Path, environment: dict[str, str], log_path: Path) 
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"streamlit did not start:\n{log_path.read_text()}")
             time.sleep(0.2)
-        yield url
+        yield url, server.pid
     finally:
         server.terminate()
         try:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+            server.wait()
 
 
 def _drawn(page: Any, charts: int) -> None:
@@ -392,14 +396,14 @@ def health_page_vs_bare(settings: Settings, *, repeats: int, workdir: Path) -> d
         page.set_default_timeout(120_000)
         try:
             with streamlit_server(ROOT / "bench" / "bare_plotly_app.py", environment,
-                                  workdir / "bare.log") as url:
+                                  workdir / "bare.log") as (url, _pid):
                 page.goto(url)
                 page.get_by_role("link", name="Home", exact=True).wait_for()
                 bare = _navigation_seconds(page, away="Home", target="Chart", charts=1,
                                            repeats=repeats)
             password = _bench_instructor_password(settings)
             with streamlit_server(ROOT / "portal" / "server.py", environment,
-                                  workdir / "portal.log") as url:
+                                  workdir / "portal.log") as (url, _pid):
                 page.goto(url)
                 page.fill("#login", INSTRUCTOR.name)
                 page.fill("#password", password)

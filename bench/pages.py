@@ -42,16 +42,11 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -59,7 +54,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.dashboard import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from bench.dashboard import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
 
 VERBOSE = False
 PASSWORD = "bench pages passphrase"
@@ -242,48 +237,6 @@ def session_token(ctx: Any, name: str) -> str:
 
 
 # -- servers -------------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def streamlit_server(script: Path, environment: dict[str, str], log_path: Path
-                     ) -> Iterator[tuple[str, int]]:
-    """`streamlit run script` on a free port; yields its URL and process id. No file watcher:
-    nothing may rerun or poll the disk while pages are timed."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    with open(log_path, "wb") as log_file:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=environment, stdout=log_file, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start:\n{log_path.read_text()}")
-            time.sleep(0.2)
-        yield url, server.pid
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -358,36 +311,24 @@ async def tour(context: Any, url: str, *, landing: str, landing_title: str,
 
 
 # -- a class's load ------------------------------------------------------------------------------
-async def _signed_in_launch(browser: Any, url: str, name: str) -> float:
+async def _session(browser: Any, url: str, *, landing: str, target: str,
+                   sign_in_as: str | None = None) -> float:
+    """A new browser session: opens `url` (signing in through the form as `sign_in_as`, when
+    given), waits for `landing`, clicks `target` in the sidebar and waits for it; seconds."""
     context = await browser.new_context(viewport=VIEWPORT)
     page = await context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     try:
         started = time.perf_counter()
         await page.goto(url, wait_until="domcontentloaded")
-        await page.fill("#login", name)
-        await page.fill("#password", PASSWORD)
-        await page.click("button[type=submit]")
-        await wait_idle(page, "Catalog")
+        if sign_in_as is not None:
+            await page.fill("#login", sign_in_as)
+            await page.fill("#password", PASSWORD)
+            await page.click("button[type=submit]")
+        await wait_idle(page, landing)
         await page.locator('[data-testid="stSidebarNav"]').get_by_role(
-            "link", name="Launch", exact=True).click()
-        await wait_idle(page, "Launch")
-        return time.perf_counter() - started
-    finally:
-        await context.close()
-
-
-async def _bare_chart(browser: Any, url: str) -> float:
-    context = await browser.new_context(viewport=VIEWPORT)
-    page = await context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    try:
-        started = time.perf_counter()
-        await page.goto(url, wait_until="domcontentloaded")
-        await wait_idle(page, "Home")
-        await page.locator('[data-testid="stSidebarNav"]').get_by_role(
-            "link", name="Chart", exact=True).click()
-        await wait_idle(page, "Chart")
+            "link", name=target, exact=True).click()
+        await wait_idle(page, target)
         return time.perf_counter() - started
     finally:
         await context.close()
@@ -495,14 +436,20 @@ async def measure(args: argparse.Namespace, run: dict[str, Any], workdir: Path
                 load: dict[str, Any] = {}
                 if args.sessions:
                     log(f"class load: {args.sessions} sessions sign in and open Launch at once")
+                    def student(n: int) -> Any:
+                        return _session(browser, url, landing="Catalog", target="Launch",
+                                        sign_in_as=LOAD_STUDENT.format(n))
+
+                    def bare() -> Any:
+                        return _session(browser, bare_url, landing="Home", target="Chart")
+
                     # One warm-up sign-in, so that no import is counted.
-                    await _signed_in_launch(browser, url, LOAD_STUDENT.format(0))
-                    portal_load = await class_load(portal_pid, [
-                        _signed_in_launch(browser, url, LOAD_STUDENT.format(n))
-                        for n in range(args.sessions)])
-                    await _bare_chart(browser, bare_url)
-                    bare_load = await class_load(bare_pid, [
-                        _bare_chart(browser, bare_url) for _ in range(args.sessions)])
+                    await student(0)
+                    portal_load = await class_load(
+                        portal_pid, [student(n) for n in range(args.sessions)])
+                    await bare()
+                    bare_load = await class_load(
+                        bare_pid, [bare() for _ in range(args.sessions)])
                     views = 2 * args.sessions
                     load = {
                         "portal_cpu_per_view_s": round(portal_load["cpu_s"] / views, 4),

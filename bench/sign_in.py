@@ -59,7 +59,7 @@ def measure(*, repeats: int, workdir: Path) -> dict[str, Any]:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             with streamlit_server(ROOT / "bench" / "bare_plotly_app.py", environment,
-                                  workdir / "bare.log") as url:
+                                  workdir / "bare.log") as (url, _pid):
                 page = browser.new_page()
                 for _ in range(repeats + 1):
                     started = time.perf_counter()
@@ -69,7 +69,7 @@ def measure(*, repeats: int, workdir: Path) -> dict[str, Any]:
                     bare.append(time.perf_counter() - started)
                 page.close()
             with streamlit_server(ROOT / "portal" / "server.py", environment,
-                                  workdir / "portal.log") as url:
+                                  workdir / "portal.log") as (url, _pid):
                 for _ in range(repeats + 1):
                     # A new context each time: signed out, as a student arriving is.
                     context = browser.new_context()
