@@ -90,19 +90,21 @@ def code_view(rendered: RenderedTemplate, *, key: str,
                 _cloudformation(rendered, template_id=template_id, key=key)
 
 
-def _files(files: dict[str, str], *, labels: dict[str, str], key: str, engine: EngineName,
-           default: str | None = None, wrap: Sequence[str] = ()) -> None:
-    """The file names as a row of pills, and the code of the one picked."""
+def _files(files: dict[str, str], *, values_path: str, key: str, engine: EngineName,
+           default: str | None = None) -> None:
+    """The file names as a row of pills, and the code of the one picked. `values_path`, the
+    file of the student's values, is labelled so and its long lines wrapped."""
     widget_key = file_key(key, engine)
     _restore(key, widget_key)
     if widget_key not in st.session_state:
         st.session_state[widget_key] = default
-    picked = st.pills(_("Files"), list(files), format_func=lambda path: labels.get(path, path),
-                      key=widget_key, label_visibility="collapsed")
+    picked = st.pills(_("Files"), list(files), key=widget_key, label_visibility="collapsed",
+                      format_func=lambda path: _("{path}  (your values)").format(path=path)
+                      if path == values_path else path)
     _keep(key, widget_key, picked)
     if picked in files:
         st.code(files[picked], language=language_of(picked), line_numbers=True,
-                wrap_lines=picked in wrap)
+                wrap_lines=picked == values_path)
     else:
         st.caption(_("Pick a file to read it."))
 
@@ -118,9 +120,7 @@ def _terraform(rendered: RenderedTemplate, *, template_id: str, key: str) -> Non
     # loads the highlighter (a 1.5 MB script), which would hold up the whole page.
     paths = _ordered(list(rendered.terraform_files))
     _files({path: rendered.terraform_files[path] for path in paths},
-           labels={"terraform.tfvars": _("{path}  (your values)").format(
-               path="terraform.tfvars")},
-           key=key, engine=EngineName.TERRAFORM, wrap=("terraform.tfvars",))
+           values_path="terraform.tfvars", key=key, engine=EngineName.TERRAFORM)
 
 
 def _cloudformation(rendered: RenderedTemplate, *, template_id: str, key: str) -> None:
@@ -134,7 +134,5 @@ def _cloudformation(rendered: RenderedTemplate, *, template_id: str, key: str) -
                  "--parameters file://parameters.json`."))
     _files({CLOUDFORMATION_PARAMETERS: rendered.cloudformation_parameters_json,
             CLOUDFORMATION_TEMPLATE: rendered.cloudformation_template},
-           labels={CLOUDFORMATION_PARAMETERS: _("{path}  (your values)").format(
-               path=CLOUDFORMATION_PARAMETERS)},
-           key=key, engine=EngineName.CLOUDFORMATION, default=CLOUDFORMATION_PARAMETERS,
-           wrap=(CLOUDFORMATION_PARAMETERS,))
+           values_path=CLOUDFORMATION_PARAMETERS, key=key, engine=EngineName.CLOUDFORMATION,
+           default=CLOUDFORMATION_PARAMETERS)
