@@ -16,7 +16,7 @@ the preview is open), so that coming back finds them as they were left.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import PurePosixPath
 
 import streamlit as st
@@ -109,11 +109,15 @@ def _files(files: dict[str, str], *, values_path: str, key: str, engine: EngineN
         st.caption(_("Pick a file to read it."))
 
 
+def _zip_download(label: str, data: Callable[[], bytes], *, file_name: str, key: str) -> None:
+    """A download of a zip built only when clicked (`data` is called then)."""
+    st.download_button(label, data=data, file_name=file_name, mime="application/zip", key=key,
+                       on_click="ignore", icon=":material/download:")
+
+
 def _terraform(rendered: RenderedTemplate, *, template_id: str, key: str) -> None:
-    st.download_button(
-        _("Download Terraform (.zip)"), data=rendered.terraform_zip,
-        file_name=f"{template_id}-terraform.zip", mime="application/zip",
-        key=f"{key}.terraform_zip", on_click="ignore", icon=":material/download:")
+    _zip_download(_("Download Terraform (.zip)"), rendered.terraform_zip,
+                  file_name=f"{template_id}-terraform.zip", key=f"{key}.terraform_zip")
     st.caption(_("The module with your values in `terraform.tfvars`. Run it yourself with "
                  "`terraform init` and `terraform apply`."))
     # No file is open at first, your values' neither: the first code shown in a browser tab
@@ -124,10 +128,8 @@ def _terraform(rendered: RenderedTemplate, *, template_id: str, key: str) -> Non
 
 
 def _cloudformation(rendered: RenderedTemplate, *, template_id: str, key: str) -> None:
-    st.download_button(
-        _("Download CloudFormation (.zip)"), data=rendered.cloudformation_zip,
-        file_name=f"{template_id}-cloudformation.zip", mime="application/zip",
-        key=f"{key}.cloudformation_zip", on_click="ignore", icon=":material/download:")
+    _zip_download(_("Download CloudFormation (.zip)"), rendered.cloudformation_zip,
+                  file_name=f"{template_id}-cloudformation.zip", key=f"{key}.cloudformation_zip")
     st.caption(_("The template and your values in `parameters.json`. Run it yourself with "
                  "`aws cloudformation create-stack --stack-name my-sandbox "
                  "--template-body file://cloudformation.yaml "
