@@ -12,9 +12,9 @@ Measured on a class of 200 environments after one tour of the pages: 160,000 suc
 Every `refreeze_s` the keeper collects once and freezes what survived (`gc.freeze`), so the
 collection after each run walks only what was made since. After a start the first visitors fill
 the caches, so the keeper begins after FIRST_REFREEZE_S and doubles its interval up to
-`refreeze_s`. A frozen object is never collected:
-one that later dies inside a reference cycle stays in memory. Every `release_s` the keeper
-unfreezes everything, collects, and freezes again, so such garbage lives at most that long.
+`refreeze_s`. A frozen object is never collected: one that later dies inside a reference cycle
+stays in memory. Every `release_s` the keeper unfreezes everything, collects, and freezes
+again, so such garbage lives at most that long.
 """
 
 from __future__ import annotations

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -29,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from cachetools import LRUCache
 from sqlalchemy import ColumnElement, and_, select
 
 from services import cost_service, template_model
@@ -49,8 +49,8 @@ CLEANUP_FAILED_MARK = "clean-up failed"
 _EPSILON = 1e-9
 
 # -- the hourly price of an environment ---------------------------------------------------------
-_PRICE_CACHE_SIZE = 512
-_prices: OrderedDict[tuple[str, ...], float | None] = OrderedDict()
+# None is kept too: a template that prices at nothing is not priced again.
+_prices: LRUCache[tuple[str, ...], float | None] = LRUCache(maxsize=512)
 _prices_lock = threading.Lock()
 
 
@@ -68,13 +68,10 @@ def hourly_cost_usd(ctx: PortalContext, *, template_id: str, parameters: Mapping
            json.dumps(dict(parameters), sort_keys=True, default=str), region, day.isoformat())
     with _prices_lock:
         if key in _prices:
-            _prices.move_to_end(key)
             return _prices[key]
     price = _priced(ctx, template_id=template_id, parameters=parameters, region=region, on=day)
     with _prices_lock:
         _prices[key] = price
-        while len(_prices) > _PRICE_CACHE_SIZE:
-            _prices.popitem(last=False)
     return price
 
 
@@ -436,8 +433,7 @@ def _budget_of(ctx: PortalContext, chosen: DashboardFilter) -> float:
 # metered at the mark, an environment launched since would not exist yet. That moment too is the
 # same for every session reading the same rows.
 LIVE_STEP_S = 5
-_COSTS_CACHE_SIZE = 16
-_costs: OrderedDict[tuple[Any, ...], ClassCost] = OrderedDict()
+_costs: LRUCache[tuple[Any, ...], ClassCost] = LRUCache(maxsize=16)
 _costs_lock = threading.Lock()
 
 
@@ -495,14 +491,10 @@ def class_cost(ctx: PortalContext, *, actor: Actor, filter: DashboardFilter,  # 
            budget, repr(envs), repr(runs))
     with _costs_lock:
         cached = _costs.get(key)
-        if cached is not None:
-            _costs.move_to_end(key)
     if cached is None:
         cached = _class_cost(ctx, chosen=chosen, now=now, budget=budget, envs=envs, runs=runs)
         with _costs_lock:
             _costs[key] = cached
-            while len(_costs) > _COSTS_CACHE_SIZE:
-                _costs.popitem(last=False)
     return _shared(cached)
 
 

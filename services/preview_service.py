@@ -14,10 +14,11 @@ import logging
 import subprocess
 import sys
 import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from cachetools import LRUCache
 
 from services import cost_service, diagram_service
 from services.advisor import AdvisorReport, advise
@@ -137,11 +138,10 @@ def preview(ctx: PortalContext, *, template_id: str, parameters: Mapping[str, An
 # The advice, the estimates, the diagram and what the target cannot create depend on the
 # template, the values, the lease, the target and the language, never on who previews them: a
 # class opening the Launch page on the same defaults is analysed once, not once per student.
-# Kept for the last _ANALYSES_KEPT previews, and never when a secret is among the values.
+# Kept for the last 256 previews, and never when a secret is among the values.
 _Analysis = tuple[AdvisorReport, dict[str, CostEstimate], Diagram,
                   tuple[UncreatableResource, ...]]
-_ANALYSES_KEPT = 256
-_analyses: OrderedDict[tuple[Any, ...], _Analysis] = OrderedDict()
+_analyses: LRUCache[tuple[Any, ...], _Analysis] = LRUCache(maxsize=256)
 _analyses_lock = threading.Lock()
 
 
@@ -155,9 +155,8 @@ def _analysis(ctx: PortalContext, manifest: TemplateManifest, values: Mapping[st
     if key is not None:
         with _analyses_lock:
             kept = _analyses.get(key)
-            if kept is not None:
-                _analyses.move_to_end(key)
-                return kept
+        if kept is not None:
+            return kept
     # Rendered for no one in particular: what is analysed must not carry a student's name into
     # what another student is shown.
     rendered = render_template(ctx, template_id=manifest.id, parameters=values,
@@ -175,8 +174,6 @@ def _analysis(ctx: PortalContext, manifest: TemplateManifest, values: Mapping[st
     if key is not None:
         with _analyses_lock:
             _analyses[key] = made
-            while len(_analyses) > _ANALYSES_KEPT:
-                _analyses.popitem(last=False)
     return made
 
 

@@ -40,13 +40,13 @@ an hour reads the rows once.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from cachetools import LRUCache
 from sqlalchemy import (
     ColumnElement,
     Integer,
@@ -266,15 +266,11 @@ def class_health(ctx: PortalContext, *, actor: Actor, filter: DashboardFilter,
     by_series = instances.set_index("series_id")
     with _hours_lock:
         cached = _hours_cache.get(key)
-        if cached is not None:
-            _hours_cache.move_to_end(key)
     if cached is None:
         cached = _class_hours(ctx, scope, start=start, end=end, by_series=by_series,
                               instances=len(instances))
         with _hours_lock:
             _hours_cache[key] = cached
-            while len(_hours_cache) > _HOURS_CACHE_SIZE:
-                _hours_cache.popitem(last=False)
     per_series, hours, resolution_s = cached
 
     summary = instances.join(per_series, on="series_id", how="inner")
@@ -288,9 +284,8 @@ def class_health(ctx: PortalContext, *, actor: Actor, filter: DashboardFilter,
 
 
 # The class view's per-instance hourly results, by database, window and rollup fingerprint.
-_HOURS_CACHE_SIZE = 16
-_hours_cache: OrderedDict[tuple[Any, ...], tuple[pd.DataFrame, pd.DataFrame, int]] = \
-    OrderedDict()
+_hours_cache: LRUCache[tuple[Any, ...], tuple[pd.DataFrame, pd.DataFrame, int]] = \
+    LRUCache(maxsize=16)
 _hours_lock = threading.Lock()
 
 
