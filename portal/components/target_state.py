@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from portal.components.text import md_escape
+from portal.components.text import md_code, md_escape
 from services.clouds.status import TargetStatus
 from services.i18n import N_, _
 
@@ -31,8 +31,8 @@ def target_state(state: TargetStatus, *, show_identity: bool) -> bool:
     parts = [_("Launches go to {where}").format(where=where)]
     if show_identity and state.account_id:
         account = md_escape(state.account_id)
-        parts.append(_("account {account} as `{identity}`").format(
-            account=account, identity=md_escape(state.identity_arn)) if state.identity_arn
+        parts.append(_("account {account} as {identity}").format(
+            account=account, identity=md_code(state.identity_arn)) if state.identity_arn
             else _("account {account}").format(account=account))
     if state.running is False:
         parts.append(_("starts on the first launch"))

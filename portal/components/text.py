@@ -18,6 +18,16 @@ def md_escape(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
+def md_code(text: str) -> str:
+    """`text` as an inline code span, shown literally: backslash escapes do not work inside a
+    code span (md_escape there shows its backslashes), so the fence is made longer than any run
+    of backticks in `text`, as CommonMark allows."""
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    padding = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{padding}{text}{padding}{fence}"
+
+
 def utc(moment: datetime) -> str:
     """A moment in a table cell: the same ISO form in every language, so that a column of them
     sorts in time order."""

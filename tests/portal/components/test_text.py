@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from portal.components.text import ago, duration, md_escape, until
+from portal.components.text import ago, duration, md_code, md_escape, until
 
 
 def test_md_escape_keeps_names_and_reasons_literal() -> None:
@@ -35,3 +35,14 @@ def test_ago() -> None:
 def test_until(delta: timedelta, text: str) -> None:
     now = datetime(2025, 1, 1, tzinfo=UTC)
     assert until(now + delta, now) == text
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("arn:aws:sts::123456789012:user/moto", "`arn:aws:sts::123456789012:user/moto`"),
+    ("a`b", "``a`b``"),
+    ("`edge`", "`` `edge` ``"),
+])
+def test_md_code_shows_an_identity_literally(text: str, shown: str) -> None:
+    # No backslash escapes: inside a code span they would be shown as they are.
+    assert md_code(text) == shown
+    assert "\\" not in md_code(text)
