@@ -41,3 +41,18 @@ def test_other_values_lease_or_language_are_analysed_anew(ctx: PortalContext) ->
     assert korean.advice is not small.advice
     if small.advice.findings:
         assert korean.advice.findings[0].message != small.advice.findings[0].message
+
+
+def test_a_class_previewing_at_once_each_reads_their_own_code(ctx: PortalContext) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    owners = [f"student-{n:02d}" for n in range(8)]
+    with ThreadPoolExecutor(max_workers=len(owners)) as pool:
+        previews = list(pool.map(lambda owner: preview_service.preview(
+            ctx, template_id="three-tier", parameters={}, owner=owner), owners))
+    for owner, made in zip(owners, previews, strict=True):
+        code = "\n".join(made.rendered.terraform_files.values())
+        assert owner in code
+        assert not [other for other in owners if other != owner and other in code]
+    first = previews[0]
+    assert all(p.advice == first.advice and p.estimates == first.estimates for p in previews)
