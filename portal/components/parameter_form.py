@@ -39,6 +39,11 @@ def field_key(template_id: str, name: str) -> str:
     return f"{PREFIX}.{template_id}.{name}"
 
 
+def advanced_key(manifest: TemplateManifest) -> str:
+    """The key of the form's Advanced section, which is open while it holds True."""
+    return f"{PREFIX}.{form_id(manifest)}.advanced"
+
+
 def form_id(manifest: TemplateManifest) -> str:
     """What the form's keys are named after: the template, and an imported one's version."""
     return manifest.id if manifest.version is None else f"{manifest.id}.v{manifest.version}"
@@ -240,6 +245,15 @@ def parameter_form(manifest: TemplateManifest, *,
             values[spec.name] = value
         slots[spec.name] = st.empty()
 
+    def kept(spec: ParameterSpec) -> None:
+        """The value of a field not drawn: what its widget last held, or the template's
+        default. A secret is never kept (see `_secret_widget`), so the default applies."""
+        key = field_key(form, spec.name)
+        if key in st.session_state:
+            values[spec.name] = st.session_state[key]
+        elif not spec.secret:
+            values[spec.name] = spec.default
+
     with st.container(border=True, key=f"{PREFIX}.{form}.container"):
         st.markdown(_("**Parameters**"))
         for spec in manifest.parameters:
@@ -247,10 +261,17 @@ def parameter_form(manifest: TemplateManifest, *,
                 draw(spec)
         advanced = [spec for spec in manifest.parameters if spec.advanced]
         if advanced:
+            # Drawn when opened: each widget costs the browser a few milliseconds to mount on
+            # every visit, and most launches keep these at their defaults. Closed, each field
+            # keeps what was typed in it (`persist_state`), or its default.
             with st.expander(_("Advanced ({count})").format(count=len(advanced)),
-                             icon=":material/tune:"):
+                             icon=":material/tune:", key=advanced_key(manifest),
+                             on_change="rerun") as section:
                 for spec in advanced:
-                    draw(spec)
+                    if section.open:
+                        draw(spec)
+                    else:
+                        kept(spec)
         st.button(_("Reset to defaults"), key=f"{PREFIX}.{form}.reset", on_click=_reset,
                   args=(manifest,), type="tertiary", icon=":material/restart_alt:")
     summary = st.empty()

@@ -7,7 +7,7 @@ import re
 import zipfile
 
 from portal.components.code_view import engine_key, file_key
-from portal.components.parameter_form import field_key
+from portal.components.parameter_form import advanced_key, field_key
 from portal.components.template_picker import PICKER_KEY
 from services import environment_service
 from services.engines.base import EngineName
@@ -31,6 +31,10 @@ def launch_page(app, template_id: str = "web-server"):  # type: ignore[no-untype
 def test_the_form_has_one_widget_per_parameter_chosen_by_type(app, portal) -> None:
     at = launch_page(app, "three-tier")
     manifest = portal.catalog.get_template("three-tier")
+    advanced = next(e for e in at.expander if e.label.startswith("Advanced"))
+    # Drawn once opened.
+    assert not advanced.text_input
+    _open(at, **{advanced_key(manifest): True})
     for spec in manifest.parameters:
         key = field_key("three-tier", spec.name)
         if spec.allowed:
@@ -69,7 +73,7 @@ def test_both_tabs_show_the_rendered_code_and_downloads(app) -> None:
     assert [tab.label for tab in at.tabs] == [
         "Code", "Terraform", "CloudFormation", "Architecture", "Cost estimate"]
     # A file is drawn once it is picked; your values come first.
-    [files] = _tab(at, "Terraform").pills
+    [files] = _tab(at, "Terraform").selectbox
     assert files.options[0] == "terraform.tfvars  (your values)"
     assert files.value is None and not at.code
     _open(at, **{file_key(CODE, EngineName.TERRAFORM): "terraform.tfvars"})
@@ -104,8 +108,8 @@ def test_both_tabs_show_the_rendered_code_and_downloads(app) -> None:
 def test_only_the_open_tab_and_the_open_files_are_drawn(app) -> None:
     at = launch_page(app, "three-tier")
     # The Code tab, its Terraform tab, no file picked: the names only, no code.
-    [files] = _tab(at, "Terraform").pills
-    assert len(files.options) == 15 and not _tab(at, "Terraform").expander
+    [files] = _tab(at, "Terraform").selectbox
+    assert files.label == "File (15)" and len(files.options) == 15 and not _tab(at, "Terraform").expander
     assert not at.code and not at.get("graphviz_chart") and not at.metric
     assert {b.label for b in at.get("download_button")} == {"Download Terraform (.zip)"}
 

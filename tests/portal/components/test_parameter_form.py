@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from portal.components.parameter_form import field_key
+from portal.components.parameter_form import advanced_key, field_key
+from services.catalog_service import TemplateManifest
 
 MANIFEST = {
     "id": "demo", "title": "Demo", "summary": "Every parameter type once.",
@@ -47,10 +48,33 @@ def test_one_widget_per_type() -> None:
     assert at.text_input(key=field_key("demo", "vpc_cidr")).value == "10.0.0.0/16"
     [advanced] = at.expander
     assert advanced.label == "Advanced (1)"
-    assert [w.key for w in advanced.text_input] == [field_key("demo", "title")]
-    assert at.text_input(key=field_key("demo", "title")).max_chars == 20
+    # Closed, the Advanced section draws nothing, and its fields keep their defaults.
+    assert not advanced.text_input
     assert at.session_state["test.values"] == {
         "size": "small", "disk_gb": 20, "public": True, "vpc_cidr": "10.0.0.0/16", "title": "Hi"}
+    at = open_advanced(at)
+    [advanced] = at.expander
+    assert [w.key for w in advanced.text_input] == [field_key("demo", "title")]
+    assert at.text_input(key=field_key("demo", "title")).max_chars == 20
+
+
+def open_advanced(at: AppTest) -> AppTest:
+    """Open the Advanced section as a click would."""
+    at.session_state[advanced_key(TemplateManifest.model_validate(MANIFEST))] = True
+    return at.run()
+
+
+def test_a_closed_advanced_section_keeps_what_was_typed_in_it() -> None:
+    at = open_advanced(run())
+    at.text_input(key=field_key("demo", "title")).input("Typed").run()
+    at.session_state[advanced_key(TemplateManifest.model_validate(MANIFEST))] = False
+    at.run()
+    assert not at.exception and not at.expander[0].text_input
+    assert at.session_state["test.values"]["title"] == "Typed"
+    # Opened again, the field shows it.
+    at = open_advanced(at)
+    assert at.text_input(key=field_key("demo", "title")).value == "Typed"
+    assert at.session_state["test.values"]["title"] == "Typed"
 
 
 def test_values_follow_the_widgets() -> None:
@@ -68,8 +92,11 @@ def test_values_follow_the_widgets() -> None:
 def test_errors_show_under_their_field_and_in_a_summary() -> None:
     at = run({"title": "contains characters that are not allowed here: $ {",
               "colour": "unknown parameter"})
+    # The Advanced section is closed: its field's message is in the summary only ...
+    assert not at.expander[0].error
+    at = open_advanced(at)
     messages = [e.value for e in at.error]
-    # Under the field, inside the Advanced section ...
+    # ... and once it is open, under the field too ...
     assert [e.value for e in at.expander[0].error] == [
         r"contains characters that are not allowed here\: \$ \{"]
     # ... and all of them under the form, unknown fields included.
