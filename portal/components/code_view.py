@@ -4,7 +4,7 @@ Reading this code is part of the lesson, so the values the student typed come fi
 (`terraform.tfvars`, `parameters.json`), then the files that use them.
 
 Only what is open is drawn: the engine's tab that is picked and, in it, the one file picked from
-the row of file names above it. A module has some twenty files and a CloudFormation template a
+the list of file names above it. A module has some twenty files and a CloudFormation template a
 thousand lines; drawn whole, hidden or not, they cost the browser seconds, and even a closed
 expander per file is an element the browser mounts on every visit. The zips are built when a
 download is asked for, not on every run.
@@ -92,21 +92,24 @@ def code_view(rendered: RenderedTemplate, *, key: str,
 
 def _files(files: dict[str, str], *, values_path: str, key: str, engine: EngineName,
            default: str | None = None) -> None:
-    """The file names as a row of pills, and the code of the one picked. `values_path`, the
-    file of the student's values, is labelled so and its long lines wrapped."""
+    """The file names in a picker, and the code of the one picked. `values_path`, the file of
+    the student's values, is labelled so and its long lines wrapped.
+
+    One picker rather than a row of pills: a module's twenty-odd pills cost the browser more
+    to mount, on every visit, than the rest of the preview."""
     widget_key = file_key(key, engine)
     _restore(key, widget_key)
     if widget_key not in st.session_state:
         st.session_state[widget_key] = default
-    picked = st.pills(_("Files"), list(files), key=widget_key, label_visibility="collapsed",
-                      format_func=lambda path: _("{path}  (your values)").format(path=path)
-                      if path == values_path else path)
+    picked = st.selectbox(
+        _("File ({count})").format(count=len(files)), list(files), key=widget_key,
+        placeholder=_("Pick a file to read it"),
+        format_func=lambda path: _("{path}  (your values)").format(path=path)
+        if path == values_path else path)
     _keep(key, widget_key, picked)
     if picked in files:
         st.code(files[picked], language=language_of(picked), line_numbers=True,
                 wrap_lines=picked == values_path)
-    else:
-        st.caption(_("Pick a file to read it."))
 
 
 def _zip_download(label: str, data: Callable[[], bytes], *, file_name: str, key: str) -> None:
