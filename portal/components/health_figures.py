@@ -8,12 +8,16 @@ Functions from `health_view`'s frames to `go.Figure`, without streamlit: the pan
 
 from __future__ import annotations
 
+import base64
+import io
 import textwrap
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from PIL import Image
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
@@ -45,6 +49,8 @@ STATUS_COLORS = {"Succeeded": "#2ca02c", "succeeded": "#2ca02c", "Failed": "#d62
 # The class chart's columns at most: about a pixel and a half each across a wide page; a longer
 # window's cells are spans of hours.
 MAX_COLUMNS = 600
+# The class chart's image is drawn about this wide (pixels), near a wide page's plot width.
+IMAGE_WIDTH = 1200
 # Rows named on the class chart's axis at most: a larger class's names would overlap.
 MAX_NAMED_ROWS = 40
 # A bar shorter than this would not show: instant activities and resources still get one.
@@ -81,16 +87,21 @@ def _colors(names: list[str]) -> dict[str, str]:
     return {name: palette[i % len(palette)] for i, name in enumerate(names)}
 
 
-def credit_balance_figure(health: ClassHealth) -> go.Figure:
-    """The credit balance of every instance over the window: one row per instance (the most
-    throttled on top), one cell per hour (or span of hours), coloured from empty (red) to full;
-    throttled cells overlaid in black.
+@dataclass(frozen=True)
+class BalanceGrid:
+    """The class chart's cells: a row per instance (the most throttled first), a column per hour
+    or span of hours (`columns`, their starts in ms since 1970 UTC, `span_ms` wide), each the
+    balance at the end of its span (NaN: no data) and whether any hour of it was throttled."""
 
-    A heatmap, not a line per instance: a class of 200 instances over a week is 30,000 points,
-    which a browser draws as SVG lines several times slower than as one heatmap image, and 200
-    lines on one axis cannot be told apart anyway. One instance's lines, with its baseline, are
-    the detail chart below.
-    """
+    labels: list[str]
+    columns: np.ndarray
+    span_ms: float
+    balance: np.ndarray
+    marked: np.ndarray
+
+
+def balance_grid(health: ClassHealth) -> BalanceGrid:
+    """The cells of the class chart of `health`."""
     hours = health.hours
     instances = health.instances
     ranked = instances["instance_id"].tolist()  # the most throttled first
@@ -113,46 +124,86 @@ def credit_balance_figure(health: ClassHealth) -> go.Figure:
     last = np.ones(len(cell), dtype=bool)
     last[:-1] = cell[1:] != cell[:-1]
     balance = np.full(shape, np.nan)
-    # Rounded to what a reader can see; sent as 32-bit floats (plotly packs numpy arrays as
-    # binary): half the bytes of 64-bit ones, and a tenth of a credit is far within their
-    # precision.
-    balance[rows[last], cols[last]] = hours["balance"].to_numpy(dtype="float64")[last].round(1)
-    marked_cells = np.zeros(shape, dtype=bool)
+    balance[rows[last], cols[last]] = hours["balance"].to_numpy(dtype="float64")[last]
+    marked = np.zeros(shape, dtype=bool)
     throttled = hours["throttled"].to_numpy(dtype=bool)
-    marked_cells[rows[throttled], cols[throttled]] = True
-    # Throttled cells are drawn in the same image: a value below zero, which the colour scale's
-    # first stop paints black. One heatmap draws in half the time of a heatmap and an overlay.
-    top = max(float(np.nanmax(balance)) if np.isfinite(balance).any() else 0.0, 1.0)
-    marker = -top / 20
-    shown = balance.astype(np.float32)
-    balance[marked_cells] = marker
-    empty_at = -marker / (top - marker)
-    scale = [[0.0, THROTTLE_CELL_COLOR], [empty_at * 0.999, THROTTLE_CELL_COLOR]] + [
-        [empty_at + (1 - empty_at) * stop, color] for stop, color in BALANCE_SCALE]
-    # Hover shows the balance itself; CPU per hour would double what the page sends, and the
-    # detail chart below has it.
+    marked[rows[throttled], cols[throttled]] = True
+    return BalanceGrid(labels=labels, columns=columns, span_ms=step * max(span, 1),
+                       balance=balance, marked=marked)
+
+
+def _rgb(color: str) -> list[int]:
+    return [int(color[i:i + 2], 16) for i in (1, 3, 5)]
+
+
+def balance_image(grid: BalanceGrid, *, top: float, width: int, height: int) -> bytes:
+    """The cells as a PNG of about `width` x `height` pixels: coloured by `BALANCE_SCALE` from
+    empty to `top` credits, throttled cells black, cells without data transparent. Each cell is
+    a block of whole pixels, so that the browser, stretching the image a little to the plot,
+    keeps the cells' edges."""
+    share = np.clip(np.nan_to_num(grid.balance / top), 0.0, 1.0)
+    stops = np.array([stop for stop, _color in BALANCE_SCALE])
+    colors = np.array([_rgb(color) for _stop, color in BALANCE_SCALE], dtype="float64")
+    rows, columns = grid.balance.shape
+    pixels = np.zeros((rows, columns, 4), dtype=np.uint8)
+    for channel in range(3):
+        pixels[..., channel] = np.interp(share, stops, colors[:, channel]).round()
+    pixels[..., 3] = np.where(np.isnan(grid.balance), 0, 255)
+    pixels[grid.marked, :3] = _rgb(THROTTLE_CELL_COLOR)
+    pixels[grid.marked, 3] = 255
+    across = max(1, -(-width // max(columns, 1)))
+    down = max(1, -(-height // max(rows, 1)))
+    pixels = np.repeat(np.repeat(pixels, down, axis=0), across, axis=1)
+    png = io.BytesIO()
+    Image.fromarray(pixels, "RGBA").save(png, format="PNG")
+    return png.getvalue()
+
+
+def credit_balance_figure(health: ClassHealth) -> go.Figure:
+    """The credit balance of every instance over the window: one row per instance (the most
+    throttled on top), one cell per hour (or span of hours), coloured from empty (red) to full;
+    throttled cells black.
+
+    The cells are one PNG image on the chart's time axis, not a plotly heatmap: a class of 200
+    instances over two weeks is 67,000 cells, which the browser took longer to lay out as a
+    heatmap, on every visit, than the rest of the page and a bare page's chart together; the PNG
+    is some 30 kB. What a cell held is read on the detail chart below (one instance's lines,
+    with its baseline) or in the table of every instance.
+    """
+    grid = balance_grid(health)
+    rows = len(grid.labels)
+    top = max(float(np.nanmax(grid.balance)) if np.isfinite(grid.balance).any() else 0.0, 1.0)
+    height = max(240, min(900, 20 * rows + 140))
+    plot_height = height - MARGIN["t"] - MARGIN["b"]
+    png = balance_image(grid, top=top, width=IMAGE_WIDTH, height=plot_height)
+    start = float(grid.columns[0]) if len(grid.columns) else 0.0
+    end = float(grid.columns[-1]) + grid.span_ms if len(grid.columns) else grid.span_ms
+    # The colour bar of the image: a trace with no points, whose only use is its scale.
     traces: list[dict[str, object]] = [{
-        "type": "heatmap", "x": columns, "y": labels, "z": balance.astype(np.float32),
-        "customdata": shown,
-        "name": _("credit balance"), "zmin": marker, "zmax": top, "colorscale": scale,
-        "colorbar": {"title": {"text": _("credits")}, "thickness": 12, "tick0": 0,
-                     "tickmode": "auto"},
-        "hoverongaps": False,
-        "hovertemplate": "%{y}<br>" + _("{time} UTC: {credits} credits").format(
-            time="%{x|%b %d %H:%M}", credits="%{customdata:.1f}") + "<extra></extra>"}]
-    if marked_cells.any():
-        # A legend entry for the black cells (a heatmap has none of its own).
+        "type": "scatter", "x": [None], "y": [None], "mode": "markers", "showlegend": False,
+        "hoverinfo": "skip",
+        "marker": {"color": [0.0], "cmin": 0.0, "cmax": top, "colorscale": BALANCE_SCALE,
+                   "showscale": True,
+                   "colorbar": {"title": {"text": _("credits")}, "thickness": 12}}}]
+    if grid.marked.any():
+        # A legend entry for the black cells (an image has none of its own).
         traces.append({"type": "scatter", "x": [None], "y": [None], "mode": "markers",
-                       "name": _(THROTTLED_TRACE), "showlegend": True,
+                       "name": _(THROTTLED_TRACE), "showlegend": True, "hoverinfo": "skip",
                        "marker": {"symbol": "square", "size": 12, "color": THROTTLE_CELL_COLOR}})
     return go.Figure(data=traces, layout={
-        "height": max(240, min(900, 20 * len(ranked) + 140)), "margin": MARGIN,
-        "legend": LEGEND, "hovermode": "closest",
-        "xaxis": {"title": {"text": _("time (UTC)")}, "type": "date"},
-        # Every row named while the names fit; a larger class is read by hovering, and gets
-        # neither a tick nor a grid line per row that no one could see.
-        "yaxis": {"autorange": "reversed", "title": {"text": None}, "showgrid": False,
-                  **({"tickmode": "linear", "dtick": 1} if len(ranked) <= MAX_NAMED_ROWS
+        "height": height, "margin": MARGIN, "legend": LEGEND, "hovermode": False,
+        "images": [{"source": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+                    "xref": "x", "yref": "y", "x": start, "y": -0.5, "sizex": end - start,
+                    "sizey": rows, "sizing": "stretch", "xanchor": "left", "yanchor": "top",
+                    "layer": "below"}],
+        "xaxis": {"title": {"text": _("time (UTC)")}, "type": "date", "range": [start, end],
+                  "showgrid": False},
+        # Every row named while the names fit; a larger class's rows are read in the table of
+        # every instance, and get neither a tick nor a grid line per row that no one could see.
+        "yaxis": {"range": [rows - 0.5, -0.5], "title": {"text": None}, "showgrid": False,
+                  "zeroline": False,
+                  **({"tickmode": "array", "tickvals": list(range(rows)),
+                      "ticktext": grid.labels} if rows <= MAX_NAMED_ROWS
                      else {"showticklabels": False, "ticks": ""})}})
 
 

@@ -1,15 +1,17 @@
-"""The Health charts: one line per instance and the throttled hours marked, the detail with its
+"""The Health charts: a row of cells per instance and the throttled hours marked, the detail with its
 baseline and shaded throttling, activities with their causes, durations and the waterfall; and
 the panel drawing them with the simulated label."""
 
 from __future__ import annotations
 
-import json
+import base64
+import io
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 from plotly.io import to_json
 from streamlit.testing.v1 import AppTest
 
@@ -32,31 +34,60 @@ from tests.services.monitoring.health_history import (
 )
 
 
+def _image(figure) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """The class chart's image as RGBA pixels."""
+    [image] = figure.layout.images
+    source = image.source
+    assert source.startswith("data:image/png;base64,")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(source.split(",", 1)[1]))))
+
+
+def _cell_pixel(pixels: np.ndarray, grid: health_figures.BalanceGrid, row: int,
+                column: int) -> tuple[int, ...]:
+    """The pixel at the middle of a cell."""
+    rows, columns = grid.balance.shape
+    height, width = pixels.shape[:2]
+    return tuple(int(v) for v in pixels[int((row + 0.5) * height / rows),
+                                        int((column + 0.5) * width / columns)])
+
+
+BLACK = (0x11, 0x11, 0x11, 255)
+
+
 def test_a_row_per_instance_most_throttled_on_top_and_its_throttled_hours_marked(
         ctx: PortalContext) -> None:
     build_class(ctx)
     health = health_view.class_health(ctx, actor=TEACHER, filter=DAY, now=NOW)
-    figure = health_charts.credit_balance_figure(health)
-    [balances, legend] = figure.data
-    assert legend.name == health_charts.THROTTLED_TRACE
-    assert list(balances.y) == ["i-bob-1 (bob, ha-web)", "i-alice (alice, web-server)",
-                                "i-bob-2 (bob, ha-web)"]
+    grid = health_figures.balance_grid(health)
+    assert grid.labels == ["i-bob-1 (bob, ha-web)", "i-alice (alice, web-server)",
+                           "i-bob-2 (bob, ha-web)"]
     hours = health.hours
     alice = hours[hours["instance_id"] == "i-alice"].sort_values("hour")
-    columns = [pd.Timestamp(x, unit="ms") for x in balances.x]
-    # What hovering a cell shows is the balance at the end of its hour (empty when throttled).
-    row = np.asarray(balances.customdata, dtype="float64")[1]
-    by_hour = dict(zip(columns, row, strict=True))
+    columns = [pd.Timestamp(x, unit="ms") for x in grid.columns]
+    # Each cell is the balance at the end of its hour.
+    by_hour = dict(zip(columns, grid.balance[1], strict=True))
     for _, hour in alice.iterrows():
-        assert by_hour[hour["hour"].tz_localize(None)] == pytest.approx(hour["balance"], abs=0.051)
-    # Throttled cells sit below zero, where the colour scale is black: alice's hours 4 to 8 and
-    # bob's whole day, nothing else.
-    marked = np.asarray(balances.z, dtype="float64") < 0
-    assert balances.colorscale[0][1] == health_charts.THROTTLE_CELL_COLOR
+        assert by_hour[hour["hour"].tz_localize(None)] == pytest.approx(hour["balance"])
+    # Alice's hours 4 to 8 and bob's whole day are throttled, nothing else.
     start = pd.Timestamp("2026-11-02")
-    assert [c for c, m in zip(columns, marked[1], strict=True) if m] == [
+    assert [c for c, m in zip(columns, grid.marked[1], strict=True) if m] == [
         start + timedelta(hours=h) for h in range(4, 9)]
-    assert marked[0].sum() == 24 and not marked[2].any()
+    assert grid.marked[0].sum() == 24 and not grid.marked[2].any()
+
+    figure = health_charts.credit_balance_figure(health)
+    [scale, legend] = figure.data
+    assert scale.marker.showscale and legend.name == health_charts.THROTTLED_TRACE
+    # Every row named on the axis, the most throttled on top.
+    assert list(figure.layout.yaxis.ticktext) == grid.labels
+    assert list(figure.layout.yaxis.range) == [2.5, -0.5]
+    # The image covers the window's hours, and its throttled cells are black.
+    [image] = figure.layout.images
+    assert (image.x, image.sizex) == (grid.columns[0], 24 * 3600 * 1000)
+    pixels = _image(figure)
+    assert _cell_pixel(pixels, grid, 1, 5) == BLACK
+    assert _cell_pixel(pixels, grid, 1, 12) != BLACK
+    assert all(_cell_pixel(pixels, grid, 0, column) == BLACK for column in range(24))
+    assert all(_cell_pixel(pixels, grid, 2, column) != BLACK for column in range(24))
 
 
 def test_a_large_class_is_one_image_with_a_row_per_instance(ctx: PortalContext) -> None:
@@ -70,24 +101,49 @@ def test_a_large_class_is_one_image_with_a_row_per_instance(ctx: PortalContext) 
                          balance=samples(T0, 24, lambda i, n=number: 0.0 if i < 12 * n else 9),
                          cpu=samples(T0, 24, lambda i: 10.0))
     health = health_view.class_health(ctx, actor=TEACHER, filter=DAY, now=NOW)
-    figure = health_charts.credit_balance_figure(health)
-    assert [t.type for t in figure.data] == ["heatmap", "scatter"]
-    assert [label.split(" ")[0] for label in figure.data[0].y] == [
+    grid = health_figures.balance_grid(health)
+    assert [label.split(" ")[0] for label in grid.labels] == [
         f"i-{n:02d}" for n in range(19, -1, -1)]
-    marked = (np.asarray(figure.data[0].z, dtype="float64") < 0).sum(axis=1)
-    assert list(marked) == [min(n, 24) for n in range(19, -1, -1)]
-
-
-def test_the_class_chart_is_sent_as_packed_32_bit_floats(ctx: PortalContext) -> None:
-    build_class(ctx)
-    health = health_view.class_health(ctx, actor=TEACHER, filter=DAY, now=NOW)
+    assert list(grid.marked.sum(axis=1)) == [min(n, 24) for n in range(19, -1, -1)]
     figure = health_charts.credit_balance_figure(health)
-    balances = figure.data[0]
-    # Plotly packs numpy arrays as binary: four bytes a cell, not eight, nor a number as text.
-    assert balances.z.dtype == np.float32 and balances.customdata.dtype == np.float32
-    sent = json.loads(to_json(figure, validate=False))["data"][0]
-    assert sent["z"]["dtype"] == sent["customdata"]["dtype"] == "f4"
-    assert sent["z"]["shape"] == "3, 24"
+    assert [t.type for t in figure.data] == ["scatter", "scatter"]
+    assert len(figure.layout.images) == 1
+    pixels = _image(figure)
+    black = [sum(_cell_pixel(pixels, grid, row, column) == BLACK for column in range(24))
+             for row in range(20)]
+    assert black == [min(n, 24) for n in range(19, -1, -1)]
+
+
+def _class_of(instances: int, hours: int) -> health_view.ClassHealth:
+    moments = pd.date_range("2026-09-01", periods=hours, freq="h", tz="UTC")
+    ids = [f"i-{n:04d}" for n in range(instances)]
+    # Each instance earns 6 credits an hour up to 144, spends them all and starts again, at its
+    # own phase; throttled while empty.
+    balance = (np.arange(hours)[None, :] * 6 + np.arange(instances)[:, None] * 13) % 150
+    balance = np.minimum(balance, 144).astype("float64").ravel()
+    frame = pd.DataFrame({
+        "instance_id": np.repeat(ids, hours), "hour": np.tile(moments, instances),
+        "balance": balance, "throttled": balance < 6})
+    frame["balance_min"] = frame["balance"]
+    frame["cpu"] = frame["cpu_max"] = 5.0
+    return health_view.ClassHealth(
+        start=moments[0].to_pydatetime(), end=moments[-1].to_pydatetime(), resolution_s=3600,
+        hours=frame, instances=pd.DataFrame({"instance_id": ids, "owner": "s",
+                                             "template_id": "web-server"}))
+
+
+def test_a_class_of_200_over_two_weeks_is_sent_as_a_small_image() -> None:
+    """67,200 cells: one PNG, a fraction of the cells' numbers as 32-bit floats."""
+    health = _class_of(200, 14 * 24)
+    figure = health_charts.credit_balance_figure(health)
+    [image] = figure.layout.images
+    assert len(image.source) < 200 * 14 * 24 * 4 / 3
+    assert not figure.layout.yaxis.showticklabels  # 200 names would overlap
+    pixels = _image(figure)
+    assert pixels.shape[1] >= health_figures.IMAGE_WIDTH and pixels.shape[2] == 4
+    grid = health_figures.balance_grid(health)
+    assert grid.marked.sum() == (health.hours["throttled"]).sum()
+    assert _cell_pixel(pixels, grid, 0, 0) == BLACK  # instance 0 starts empty
 
 
 def test_more_columns_than_the_chart_can_show_become_spans(ctx: PortalContext) -> None:
@@ -104,14 +160,13 @@ def test_more_columns_than_the_chart_can_show_become_spans(ctx: PortalContext) -
     health = health_view.ClassHealth(start=moments[0].to_pydatetime(),
                                      end=moments[-1].to_pydatetime(), resolution_s=3600,
                                      hours=frame, instances=instances)
-    balances = health_charts.credit_balance_figure(health).data[0]
-    columns = [pd.Timestamp(x, unit="ms") for x in balances.x]
+    grid = health_figures.balance_grid(health)
+    columns = [pd.Timestamp(x, unit="ms") for x in grid.columns]
     assert len(columns) == 500 <= health_figures.MAX_COLUMNS
     assert columns[:2] == [pd.Timestamp("2026-09-01 00:00"), pd.Timestamp("2026-09-01 02:00")]
-    shown = np.asarray(balances.customdata, dtype="float64")[0]
-    assert list(shown[:3]) == [1.0, 3.0, 5.0]  # the balance at the end of each two hours
-    marked = np.asarray(balances.z, dtype="float64")[0] < 0
-    assert list(np.flatnonzero(marked)) == [250]  # hours 500 and 501
+    assert grid.span_ms == 2 * 3600 * 1000
+    assert list(grid.balance[0][:3]) == [1.0, 3.0, 5.0]  # the balance at the end of each span
+    assert list(np.flatnonzero(grid.marked[0])) == [250]  # hours 500 and 501
 
 
 def test_a_window_ending_now_is_kept_by_its_shape_not_its_moments() -> None:
