@@ -1,4 +1,5 @@
-"""Course, student, template and time window of a dashboard, as one row of widgets.
+"""Time window, course, student and template of a dashboard, as one row: the window, and a
+button that opens the other choices and tells what they hold.
 
 Owns the `dashboard_filters.{key}.*` session_state keys. Choices left empty mean "all"; students
 get no student choice: every service narrows their view to their own environments anyway.
@@ -12,7 +13,7 @@ import streamlit as st
 
 from services.context import PortalContext
 from services.history.models import utcnow
-from services.i18n import N_, _
+from services.i18n import N_, _, ngettext
 from services.identity import Actor
 from services.monitoring.filters import MAX_WINDOW, DashboardFilter
 from services.monitoring.health_view import filter_options
@@ -53,26 +54,57 @@ def _custom_window(key: str, now: datetime) -> tuple[datetime, datetime]:
     return start, end
 
 
+def _choice_label(chosen: list[str], *, everything: str, one: str, many: str) -> str:
+    if not chosen:
+        return everything
+    if len(chosen) == 1:
+        return one.format(name=chosen[0])
+    return many.format(count=len(chosen))
+
+
+def _choices_label(key: str, actor: Actor) -> str:
+    """What the course, student and template choices hold now, for the button that opens them:
+    the browser's latest choices are in session_state before the widgets are drawn."""
+    def chosen(name: str) -> list[str]:
+        return list(st.session_state.get(_key(key, name)) or ())
+
+    courses, owners, templates = chosen("courses"), chosen("owners"), chosen("templates")
+    parts = [_choice_label(courses, everything=_("all courses"), one=_("course {name}"),
+                           many=ngettext("{count} course", "{count} courses", len(courses)))]
+    if actor.is_instructor:
+        parts.append(_choice_label(owners, everything=_("all students"),
+                                   one=_("student {name}"),
+                                   many=ngettext("{count} student", "{count} students",
+                                                 len(owners))))
+    parts.append(_choice_label(templates, everything=_("all templates"),
+                               one=_("template {name}"),
+                               many=ngettext("{count} template", "{count} templates",
+                                             len(templates))))
+    return " · ".join(parts)
+
+
 def dashboard_filters(ctx: PortalContext, actor: Actor, *, key: str,
                       now: datetime | None = None) -> DashboardFilter:
-    """Draw the filter row and return the chosen filter, already narrowed to what `actor` sees."""
+    """Draw the filter row and return the chosen filter, already narrowed to what `actor` sees.
+
+    The course, student and template choices are in a popover whose button tells what they
+    hold: a row of three multiselects cost the browser more to mount, on every visit of a
+    dashboard, than the dashboard's chart."""
     now = now or utcnow()
     options = filter_options(ctx, actor)
-    columns = st.columns(4 if actor.is_instructor else 3)
-    with columns[0]:
+    window_column, choices_column = st.columns([1, 3], vertical_alignment="bottom")
+    with window_column:
         window = st.selectbox(_("Time window"), WINDOW_LABELS, format_func=_,
                               index=WINDOW_LABELS.index(DEFAULT_WINDOW), key=_key(key, "window"))
-    with columns[1]:
+    with choices_column.popover(_choices_label(key, actor), icon=":material/filter_list:"):
         courses = st.multiselect(_("Course"), options.courses, key=_key(key, "courses"),
                                  placeholder=_("All courses"))
-    owners: list[str] = []
-    if actor.is_instructor:
-        with columns[2]:
+        owners: list[str] = []
+        if actor.is_instructor:
             owners = st.multiselect(_("Student"), options.owners, key=_key(key, "owners"),
                                     placeholder=_("All students"))
-    with columns[-1]:
-        templates = st.multiselect(_("Template"), options.templates, key=_key(key, "templates"),
-                                   placeholder=_("All templates"))
+        templates = st.multiselect(_("Template"), options.templates,
+                                   key=_key(key, "templates"), placeholder=_("All templates"))
     if window in WINDOWS:
         start, end = now - timedelta(days=WINDOWS[window]), now
     else:

@@ -40,18 +40,27 @@ def test_instructors_choose_course_student_and_template_from_the_history(
                                                                            "web-server"]
     assert at.session_state[RESULT] == DashboardFilter(start=NOW - timedelta(days=7), end=NOW)
 
+    # The choices are behind one button, which tells what they hold.
+    [choices] = at.get("popover")
+    assert choices.proto.popover.label == "all courses · all students · all templates"
+
     at.multiselect(key="dashboard_filters.t.owners").select("bob").select("carol")
     at.multiselect(key="dashboard_filters.t.templates").select("web-server")
     at.selectbox(key="dashboard_filters.t.window").select("Last 24 hours").run()
     assert at.session_state[RESULT] == DashboardFilter(
         start=NOW - timedelta(days=1), end=NOW, owners=("bob", "carol"),
         templates=("web-server",))
+    [choices] = at.get("popover")
+    assert choices.proto.popover.label == (
+        "all courses · 2 students · template web-server")
 
 
 def test_students_get_no_student_choice_and_only_their_own(ctx: PortalContext) -> None:
     build_class(ctx)
     at = run(ALICE)
     assert [m.label for m in at.multiselect] == ["Course", "Template"]
+    [choices] = at.get("popover")
+    assert choices.proto.popover.label == "all courses · all templates"
     assert at.multiselect(key="dashboard_filters.t.templates").options == ["web-server"]
     assert at.session_state[RESULT].owners == ("alice",)
 
