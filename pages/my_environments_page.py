@@ -21,6 +21,9 @@ from services.environment_service import EnvironmentView, EventView
 from services.history.models import EnvironmentStatus
 from services.i18n import _, ngettext
 
+# Current environments shown as whole cards at the top of the list.
+WHOLE_CARDS = 3
+
 actor = identity.require_actor()
 ctx = portal_context()
 
@@ -106,11 +109,14 @@ def environments() -> bool:
         return any(env.in_progress for env in envs)
     destroyed = [e for e in envs if e.status == EnvironmentStatus.DESTROYED.value]
     current = [e for e in envs if e.status != EnvironmentStatus.DESTROYED.value]
-    # A class's list pages its cards as summary lines, each card drawn once opened: a page of
-    # whole cards is some two hundred elements for the browser to mount on every visit. A
-    # student's few environments, and the rows picked in the table, are shown whole.
-    for env in paged(current, key="my_environments.current"):
-        card(env, collapsed=len(current) > PAGE_SIZE)
+    # The newest few are shown whole; the others as summary lines, each card drawn once opened:
+    # a whole card is a dozen elements for the browser to mount on every visit (seven cost a
+    # student's page more than a bare page takes), and a class's list of them hundreds. An
+    # instructor's class-sized list is all summary lines. The rows picked in the table are
+    # shown whole.
+    whole = 0 if len(current) > PAGE_SIZE else WHOLE_CARDS
+    for index, env in enumerate(paged(current, key="my_environments.current")):
+        card(env, collapsed=index >= whole)
     if destroyed:
         # Lazy: the cards of destroyed environments are drawn only once this is opened.
         with st.expander(_("Destroyed ({count})").format(count=len(destroyed)),

@@ -218,3 +218,30 @@ def test_a_class_sized_list_pages_its_cards_as_summary_lines_opened_one_by_one(
     at.run()
     assert not at.exception
     assert at.button(key=f"environment_card.{newest.env_id}.destroy")
+
+
+def test_the_newest_environments_are_whole_cards_and_the_others_summary_lines(
+        app, portal) -> None:
+    whole_cards = 3  # WHOLE_CARDS of pages/my_environments_page.py
+    envs = []
+    for _ in range(whole_cards + 2):
+        envs.append(launched(portal, ALICE))
+        # Failed ones count against no limit and stay on the list.
+        with portal.sessions() as session, session.begin():
+            session.execute(update(Environment).where(Environment.id == envs[-1].env_id)
+                            .values(status="failed", status_reason="test"))
+    at = open_page(app(ALICE), "my_environments_page.py")
+    assert not at.exception
+    newest_first = [env.env_id for env in reversed(envs)]
+    assert list(table(at)["environment"]) == newest_first
+    destroys = [b.key for b in at.button if b.key and b.key.endswith(".destroy")]
+    assert destroys == [f"environment_card.{env_id}.destroy"
+                        for env_id in newest_first[:whole_cards]]
+    summaries = [e.key for e in at.expander if e.key and e.key.startswith("my_environments.card.")]
+    assert summaries == [f"my_environments.card.{env_id}" for env_id in newest_first[whole_cards:]]
+    # A summary line opened is the whole card.
+    oldest = newest_first[-1]
+    at.session_state[f"my_environments.card.{oldest}"] = True
+    at.run()
+    assert not at.exception
+    assert at.button(key=f"environment_card.{oldest}.destroy")
