@@ -66,10 +66,17 @@ if not offered:
             icon=":material/event_busy:")
     st.stop()
 by_course = {c.id: c for c in offered}
-course_id = st.selectbox(_("Course"), list(by_course), key=COURSE_KEY,
-                         format_func=lambda c: by_course[c].title if by_course[c].title != c
-                         else c, disabled=len(by_course) == 1,
-                         help=_("The course this environment is for: its limits and budget apply."))
+
+
+def course_title(course: str) -> str:
+    return by_course[course].title if by_course[course].title != course else course
+
+
+# One course is named below rather than offered in a picker with nothing else to pick: a widget
+# costs the browser as much to mount as a dozen lines of text.
+course_id = next(iter(by_course)) if len(by_course) == 1 else st.selectbox(
+    _("Course"), list(by_course), key=COURSE_KEY, format_func=course_title,
+    help=_("The course this environment is for: its limits and budget apply."))
 policy = by_course[course_id]
 with portal_errors():
     templates = courses.offered_templates(ctx, actor=actor, policy=policy)
@@ -87,6 +94,8 @@ if not actor.is_instructor:
         spent=format_money(spent)))
     if budget is not None and budget.warning:
         st.warning(md_escape(budget.warning), icon=":material/savings:")
+elif len(by_course) == 1:
+    st.caption(_("Course **{course}**.").format(course=md_escape(course_title(course_id))))
 
 manifest = template_picker(templates)
 st.caption(md_escape(manifest.summary))

@@ -13,7 +13,7 @@ from services import environment_service
 from services.engines.base import EngineName
 from services.reconcile_service import reconcile
 
-from tests.pages.conftest import ALICE, open_page, plain, texts, wait_until
+from tests.pages.conftest import ALICE, TEACHER, open_page, plain, texts, wait_until
 
 LAUNCH = "launch_page.launch"
 LEASE = "launch_page.lease_hours"
@@ -257,6 +257,15 @@ def _course_for_alice(portal, **limits):  # type: ignore[no-untyped-def]
     courses.create_course(portal, actor=operator, course_id="cloud101", title="Cloud 101",
                           **limits)
     courses.enrol(portal, actor=operator, course_id="cloud101", names=["alice"])
+
+
+def test_a_single_course_is_named_not_offered_in_a_picker(app) -> None:
+    for actor, named in ((ALICE, "Course **default**: up to 3 environments at once"),
+                         (TEACHER, "Course **Default course**.")):
+        at = open_page(app(actor), "launch_page.py")
+        assert not at.exception
+        assert not [s for s in at.selectbox if s.key == "launch_page.course"]
+        assert named in " ".join(texts(at.caption))
 
 
 def test_a_course_narrows_the_templates_and_sizes_the_form_offers(app, portal) -> None:
