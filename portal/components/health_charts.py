@@ -245,16 +245,27 @@ def _credits_section(ctx: PortalContext, actor: Actor, window: Window, *, key: s
                                _("first throttled (UTC)"), format="YYYY-MM-DD HH:mm"),
                            "replaced": st.column_config.CheckboxColumn(
                                _("replaced by Auto Scaling"))})
-    _detail_fragment(ctx, actor, window, health.instances["instance_id"].tolist(), key=key)
+    # Drawn when opened, as the table is: the picker is a widget the browser would mount on
+    # every visit, and the class view is what the page opens on.
+    detail = st.expander(_("One instance in detail"), icon=":material/monitoring:",
+                         key=detail_key(key), on_change="rerun")
+    if detail.open:
+        with detail:
+            _detail_fragment(ctx, actor, window, health.instances["instance_id"].tolist(),
+                             key=key)
     return True
+
+
+def detail_key(key: str) -> str:
+    """The session_state key of the section of one instance in detail: True while open."""
+    return _key(key, "one_instance")
 
 
 @st.fragment
 def _detail_fragment(ctx: PortalContext, actor: Actor, window: Window,
                      instance_ids: list[str], *, key: str) -> None:
     # A fragment: picking another instance redraws this chart only, not the class view.
-    # Nothing picked at first: the class view is what the page opens on, and one instance's
-    # five-minute points are drawn when asked for.
+    # Nothing picked at first: one instance's five-minute points are drawn when asked for.
     instance_id = st.selectbox(_("Instance in detail"), instance_ids, index=None,
                                key=_key(key, "instance"),
                                placeholder=_("Pick an instance (the most throttled are first)"),

@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from portal import identity
+from portal.components.health_charts import detail_key
 from services.context import PortalContext
 from services.history.models import utcnow
 from services.monitoring.health_view import SIMULATED_LABEL
@@ -39,6 +40,10 @@ def test_the_instructor_sees_every_section_with_simulated_data_labelled(
     # instance's detail once one is picked.
     drawn = len(at.get("plotly_chart"))
     assert drawn >= 4
+    # The section of one instance in detail draws its picker once opened.
+    assert not [s for s in at.selectbox if s.key == "health_charts.health.instance"]
+    at.session_state[detail_key("health")] = True
+    at.run()
     at.selectbox(key="health_charts.health.instance").select_index(0).run()
     assert not at.exception and len(at.get("plotly_chart")) == drawn + 1
     labels = [c for c in texts(at.caption) if SIMULATED_LABEL in c]

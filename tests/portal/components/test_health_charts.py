@@ -291,7 +291,11 @@ def test_the_panel_draws_every_section_and_labels_simulated_data(ctx: PortalCont
         "Instances": "3", "Throttled at some point": "2", "Hours throttled": "31"}
     # The newest run is picked for the waterfall: bob's destroy.
     assert at.selectbox(key="health_charts.test.run").value == runs["bob_destroy"]
-    # No instance in detail until one is picked; the most throttled is offered first.
+    # The section of one instance in detail is drawn once opened; no instance in detail until
+    # one is picked; the most throttled is offered first.
+    assert not [s for s in at.selectbox if s.key == "health_charts.test.instance"]
+    at.session_state[health_charts.detail_key("test")] = True
+    at.run()
     picker = at.selectbox(key="health_charts.test.instance")
     assert picker.value is None and picker.options[0] == "i-bob-1"
     picker.select("i-alice").run()
