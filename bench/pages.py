@@ -27,7 +27,7 @@ Skeletons: the longest time a `stSkeleton` (or the app skeleton) stayed on scree
 measured visit is recorded per page (`skeleton_s`; target under a second on a warm server).
 
     python bench/pages.py [--json] [--environments 200] [--days 14] [--sessions 10]
-                          [--repeats 3] [--class-db PATH] [--verbose]
+                          [--repeats 5] [--class-db PATH] [--verbose]
 
 The class database takes minutes to write; it is kept (default: under the system's temporary
 folder, one per size) and copied for each run while it is younger than --max-age-hours, so a
@@ -524,7 +524,7 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--sessions", type=int, default=10,
                         help="browser sessions of the class load (0: no load figure)")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--class-db", type=Path,
                         help="where the class database is kept between runs")
     parser.add_argument("--max-age-hours", type=float, default=12.0,
