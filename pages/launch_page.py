@@ -17,7 +17,7 @@ from portal import identity
 from portal.components import run_progress
 from portal.components.advisor_findings import advisor_findings
 from portal.components.architecture_diagram import architecture_diagram
-from portal.components.code_view import code_view
+from portal.components.code_view import code_engines, code_view
 from portal.components.cost_estimate import cost_estimates_by_region
 from portal.components.engine_picker import engine_picker
 from portal.components.target_state import target_state
@@ -176,23 +176,30 @@ with form_col:
 
 @st.fragment
 def preview_tabs(preview: preview_service.LaunchPreview, manifest: TemplateManifest) -> None:
-    """The open tab of the preview; the others are drawn when picked. The tab picked is kept
-    while the preview is not shown (parameters to fix), so that it comes back as it was."""
+    """The open tab of the preview (the code of each engine, the architecture, the cost); the
+    others are drawn when picked. One row of tabs: a second row, of the engines inside a Code
+    tab, was one more group of tabs for the browser to mount on every visit. The tab picked is
+    kept while the preview is not shown (parameters to fix), so that it comes back as it was."""
+    engines = {name.label: name for name in code_engines(manifest.engines)}
+    architecture, cost = _("Architecture"), _("Cost estimate")
+    labels = [*engines, architecture, cost]
     if PREVIEW_TAB_KEY not in st.session_state and PREVIEW_TAB_KEPT_KEY in st.session_state:
         st.session_state[PREVIEW_TAB_KEY] = st.session_state[PREVIEW_TAB_KEPT_KEY]
-    code_tab, architecture_tab, cost_tab = st.tabs(
-        [_("Code"), _("Architecture"), _("Cost estimate")], key=PREVIEW_TAB_KEY,
-        on_change="rerun")
+    if st.session_state.get(PREVIEW_TAB_KEY, labels[0]) not in labels:
+        # A tab this template or language has not (another engine, another language's label).
+        del st.session_state[PREVIEW_TAB_KEY]
+    tabs = st.tabs(labels, key=PREVIEW_TAB_KEY, on_change="rerun")
     st.session_state[PREVIEW_TAB_KEPT_KEY] = st.session_state[PREVIEW_TAB_KEY]
-    if code_tab.open:
-        with code_tab:
-            code_view(preview.rendered, key="launch_page.code", engines=manifest.engines)
-    if architecture_tab.open:
-        with architecture_tab:
-            architecture_diagram(preview.diagram, key=f"launch_page.diagram.{manifest.id}")
-    if cost_tab.open:
-        with cost_tab:
-            cost_estimates_by_region(preview.estimates, key="launch_page.cost")
+    for label, tab in zip(labels, tabs, strict=True):
+        if not tab.open:
+            continue
+        with tab:
+            if label in engines:
+                code_view(preview.rendered, key="launch_page.code", engine=engines[label])
+            elif label == architecture:
+                architecture_diagram(preview.diagram, key=f"launch_page.diagram.{manifest.id}")
+            else:
+                cost_estimates_by_region(preview.estimates, key="launch_page.cost")
 
 
 with preview_col:

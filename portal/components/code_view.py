@@ -1,17 +1,18 @@
-"""The Terraform and CloudFormation a template becomes, one tab each, with downloads.
+"""The Terraform and CloudFormation a template becomes, each in a tab of the caller's, with
+downloads.
 
 Reading this code is part of the lesson, so the values the student typed come first
 (`terraform.tfvars`, `parameters.json`), then the files that use them.
 
-Only what is open is drawn: the engine's tab that is picked and, in it, the one file picked from
-the list of file names above it. A module has some twenty files and a CloudFormation template a
-thousand lines; drawn whole, hidden or not, they cost the browser seconds, and even a closed
-expander per file is an element the browser mounts on every visit. The zips are built when a
-download is asked for, not on every run.
+Only what is open is drawn: in the engine's tab that is open, the one file picked from the list
+of file names above it. A module has some twenty files and a CloudFormation template a thousand
+lines; drawn whole, hidden or not, they cost the browser seconds, and even a closed expander per
+file is an element the browser mounts on every visit. The zips are built when a download is
+asked for, not on every run.
 
-Owns the `<key>.engine` and `<key>.<engine>.file` session_state keys (the tab picked, the file
-picked in each) and `<key>.kept`, where they are kept while the code is not drawn (another tab of
-the preview is open), so that coming back finds them as they were left.
+Owns the `<key>.<engine>.file` session_state keys (the file picked in each engine's tab) and
+`<key>.kept`, where they are kept while the code is not drawn (another tab of the preview is
+open), so that coming back finds them as they were left.
 """
 
 from __future__ import annotations
@@ -49,9 +50,10 @@ def _ordered(paths: list[str]) -> list[str]:
     return sorted(paths, key=lambda p: (rank.get(p, len(rank)), p))
 
 
-def engine_key(key: str) -> str:
-    """The session_state key of the engine tab picked (its label: `EngineName.label`)."""
-    return f"{key}.engine"
+def code_engines(engines: Sequence[EngineName]) -> list[EngineName]:
+    """The engines of `engines` whose code is shown, in the order their tabs come."""
+    return [name for name in (EngineName.TERRAFORM, EngineName.CLOUDFORMATION)
+            if name in engines]
 
 
 def file_key(key: str, engine: EngineName) -> str:
@@ -71,23 +73,12 @@ def _keep(key: str, widget_key: str, state: object) -> None:
     st.session_state.setdefault(f"{key}.kept", {})[widget_key] = state
 
 
-def code_view(rendered: RenderedTemplate, *, key: str,
-              engines: Sequence[EngineName] = tuple(EngineName)) -> None:
-    """The rendered code of each engine the template has (an imported template may have one)."""
-    template_id = rendered.template_id
-    shown = [name for name in (EngineName.TERRAFORM, EngineName.CLOUDFORMATION)
-             if name in engines]
-    _restore(key, engine_key(key))
-    tabs = st.tabs([name.label for name in shown], key=engine_key(key), on_change="rerun")
-    _keep(key, engine_key(key), st.session_state[engine_key(key)])
-    for name, tab in zip(shown, tabs):
-        if not tab.open:
-            continue
-        with tab:
-            if name is EngineName.TERRAFORM:
-                _terraform(rendered, template_id=template_id, key=key)
-            else:
-                _cloudformation(rendered, template_id=template_id, key=key)
+def code_view(rendered: RenderedTemplate, *, key: str, engine: EngineName) -> None:
+    """The rendered code of one engine, drawn in the caller's tab of it."""
+    if engine is EngineName.TERRAFORM:
+        _terraform(rendered, template_id=rendered.template_id, key=key)
+    else:
+        _cloudformation(rendered, template_id=rendered.template_id, key=key)
 
 
 def _files(files: dict[str, str], *, values_path: str, key: str, engine: EngineName,

@@ -33,7 +33,7 @@ def engine_picker(availability: Mapping[EngineName, Availability], *,
         _("Deploy with"), engines, key=key, horizontal=True, format_func=label,
         disabled=len(engines) == 1,
         help=_("The same environment, made by CloudFormation (a stack) or by Terraform (a state "
-               "in the portal). The Code tab shows both."))
+               "in the portal). The preview has the code of both, a tab each."))
     chosen = availability[picked]
     if not chosen.available:
         st.warning(_("{engine} cannot deploy this template here: {reason}").format(

@@ -6,7 +6,7 @@ import io
 import re
 import zipfile
 
-from portal.components.code_view import engine_key, file_key
+from portal.components.code_view import file_key
 from portal.components.parameter_form import advanced_key, field_key
 from portal.components.template_picker import PICKER_KEY
 from services import environment_service
@@ -71,7 +71,7 @@ def _open_preview_tab(at, label: str):  # type: ignore[no-untyped-def]
 def test_both_tabs_show_the_rendered_code_and_downloads(app) -> None:
     at = launch_page(app)
     assert [tab.label for tab in at.tabs] == [
-        "Code", "Terraform", "CloudFormation", "Architecture", "Cost estimate"]
+        "Terraform", "CloudFormation", "Architecture", "Cost estimate"]
     # A file is drawn once it is picked; your values come first.
     [files] = _tab(at, "Terraform").selectbox
     assert files.options[0] == "terraform.tfvars  (your values)"
@@ -88,7 +88,7 @@ def test_both_tabs_show_the_rendered_code_and_downloads(app) -> None:
     downloads = {b.label for b in at.get("download_button")}
     # The other engine's tab is drawn once opened, with your values' file shown first; the
     # template is drawn once picked.
-    _open(at, **{engine_key(CODE): "CloudFormation"})
+    _open_preview_tab(at, "CloudFormation")
     [values] = _tab(at, "CloudFormation").code
     assert values.language == "json" and '"ParameterKey": "VpcCidr"' in values.value
     _open(at, **{file_key(CODE, EngineName.CLOUDFORMATION): "cloudformation.yaml"})
@@ -98,7 +98,7 @@ def test_both_tabs_show_the_rendered_code_and_downloads(app) -> None:
     assert downloads == {"Download Terraform (.zip)", "Download CloudFormation (.zip)"}
 
     # Typed values reach the code at once.
-    at.session_state[engine_key(CODE)] = "Terraform"
+    at.session_state[PREVIEW_TAB] = "Terraform"
     at.text_input(key=field_key("web-server", "site_title")).input("Alice lab").run()
     tfvars = next(code.value for code in _tab(at, "Terraform").code
                   if re.search(r"^site_title +=", code.value, re.MULTILINE))
@@ -107,7 +107,7 @@ def test_both_tabs_show_the_rendered_code_and_downloads(app) -> None:
 
 def test_only_the_open_tab_and_the_open_files_are_drawn(app) -> None:
     at = launch_page(app, "three-tier")
-    # The Code tab, its Terraform tab, no file picked: the names only, no code.
+    # The Terraform tab, no file picked: the names only, no code.
     [files] = _tab(at, "Terraform").selectbox
     assert files.label == "File (15)" and len(files.options) == 15 and not _tab(at, "Terraform").expander
     assert not at.code and not at.get("graphviz_chart") and not at.metric
@@ -122,7 +122,7 @@ def test_only_the_open_tab_and_the_open_files_are_drawn(app) -> None:
     _open_preview_tab(at, "Cost estimate")
     assert at.metric and not at.get("graphviz_chart") and not at.code
     # Back to the code: the file picked before is shown again.
-    _open_preview_tab(at, "Code")
+    _open_preview_tab(at, "Terraform")
     assert [c.value for c in at.code] == [main.value]
 
 
