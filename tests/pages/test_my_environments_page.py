@@ -19,6 +19,18 @@ def launched(portal, actor, **parameters):  # type: ignore[no-untyped-def]
     return env
 
 
+def launched_and_failed(portal, actor, count: int):  # type: ignore[no-untyped-def]
+    """`count` environments launched one after another, each then marked failed: failed ones
+    count against no limit and stay on the list."""
+    envs = []
+    for _ in range(count):
+        envs.append(launched(portal, actor))
+        with portal.sessions() as session, session.begin():
+            session.execute(update(Environment).where(Environment.id == envs[-1].env_id)
+                            .values(status="failed", status_reason="test"))
+    return envs
+
+
 def table(at):  # type: ignore[no-untyped-def]
     return at.dataframe[0].value
 
@@ -195,13 +207,7 @@ def test_a_class_sized_list_pages_its_cards_as_summary_lines_opened_one_by_one(
         app, portal) -> None:
     from portal.components.environments_table import PAGE_SIZE
 
-    envs = []
-    for _ in range(PAGE_SIZE + 1):
-        envs.append(launched(portal, BOB))
-        # Failed ones count against no limit and stay on the list: a class's worth of them.
-        with portal.sessions() as session, session.begin():
-            session.execute(update(Environment).where(Environment.id == envs[-1].env_id)
-                            .values(status="failed", status_reason="test"))
+    envs = launched_and_failed(portal, BOB, PAGE_SIZE + 1)
     with portal.sessions() as session, session.begin():
         session.execute(update(Environment).where(Environment.id == envs[-1].env_id)
                         .values(status="ready", status_reason=None))
@@ -223,13 +229,7 @@ def test_a_class_sized_list_pages_its_cards_as_summary_lines_opened_one_by_one(
 def test_the_newest_environments_are_whole_cards_and_the_others_summary_lines(
         app, portal) -> None:
     whole_cards = 3  # WHOLE_CARDS of pages/my_environments_page.py
-    envs = []
-    for _ in range(whole_cards + 2):
-        envs.append(launched(portal, ALICE))
-        # Failed ones count against no limit and stay on the list.
-        with portal.sessions() as session, session.begin():
-            session.execute(update(Environment).where(Environment.id == envs[-1].env_id)
-                            .values(status="failed", status_reason="test"))
+    envs = launched_and_failed(portal, ALICE, whole_cards + 2)
     at = open_page(app(ALICE), "my_environments_page.py")
     assert not at.exception
     newest_first = [env.env_id for env in reversed(envs)]
