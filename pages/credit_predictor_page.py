@@ -40,6 +40,8 @@ BALANCE_KEY = f"{KEY}.start_balance"
 HOURS_KEY = f"{KEY}.hours"
 EXAMPLE_KEY = f"{KEY}.example"
 HOUR_BY_HOUR_KEY = f"{KEY}.hour_by_hour"
+# The section of the less used settings (start, agents, start balance, hours): True while open.
+MORE_KEY = f"{KEY}.more"
 
 WORKLOADS = {ProfileKind.IDLE: N_("Idle"), ProfileKind.STEADY: N_("Steady"),
              ProfileKind.CLASS_HOURS: N_("Class-hour peaks")}
@@ -82,6 +84,48 @@ with st.container(border=True):
               icon=":material/school:")
 
 
+def _more_label(workload: str) -> str:
+    """The section of the less used settings, named with what they hold now."""
+    balance = st.session_state[BALANCE_KEY]
+    parts = [_("{hours} h").format(hours=format_number(st.session_state[HOURS_KEY])),
+             _("agents {percent}%").format(percent=format_number(st.session_state[AGENTS_KEY])),
+             _("a new instance") if balance is None
+             else _("{credits} credits at the start").format(credits=format_number(balance))]
+    if workload == ProfileKind.CLASS_HOURS:
+        parts.insert(0, _("from {start} UTC").format(
+            start=st.session_state[START_KEY].strftime("%Y-%m-%d %H:%M")))
+    return _("More settings: {settings}").format(settings=", ".join(parts))
+
+
+def _more_settings(workload: str) -> tuple[datetime | None, float, float | None, int]:
+    """The start (class hours only), the agents' CPU, the start balance and the hours."""
+    start = None
+    if workload == ProfileKind.CLASS_HOURS:
+        start = st.datetime_input(
+            _("Start (UTC)"), key=START_KEY, persist_state="session",
+            help=_("Class hours: {slots} UTC.").format(
+                slots=", ".join(slot.describe() for slot in DEFAULT_CLASS_SLOTS)))
+    agents = st.number_input(
+        _("Agents' CPU (%)"), min_value=0.0, max_value=100.0, step=1.0, key=AGENTS_KEY,
+        persist_state="session",
+        help=_("The SSM, CloudWatch and CodeDeploy agents, always running: about {percent} "
+               "of a t3.micro. 0 for an instance without them.").format(
+                   percent=format_percent(AGENT_OVERHEAD_PERCENT / 100,
+                                          decimals=0 if AGENT_OVERHEAD_PERCENT.is_integer()
+                                          else 1)))
+    start_balance = st.number_input(
+        _("Start balance (credits)"), min_value=0.0, value=None, step=10.0, key=BALANCE_KEY,
+        placeholder=_("a new instance"), persist_state="session",
+        help=_("The CPUCreditBalance of a running instance. Leave it empty for a new one: a "
+               "t2 in standard mode starts with 30 launch credits per vCPU, every other "
+               "instance with 0."))
+    hours = st.number_input(_("Hours"), min_value=1, max_value=MAX_HOURS, step=1,
+                            key=HOURS_KEY, persist_state="session",
+                            help=_("How far to look ahead, {hours} by default.").format(
+                                hours=DEFAULT_HOURS))
+    return start, agents, start_balance, hours
+
+
 @st.fragment
 def predictor() -> None:
     """The form and what it predicts: a fragment, so that changing an input redraws these alone,
@@ -99,7 +143,6 @@ def predictor() -> None:
                    "earnings. The portal's templates launch burstable types in standard mode."))
         workload = st.radio(_("Workload"), list(WORKLOADS), key=WORKLOAD_KEY, horizontal=True,
                             format_func=lambda k: _(WORKLOADS[k]), persist_state="session")
-        start = None
         if workload == ProfileKind.STEADY:
             app_cpu = st.number_input(
                 _("App CPU (%)"), min_value=0.0, max_value=100.0, step=1.0, key=APP_CPU_KEY,
@@ -112,28 +155,17 @@ def predictor() -> None:
             off_peak_cpu = st.number_input(_("CPU between classes (%)"), min_value=0.0,
                                            max_value=100.0, step=1.0, key=OFF_PEAK_CPU_KEY,
                                            persist_state="session")
-            start = st.datetime_input(
-                _("Start (UTC)"), key=START_KEY, persist_state="session",
-                help=_("Class hours: {slots} UTC.").format(
-                    slots=", ".join(slot.describe() for slot in DEFAULT_CLASS_SLOTS)))
-        agents = st.number_input(
-            _("Agents' CPU (%)"), min_value=0.0, max_value=100.0, step=1.0, key=AGENTS_KEY,
-            persist_state="session",
-            help=_("The SSM, CloudWatch and CodeDeploy agents, always running: about {percent} "
-                   "of a t3.micro. 0 for an instance without them.").format(
-                       percent=format_percent(AGENT_OVERHEAD_PERCENT / 100,
-                                              decimals=0 if AGENT_OVERHEAD_PERCENT.is_integer()
-                                              else 1)))
-        start_balance = st.number_input(
-            _("Start balance (credits)"), min_value=0.0, value=None, step=10.0, key=BALANCE_KEY,
-            placeholder=_("a new instance"), persist_state="session",
-            help=_("The CPUCreditBalance of a running instance. Leave it empty for a new one: a "
-                   "t2 in standard mode starts with 30 launch credits per vCPU, every other "
-                   "instance with 0."))
-        hours = st.number_input(_("Hours"), min_value=1, max_value=MAX_HOURS, step=1,
-                                key=HOURS_KEY, persist_state="session",
-                                help=_("How far to look ahead, {hours} by default.").format(
-                                    hours=DEFAULT_HOURS))
+        more = st.expander(_more_label(workload), icon=":material/tune:", key=MORE_KEY,
+                           on_change="rerun")
+        if more.open:
+            with more:
+                start, agents, start_balance, hours = _more_settings(workload)
+        else:
+            # Not drawn: each keeps its value (`persist_state`), set above when never shown.
+            start, agents, start_balance, hours = (
+                st.session_state[START_KEY] if workload == ProfileKind.CLASS_HOURS else None,
+                st.session_state[AGENTS_KEY], st.session_state[BALANCE_KEY],
+                st.session_state[HOURS_KEY])
 
     match workload:
         case ProfileKind.STEADY:

@@ -22,6 +22,14 @@ def hour_by_hour(at: AppTest):  # type: ignore[no-untyped-def]
     return at.dataframe[0].value
 
 
+def more_settings(at: AppTest) -> AppTest:
+    """Open the section of the less used settings as a click would."""
+    at.session_state[f"{KEY}.more"] = True
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
@@ -39,6 +47,11 @@ def test_opens_on_the_worked_example_held_at_the_baseline(app) -> None:
     assert at.radio(key=f"{KEY}.mode").value == "standard"
     assert at.radio(key=f"{KEY}.workload").value == ProfileKind.STEADY
     assert at.number_input(key=f"{KEY}.app_cpu").value == 5
+    # The less used settings are drawn once their section is opened, which is named with them.
+    [more] = [e for e in at.expander if e.key == f"{KEY}.more"]
+    assert more.label == "More settings: 24 h, agents 8%, 0 credits at the start"
+    assert not [n for n in at.number_input if n.key == f"{KEY}.hours"]
+    more_settings(at)
     assert at.number_input(key=f"{KEY}.agents").value == 8
     assert at.number_input(key=f"{KEY}.start_balance").value == 0
     assert at.number_input(key=f"{KEY}.hours").value == 24
@@ -85,6 +98,7 @@ def test_unlimited_mode_shows_the_surplus_instead(app) -> None:
 def test_class_hours_and_a_longer_window(app) -> None:
     at = open_page(app(ALICE), PAGE)
     at.radio(key=f"{KEY}.workload").set_value(ProfileKind.CLASS_HOURS).run()
+    more_settings(at)
     at.number_input(key=f"{KEY}.hours").set_value(168)
     at.number_input(key=f"{KEY}.start_balance").set_value(None).run()
     assert not at.exception
@@ -96,7 +110,7 @@ def test_class_hours_and_a_longer_window(app) -> None:
 
 
 def test_a_start_balance_above_the_types_maximum_names_the_field(app) -> None:
-    at = open_page(app(ALICE), PAGE)
+    at = more_settings(open_page(app(ALICE), PAGE))
     at.number_input(key=f"{KEY}.start_balance").set_value(500).run()
     assert not at.exception
     (error,) = texts(at.error)
@@ -118,3 +132,17 @@ def test_the_worked_example_button_brings_the_example_back(app) -> None:
     assert at.selectbox(key=f"{KEY}.instance_type").value == "t3.micro"
     assert at.number_input(key=f"{KEY}.app_cpu").value == 5
     assert metrics(at)["Held at the baseline from"] == "0.0 h"
+
+
+def test_closed_more_settings_keep_their_values(app) -> None:
+    at = more_settings(open_page(app(ALICE), PAGE))
+    at.number_input(key=f"{KEY}.hours").set_value(72).run()
+    at.session_state[f"{KEY}.more"] = False
+    at.run()
+    assert not at.exception
+    assert not [n for n in at.number_input if n.key == f"{KEY}.hours"]
+    [more] = [e for e in at.expander if e.key == f"{KEY}.more"]
+    assert more.label.startswith("More settings: 72 h,")
+    # The prediction still covers the 72 hours set.
+    assert len(hour_by_hour(at)) == 72
+    assert metrics(at)["Balance after 72 h"]
