@@ -247,19 +247,17 @@ def parameter_form(manifest: TemplateManifest, *,
 
     def kept(spec: ParameterSpec) -> None:
         """The value of a field not drawn: what its widget last held, or the template's
-        default. A secret is never kept (see `_secret_widget`), so the default applies."""
-        key = field_key(form, spec.name)
-        if key in st.session_state:
-            values[spec.name] = st.session_state[key]
-        elif not spec.secret:
-            values[spec.name] = spec.default
+        default."""
+        values[spec.name] = st.session_state.get(field_key(form, spec.name), spec.default)
 
     with st.container(border=True, key=f"{PREFIX}.{form}.container"):
         st.markdown(_("**Parameters**"))
+        # A secret is drawn whatever its section: it is never kept (see `_secret_widget`), so a
+        # closed section would drop what was typed in it.
+        advanced = [spec for spec in manifest.parameters if spec.advanced and not spec.secret]
         for spec in manifest.parameters:
-            if not spec.advanced:
+            if spec not in advanced:
                 draw(spec)
-        advanced = [spec for spec in manifest.parameters if spec.advanced]
         if advanced:
             # Drawn when opened: each widget costs the browser a few milliseconds to mount on
             # every visit, and most launches keep these at their defaults. Closed, each field

@@ -103,3 +103,18 @@ def test_errors_show_under_their_field_and_in_a_summary() -> None:
     summary = messages[-1]
     assert summary.startswith("Fix these parameters first")
     assert r"**title**" in summary and r"**colour**: unknown parameter" in summary
+
+
+def test_an_advanced_secret_is_drawn_with_the_section_closed() -> None:
+    """A secret is never kept, so a closed Advanced section would drop what was typed in it."""
+    manifest = {**MANIFEST, "parameters": [
+        *MANIFEST["parameters"],
+        {"name": "db_password", "type": "string", "secret": True, "default": None,
+         "description": "Password", "advanced": True}]}
+    at = AppTest.from_function(form_app, args=(manifest, {})).run()
+    assert not at.exception
+    [advanced] = at.expander
+    assert advanced.label == "Advanced (1)" and not advanced.text_input
+    password = at.text_input(key=field_key("demo", "db_password"))
+    password.input("s3cret-Passw0rd").run()
+    assert at.session_state["test.values"]["db_password"] == "s3cret-Passw0rd"
