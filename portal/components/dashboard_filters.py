@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import streamlit as st
 
+from portal.components.text import md_escape
 from services.context import PortalContext
 from services.history.models import utcnow
 from services.i18n import N_, _, ngettext
@@ -55,10 +56,12 @@ def _custom_window(key: str, now: datetime) -> tuple[datetime, datetime]:
 
 
 def _choice_label(chosen: list[str], *, everything: str, one: str, many: str) -> str:
+    """The button's words for one kind of choice; a name is escaped, as the label is markdown
+    (`student_01_a` would turn italic)."""
     if not chosen:
         return everything
     if len(chosen) == 1:
-        return one.format(name=chosen[0])
+        return one.format(name=md_escape(chosen[0]))
     return many.format(count=len(chosen))
 
 

@@ -167,7 +167,7 @@ def credit_balance_figure(health: ClassHealth) -> go.Figure:
     The cells are one PNG image on the chart's time axis, not a plotly heatmap: a class of 200
     instances over two weeks is 67,000 cells, which the browser took longer to lay out as a
     heatmap, on every visit, than the rest of the page and a bare page's chart together; the PNG
-    is some 30 kB. What a cell held is read on the detail chart below (one instance's lines,
+    is some 35 kB. What a cell held is read on the detail chart below (one instance's lines,
     with its baseline) or in the table of every instance.
     """
     grid = balance_grid(health)

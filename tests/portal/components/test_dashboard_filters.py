@@ -51,7 +51,8 @@ def test_instructors_choose_course_student_and_template_from_the_history(
         start=NOW - timedelta(days=1), end=NOW, owners=("bob", "carol"),
         templates=("web-server",))
     [choices] = at.get("popover")
-    assert choices.proto.popover.label == (
+    # Markdown, names escaped: as a reader sees it.
+    assert choices.proto.popover.label.replace("\\", "") == (
         "all courses · 2 students · template web-server")
 
 
@@ -90,3 +91,11 @@ def test_a_range_longer_than_allowed_keeps_its_last_days(ctx: PortalContext) -> 
     assert chosen.end == datetime(2026, 11, 11, tzinfo=UTC)
     assert chosen.end - chosen.start == timedelta(days=62)
     assert any("At most 62 days" in c.value for c in at.caption)
+
+
+def test_a_chosen_name_is_written_as_it_is_in_the_button() -> None:
+    from portal.components.dashboard_filters import _choice_label
+
+    label = _choice_label(["student_01_a"], everything="all", one="student {name}",
+                          many="{count} students")
+    assert label == r"student student\_01\_a"
